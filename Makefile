@@ -1,0 +1,41 @@
+# dl_lightning: thin wrappers around the console scripts. Override with VAR=value:
+#   CONFIG  training config (default: 64 px synthetic run)     GPUS  devices per node (>1 uses ddp_gan)
+#   ARGS    extra arguments for the underlying command          DATA  synthetic dataset folder
+#   CKPT    checkpoint for animate/eval                          PY    python used to create .venv
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= configs/gan/synthetic64.yaml
+GPUS ?= 1
+ARGS ?=
+DATA ?= data/synthetic64
+CKPT ?= runs/synthetic64/checkpoints/last.ckpt
+STAMP := $(VENV)/.installed
+STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
+
+.PHONY: install data train test test-all bench clean
+
+install: $(STAMP)
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+data: $(DATA)/manifest.json
+$(DATA)/manifest.json: | $(STAMP)
+	$(BIN)/dl-data synthetic --out $(DATA) --overwrite
+
+train: install data
+	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest -q $(ARGS)
+
+test-all: install
+	$(BIN)/python -m pytest -q -m "" $(ARGS)
+
+bench: install data
+	$(BIN)/python bench/bench.py $(ARGS)
+
+clean:
+	rm -rf runs lightning_logs wandb .pytest_cache

@@ -1,0 +1,1 @@
+"""Dataset builders: the procedural synthetic timelapses and converters for real photos/videos."""

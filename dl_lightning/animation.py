@@ -1,0 +1,171 @@
+"""Animating the generator (pure functions, no Lightning).
+
+DeepLandscape animates a scene by keeping ``z_st`` and ``S_st`` fixed, sampling ``S_dyn``
+once and warping it with a homography that grows frame by frame (so clouds and water drift
+coherently), while ``z_dyn`` follows a path (change of time of day).
+
+Homographies act on normalised coordinates ([-1, 1] across the frame), so one motion is
+consistent at every layer resolution. Noise is resampled with periodic bilinear
+interpolation whose variance is corrected back to 1 (plain bilinear interpolation of white
+noise at half-pixel offsets shrinks its variance 4x, which makes the texture pulse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Iterator
+
+import kornia
+import torch
+import yaml
+
+from dl_lightning.errors import UserError
+from dl_lightning.models.generator import Generator
+
+
+@dataclass
+class Motion:
+    """Per-frame motion of S_dyn (see ``motions.yaml``)."""
+
+    shift: tuple[float, float] = (0.0, 0.0)
+    zoom: float = 1.0
+    centre: tuple[float, float] = (0.0, 0.0)
+    mirror_below_horizon: bool = True
+    horizon: float | None = field(default=None)  # normalised y of the horizon; None = no mirroring
+
+    def homography(self, t: float) -> torch.Tensor:
+        """(3, 3) map from frame-0 to frame-t coordinates (normalised): zoom about centre, then shift."""
+        s = self.zoom**t
+        cx, cy = self.centre
+        return torch.tensor([[s, 0.0, cx - s * cx + self.shift[0] * t],
+                             [0.0, s, cy - s * cy + self.shift[1] * t],
+                             [0.0, 0.0, 1.0]])
+
+
+def load_motions(path: str | None = None) -> dict[str, Motion]:
+    """Named presets from ``path`` or the packaged ``motions.yaml``."""
+    text = open(path).read() if path else resources.files("dl_lightning").joinpath("motions.yaml").read_text()
+    return {name: Motion(shift=tuple(v["shift"]), zoom=float(v["zoom"]), centre=tuple(v["centre"]),
+                         mirror_below_horizon=bool(v["mirror_below_horizon"])) for name, v in yaml.safe_load(text).items()}
+
+
+def get_motion(name: str, horizon: float | None = None) -> Motion:
+    motions = load_motions()
+    if name not in motions:
+        raise UserError(f"unknown motion {name!r}; choose one of {', '.join(motions)}")
+    m = motions[name]
+    m.horizon = horizon if m.mirror_below_horizon else None
+    return m
+
+
+def warp_noise_map(noise: torch.Tensor, homography: torch.Tensor, horizon: float | None = None) -> torch.Tensor:
+    """Warp (B, C, H, W) noise by a normalised homography (3, 3), wrapping around the borders.
+
+    Output pixel p takes the value at H^-1 p (periodic bilinear), rescaled so each output pixel
+    keeps unit variance. Below ``horizon`` (normalised y) the motion is mirrored vertically.
+    """
+    b, c, h, w = noise.shape
+    dev = noise.device
+    ys = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5) / h * 2 - 1
+    xs = (torch.arange(w, device=dev, dtype=torch.float32) + 0.5) / w * 2 - 1
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    below = (gy > horizon) if horizon is not None else torch.zeros_like(gy, dtype=torch.bool)
+    gy_m = torch.where(below, 2 * horizon - gy, gy) if horizon is not None else gy
+    pts = torch.stack([gx, gy_m], -1).reshape(1, -1, 2)
+    src = kornia.geometry.linalg.transform_points(torch.linalg.inv(homography.float().to(dev))[None], pts)[0]
+    sx, sy = src[:, 0].reshape(h, w), src[:, 1].reshape(h, w)
+    if horizon is not None:
+        sy = torch.where(below, 2 * horizon - sy, sy)
+    # normalised -> pixel coordinates (pixel centres at integers)
+    px, py = (sx + 1) / 2 * w - 0.5, (sy + 1) / 2 * h - 0.5
+    x0, y0 = px.floor(), py.floor()
+    fx, fy = px - x0, py - y0
+    x0, y0 = x0.long() % w, y0.long() % h
+    x1, y1 = (x0 + 1) % w, (y0 + 1) % h
+    flat = noise.reshape(b, c, h * w)
+
+    def at(yy, xx):
+        return flat[..., (yy * w + xx).reshape(-1)].reshape(b, c, h, w)
+
+    out = (at(y0, x0) * ((1 - fx) * (1 - fy)) + at(y0, x1) * (fx * (1 - fy))
+           + at(y1, x0) * ((1 - fx) * fy) + at(y1, x1) * (fx * fy))
+    var = ((1 - fx) ** 2 + fx**2) * ((1 - fy) ** 2 + fy**2)
+    return (out / var.sqrt()).to(noise.dtype)
+
+
+def warp_noise(noise: list[torch.Tensor], homography: torch.Tensor, horizon: float | None = None) -> list[torch.Tensor]:
+    """Warp every layer's noise map with the same normalised homography."""
+    return [warp_noise_map(n, homography, horizon) for n in noise]
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between rows of a and b (keeps the norm of Gaussian samples)."""
+    an, bn = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((an * bn).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+DAYTIME_PATHS = ("fixed", "linear", "slerp", "cycle")
+
+
+def zdyn_path(kind: str, start: torch.Tensor, end: torch.Tensor, frames: int) -> torch.Tensor:
+    """z_dyn for every frame: (T, B, z_dyn_dim).
+
+    ``fixed``: ``start`` throughout. ``linear``/``slerp``: from ``start`` to ``end``.
+    ``cycle``: a closed loop ``cos(2 pi t) start + sin(2 pi t) end`` that returns to the start
+    (a full cycle through lighting states; the model has no labelled clock).
+    """
+    if kind not in DAYTIME_PATHS:
+        raise UserError(f"unknown daytime path {kind!r}; choose one of {', '.join(DAYTIME_PATHS)}")
+    ts = torch.linspace(0, 1, frames) if frames > 1 else torch.zeros(1)
+    if kind == "fixed":
+        return start[None].expand(frames, *start.shape).clone()
+    if kind == "linear":
+        return torch.stack([start.lerp(end, float(t)) for t in ts])
+    if kind == "slerp":
+        return torch.stack([slerp(start, end, float(t)) for t in ts])
+    ang = torch.linspace(0, 2 * torch.pi, frames + 1)[:-1]
+    return torch.stack([torch.cos(a) * start + torch.sin(a) * end for a in ang])
+
+
+@torch.no_grad()
+def render_frames(G: Generator, *, z_st: torch.Tensor, z_dyn: torch.Tensor, noise_st: list[torch.Tensor], noise_dyn: list[torch.Tensor], motion: Motion,
+                  truncation: float = 1.0, chunk: int = 8) -> Iterator[torch.Tensor]:
+    """Yield frames (B, 3, R, R) of B scenes, one per time step, computed ``chunk`` frames at a time.
+
+    Args:
+        G: generator (usually the EMA one), in eval mode.
+        z_st: (B, z_st_dim) static latents.
+        z_dyn: (T, B, z_dyn_dim) path from :func:`zdyn_path`.
+        noise_st, noise_dyn: per-layer maps (B, 1, r, r); ``noise_dyn`` is warped by ``motion``.
+        motion: S_dyn motion.
+    """
+    frames = z_dyn.shape[0]
+    b = z_dyn.shape[1]
+    for t0 in range(0, frames, chunk):
+        ts = list(range(t0, min(t0 + chunk, frames)))
+        k = len(ts)
+        ws = G.map(z_st.repeat(k, 1), z_dyn[ts].reshape(k * b, -1), truncation)
+        warped = [warp_noise(noise_dyn, motion.homography(t), motion.horizon) for t in ts]
+        n_dyn = [torch.cat([w[i] for w in warped]) for i in range(len(noise_dyn))]
+        n_st = [n.repeat(k, 1, 1, 1) for n in noise_st]
+        imgs = G.synthesis(ws, n_st, n_dyn)
+        for i in range(k):
+            yield imgs[i * b:(i + 1) * b]
+
+
+def sample_timelapse(G: Generator, num: int, frames: int, seed: int = 0, motion: str | Motion = "right_wind",
+                     daytime: str = "slerp", truncation: float = 0.8, chunk: int = 8) -> Iterator[torch.Tensor]:
+    """Random scenes animated: yields (num, 3, R, R) frames. Seeded and device-aware."""
+    dev = G.const.device
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    z_st = torch.randn(num, G.cfg.z_st_dim, generator=gen).to(dev)
+    z0, z1 = torch.randn(2, num, G.cfg.z_dyn_dim, generator=gen).to(dev)
+    noise_st = [torch.randn(num, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
+    noise_dyn = [torch.randn(num, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
+    m = motion if isinstance(motion, Motion) else get_motion(motion, horizon=0.0)
+    path = zdyn_path(daytime, z0.cpu(), z1.cpu(), frames).to(dev)
+    yield from render_frames(G, z_st=z_st, z_dyn=path, noise_st=noise_st, noise_dyn=noise_dyn, motion=m,
+                             truncation=truncation, chunk=chunk)

@@ -1,0 +1,1 @@
+"""Console entry points: dl-data, dl-train, dl-animate, dl-eval."""

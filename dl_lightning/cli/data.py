@@ -1,0 +1,72 @@
+"""``dl-data``: build the synthetic dataset or convert photo/video folders into WebDataset shards."""
+
+from __future__ import annotations
+
+import argparse
+
+from dl_lightning.errors import UserError, cli_entry
+
+
+def _common(p: argparse.ArgumentParser, resolution: int, shard_size: int) -> None:
+    p.add_argument("--out", required=True, help="output dataset folder (written atomically, with manifest.json)")
+    p.add_argument("--resolution", type=int, default=resolution, help="square side in pixels (power of two)")
+    p.add_argument("--shard-size", type=int, default=shard_size, help="samples per tar shard")
+    p.add_argument("--format", dest="fmt", choices=["jpg", "png"], default="jpg", help="image encoding in shards")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dl-data", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synthetic", help="render the embedded procedural landscape timelapses")
+    _common(p, 64, 128)
+    p.add_argument("--num-static", type=int, default=1024, help="number of still images")
+    p.add_argument("--num-videos", type=int, default=128, help="number of videos")
+    p.add_argument("--frames", type=int, default=16, help="frames per video")
+    p.add_argument("--daytime-span", type=float, default=0.15, help="max change of time of day per video (fraction of a day)")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed")
+    p.add_argument("--workers", type=int, default=2, help="rendering processes")
+
+    p = sub.add_parser("images", help="convert a folder of photos into static-image shards")
+    p.add_argument("src", help="folder of jpg/png/webp/... photos (searched recursively)")
+    _common(p, 256, 1000)
+    p.add_argument("--upscale", action="store_true", help="enlarge images smaller than --resolution instead of skipping them")
+
+    p = sub.add_parser("videos", help="convert a folder of timelapse videos or frame folders into video shards")
+    p.add_argument("src", help="folder of mp4/mov/webm/... videos and/or sub-folders of frames")
+    _common(p, 256, 100)
+    p.add_argument("--frames-per-clip", type=int, default=16, help="frames per shard sample")
+    p.add_argument("--every", type=int, default=1, help="keep one frame in EVERY (frame-rate subsampling)")
+    p.add_argument("--max-clips-per-video", type=int, default=64, help="cap on clips taken from one video")
+    p.add_argument("--upscale", action="store_true", help="enlarge frames smaller than --resolution instead of skipping")
+    return parser
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.resolution < 8 or args.resolution & (args.resolution - 1):
+        raise UserError(f"--resolution must be a power of two >= 8, got {args.resolution}")
+    if args.command == "synthetic":
+        from data_prep.make_synthetic import build_synthetic
+
+        if min(args.num_static, args.num_videos) < 0 or args.frames < 2:
+            raise UserError("--num-static/--num-videos must be >= 0 and --frames >= 2")
+        writer = build_synthetic(args.out, args.resolution, args.num_static, args.num_videos, args.frames,
+                                 args.daytime_span, args.seed, args.shard_size, args.fmt, args.workers, args.overwrite)
+    elif args.command == "images":
+        from data_prep.images_to_shards import images_to_shards
+
+        writer = images_to_shards(args.src, args.out, args.resolution, args.shard_size, args.upscale, args.fmt, args.overwrite)
+    else:
+        from data_prep.videos_to_shards import videos_to_shards
+
+        writer = videos_to_shards(args.src, args.out, args.resolution, args.frames_per_clip, args.every,
+                                  args.max_clips_per_video, args.shard_size, args.upscale, args.fmt, args.overwrite)
+    print(writer.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    main()

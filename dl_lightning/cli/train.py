@@ -1,0 +1,51 @@
+"""``dl-train``: LightningCLI for every training job (GAN, and later encoder / inversion stages).
+
+    dl-train fit --config configs/gan/synthetic64.yaml [--trainer.max_steps=...] [--ckpt_path=...]
+
+The config names the LightningModule and LightningDataModule by ``class_path``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytorch_lightning as pl
+from pytorch_lightning.cli import LightningCLI
+
+import dl_lightning.training  # noqa: F401  (registers the ddp_gan strategy)
+from dl_lightning.errors import UserError, cli_entry
+
+
+def root_cause(err: BaseException) -> str:
+    """The most specific line of a (possibly nested, multi-line) config error."""
+    while err.__cause__ is not None or err.__context__ is not None:
+        err = err.__cause__ or err.__context__
+    lines = [ln.strip(" -") for ln in str(err).splitlines() if ln.strip(" -")]
+    ours = [ln for ln in lines if "must be" in ln or "differs" in ln]
+    return (ours or lines or [type(err).__name__])[-1]
+
+
+class DLCLI(LightningCLI):
+    """LightningCLI that turns bad model/data settings into one-line errors and checks they agree."""
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except (ValueError, TypeError) as err:
+            raise UserError(f"invalid config: {root_cause(err)}") from None
+        model_res = getattr(getattr(self.model, "G", None), "cfg", None)
+        data_res = getattr(self.datamodule, "hparams", {}).get("resolution") if self.datamodule else None
+        if model_res is not None and data_res is not None and model_res.resolution != data_res:
+            raise UserError(f"data.resolution ({data_res}) differs from the generator's resolution "
+                            f"({model_res.resolution}); set both to the same value")
+
+
+@cli_entry
+def main(args: list[str] | None = None) -> None:
+    os.environ.setdefault("WANDB_SILENT", "true")
+    DLCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
+          save_config_kwargs={"overwrite": True}, args=args)
+
+
+if __name__ == "__main__":
+    main()

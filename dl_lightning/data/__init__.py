@@ -1,0 +1,1 @@
+"""Data: image decoding, shard writing, and the streaming LightningDataModule."""

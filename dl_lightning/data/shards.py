@@ -1,0 +1,128 @@
+"""Writing WebDataset shard folders atomically, with a JSON manifest.
+
+A dataset folder looks like::
+
+    <root>/manifest.json          # counts, settings, shard lists (written last)
+    <root>/static/static-000000.tar   # samples: <key>.jpg, <key>.json, [<key>.mask.png]
+    <root>/videos/videos-000000.tar   # samples: <key>.f000.jpg ... <key>.fNNN.jpg, <key>.json, [<key>.mask.png]
+
+Everything is written under ``<root>.partial-<pid>`` and renamed into place
+only when complete, so an interrupted build never looks like a finished one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import webdataset as wds
+
+from dl_lightning.errors import UserError
+
+MANIFEST = "manifest.json"
+SOURCES = ("static", "videos")
+
+
+class DatasetWriter:
+    """Context manager that writes one dataset folder of WebDataset shards.
+
+    Args:
+        root: final dataset folder.
+        shard_size: maximum samples per shard, one number or per source ({"static": n, "videos": m}).
+        overwrite: replace ``root`` if it exists (otherwise it is an error).
+        settings: recorded in the manifest (resolution, source, options...).
+    """
+
+    def __init__(self, root: str | Path, shard_size: int | dict[str, int] = 1000, overwrite: bool = False,
+                 settings: dict | None = None):
+        self.root = Path(root)
+        if self.root.exists() and not overwrite:
+            raise UserError(f"{self.root} already exists; pass --overwrite to replace it or choose another output folder")
+        self.shard_sizes = shard_size if isinstance(shard_size, dict) else {s: shard_size for s in SOURCES}
+        if min(self.shard_sizes.values()) < 1:
+            raise UserError(f"--shard-size must be >= 1, got {shard_size}")
+        self.tmp = self.root.with_name(f"{self.root.name}.partial-{os.getpid()}")
+        self.overwrite = overwrite
+        self.settings = dict(settings or {})
+        self.writers: dict[str, wds.ShardWriter] = {}
+        self.counts: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+
+    def __enter__(self) -> "DatasetWriter":
+        try:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp.mkdir()
+        except OSError as err:
+            raise UserError(f"cannot write to {self.root.parent}: {err.strerror}") from None
+        return self
+
+    def write(self, source: str, sample: dict[str, Any]) -> None:
+        """Write one sample (a dict with ``__key__`` and encoded fields) to ``source``."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}")
+        if source not in self.writers:
+            (self.tmp / source).mkdir()
+            pattern = str(self.tmp / source / f"{source}-%06d.tar")
+            self.writers[source] = wds.ShardWriter(pattern, maxcount=self.shard_sizes[source], verbose=0)
+        self.writers[source].write(sample)
+        self.counts[source] += 1
+
+    def skip(self, reason: str) -> None:
+        """Count a skipped input under a short reason."""
+        self.skipped[reason] += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for w in self.writers.values():
+            w.close()
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        manifest = {
+            "format": "dl_lightning-shards-v1",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "settings": self.settings,
+            "counts": dict(self.counts),
+            "skipped": dict(self.skipped),
+            "shards": {s: sorted(p.name for p in (self.tmp / s).glob("*.tar")) for s in self.writers},
+        }
+        tmp_manifest = self.tmp / (MANIFEST + ".tmp")
+        tmp_manifest.write_text(json.dumps(manifest, indent=2))
+        tmp_manifest.rename(self.tmp / MANIFEST)
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.tmp.rename(self.root)
+
+    def summary(self) -> str:
+        """Human-readable one-paragraph summary of what was written and skipped."""
+        written = ", ".join(f"{n} {s}" for s, n in self.counts.items()) or "nothing"
+        lines = [f"wrote {written} sample(s) to {self.root}"]
+        if self.skipped:
+            lines.append(f"skipped {sum(self.skipped.values())}:")
+            lines += [f"  {n:6d}  {reason}" for reason, n in self.skipped.most_common()]
+        return "\n".join(lines)
+
+
+def read_manifest(root: str | Path) -> dict:
+    """Load ``<root>/manifest.json``; raise :class:`UserError` saying how to build it if absent."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        raise UserError(
+            f"no dataset at {root} (missing {MANIFEST}); build the synthetic one with "
+            f"`make data` (dl-data synthetic --out {root}) or convert your own with `dl-data images` / `dl-data videos`"
+        )
+    return json.loads(path.read_text())
+
+
+def shard_urls(root: str | Path, source: str) -> list[str]:
+    """Paths of the shards of ``source`` ('static' or 'videos') listed in the manifest."""
+    manifest = read_manifest(root)
+    names = manifest.get("shards", {}).get(source, [])
+    if not names:
+        raise UserError(f"dataset {root} has no '{source}' shards (manifest counts: {manifest.get('counts')})")
+    return [str(Path(root) / source / n) for n in names]

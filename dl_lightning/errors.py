@@ -1,0 +1,30 @@
+"""User-facing errors: raised for bad input, printed by the CLIs as one line."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable[..., int | None])
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment, with what to do about it."""
+
+
+def cli_entry(fn: F) -> F:
+    """Wrap a CLI ``main`` so that a :class:`UserError` prints one line and exits 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]

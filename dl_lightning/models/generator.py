@@ -1,0 +1,192 @@
+"""DeepLandscape generator: StyleGAN2 (skip architecture) with static/dynamic latents.
+
+Latents (Logacheva et al. 2020, Sec. 3):
+
+* ``z_st`` (B, z_st_dim): colours and layout; ``z_dyn`` (B, z_dyn_dim): global lighting /
+  time of day. Each is normalised to unit second moment, then they are concatenated and
+  mapped to ``w`` by the mapping network.
+* ``noise_st`` / ``noise_dyn`` (``S_st`` / ``S_dyn``): one (B, 1, h, w) map per synthesis
+  layer, each added with its own learned per-channel strength.
+
+A video keeps ``z_st``, ``noise_st`` fixed and changes ``z_dyn``, ``noise_dyn`` per frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from dl_lightning.models.layers import EqualLinear, ModulatedConv2d, lrelu, upsample2
+
+
+@dataclass
+class GeneratorConfig:
+    """Generator hyper-parameters.
+
+    Attributes:
+        resolution: output side in pixels, a power of two >= 8.
+        z_st_dim: size of the static latent z_st.
+        z_dyn_dim: size of the dynamic (lighting / time of day) latent z_dyn.
+        w_dim: size of w (intermediate latent, one per layer in W+).
+        mapping_layers: depth of the mapping MLP.
+        mapping_lr_mul: learning-rate multiplier of the mapping network (0.01 in StyleGAN2).
+        channel_base: channels at resolution r are min(channel_base // r, channel_max).
+        channel_max: cap on channels per layer.
+        fused_modconv: use the grouped-conv modulated conv (reference; slower on CPU).
+        w_avg_beta: decay of the running mean of w used for truncation.
+    """
+
+    resolution: int = 64
+    z_st_dim: int = 128
+    z_dyn_dim: int = 3
+    w_dim: int = 128
+    mapping_layers: int = 4
+    mapping_lr_mul: float = 0.01
+    channel_base: int = 4096
+    channel_max: int = 128
+    fused_modconv: bool = False
+    w_avg_beta: float = 0.995
+
+    def __post_init__(self) -> None:
+        r = self.resolution
+        if r < 8 or r & (r - 1):
+            raise ValueError(f"generator.resolution must be a power of two >= 8, got {r}")
+        if min(self.z_st_dim, self.z_dyn_dim, self.w_dim, self.mapping_layers, self.channel_max) < 1:
+            raise ValueError("generator dims (z_st_dim, z_dyn_dim, w_dim, mapping_layers, channel_max) must be >= 1")
+
+    def channels(self, res: int) -> int:
+        return max(1, min(self.channel_base // res, self.channel_max))
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + eps)
+
+
+class MappingNetwork(nn.Module):
+    """(z_st, z_dyn) -> w. Keeps a running mean ``w_avg`` for truncation."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        dims = [cfg.z_st_dim + cfg.z_dyn_dim] + [cfg.w_dim] * cfg.mapping_layers
+        self.net = nn.Sequential(*[EqualLinear(a, b, lr_mul=cfg.mapping_lr_mul, activate=True) for a, b in zip(dims, dims[1:])])
+        self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
+        self.beta = cfg.w_avg_beta
+
+    def forward(self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """z_st (B, z_st_dim), z_dyn (B, z_dyn_dim) -> w (B, w_dim)."""
+        z = torch.cat([normalize_2nd_moment(z_st), normalize_2nd_moment(z_dyn)], dim=1)
+        w = self.net(z)
+        if self.training and torch.is_grad_enabled():
+            self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.beta))
+        if truncation != 1.0:
+            w = self.w_avg.to(w.dtype).lerp(w, truncation)
+        return w
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv + static and dynamic noise (per-channel strengths) + bias + lrelu."""
+
+    def __init__(self, in_ch: int, out_ch: int, w_dim: int, up: bool, fused: bool):
+        super().__init__()
+        self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
+        self.strength_st = nn.Parameter(torch.zeros(out_ch))
+        self.strength_dyn = nn.Parameter(torch.zeros(out_ch))
+        self.bias = nn.Parameter(torch.zeros(out_ch))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x, w)
+        noise = self.strength_st[:, None, None] * noise_st + self.strength_dyn[:, None, None] * noise_dyn
+        return lrelu(x + noise.to(x.dtype) + self.bias[:, None, None].to(x.dtype))
+
+
+class ToRGB(nn.Module):
+    def __init__(self, in_ch: int, w_dim: int, fused: bool):
+        super().__init__()
+        self.conv = ModulatedConv2d(in_ch, 3, 1, w_dim, demodulate=False, fused=fused)
+        self.bias = nn.Parameter(torch.zeros(3))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
+        rgb = self.conv(x, w) + self.bias[:, None, None].to(x.dtype)
+        return rgb if skip is None else rgb + upsample2(skip)
+
+
+class Generator(nn.Module):
+    """StyleGAN2 skip generator with DeepLandscape's four latent sets.
+
+    ``num_ws`` per-layer styles (W+): layer ``i`` of :attr:`layers` uses ``ws[:, i]``;
+    the ToRGB after layer ``i`` uses ``ws[:, i + 1]``.
+    """
+
+    def __init__(self, cfg: GeneratorConfig | None = None, **kwargs):
+        super().__init__()
+        cfg = cfg or GeneratorConfig(**kwargs)
+        self.cfg = cfg
+        self.mapping = MappingNetwork(cfg)
+        log_res = int(math.log2(cfg.resolution))
+        self.const = nn.Parameter(torch.randn(1, cfg.channels(4), 4, 4))
+        self.layers = nn.ModuleList([SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, False, cfg.fused_modconv)])
+        self.to_rgbs = nn.ModuleList([ToRGB(cfg.channels(4), cfg.w_dim, cfg.fused_modconv)])
+        self.layer_res = [4]
+        for lr in range(3, log_res + 1):
+            res = 2**lr
+            cin, cout = cfg.channels(res // 2), cfg.channels(res)
+            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, True, cfg.fused_modconv))
+            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, False, cfg.fused_modconv))
+            self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
+            self.layer_res += [res, res]
+        self.num_ws = len(self.layers) + 1
+
+    # ---------------------------------------------------------------- latents
+    def sample_z(self, batch: int, device=None, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random (z_st, z_dyn), each standard normal."""
+        device = device or self.const.device
+        z_st = torch.randn(batch, self.cfg.z_st_dim, device=device, generator=generator)
+        z_dyn = torch.randn(batch, self.cfg.z_dyn_dim, device=device, generator=generator)
+        return z_st, z_dyn
+
+    def sample_noise(self, batch: int, device=None, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """One standard-normal map (B, 1, r, r) per synthesis layer (``S_st`` or ``S_dyn``)."""
+        device = device or self.const.device
+        return [torch.randn(batch, 1, r, r, device=device, generator=generator) for r in self.layer_res]
+
+    def map(self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """Mapping broadcast to W+: (B, num_ws, w_dim)."""
+        return self.mapping(z_st, z_dyn, truncation)[:, None].expand(-1, self.num_ws, -1)
+
+    # ---------------------------------------------------------------- synthesis
+    def synthesis(self, ws: torch.Tensor, noise_st: list[torch.Tensor] | None = None,
+                  noise_dyn: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """W+ (B, num_ws, w_dim) and noise lists -> image (B, 3, R, R), roughly in [-1, 1].
+
+        Missing noise lists are sampled fresh.
+        """
+        b = ws.shape[0]
+        noise_st = noise_st if noise_st is not None else self.sample_noise(b, ws.device)
+        noise_dyn = noise_dyn if noise_dyn is not None else self.sample_noise(b, ws.device)
+        if len(noise_st) != len(self.layers) or len(noise_dyn) != len(self.layers):
+            raise ValueError(f"expected {len(self.layers)} noise maps per set, got {len(noise_st)}/{len(noise_dyn)}")
+        x = self.const.expand(b, -1, -1, -1).contiguous(memory_format=torch.channels_last)
+        rgb = None
+        for i, layer in enumerate(self.layers):
+            x = layer(x, ws[:, i], noise_st[i], noise_dyn[i])
+            if i == 0 or i % 2 == 0:  # after the 4x4 layer and after each resolution's second layer
+                rgb = self.to_rgbs[(i + 1) // 2](x, ws[:, i + 1], rgb)
+        return rgb
+
+    def forward(self, z_st: torch.Tensor | None = None, z_dyn: torch.Tensor | None = None, *,
+                ws: torch.Tensor | None = None, noise_st: list[torch.Tensor] | None = None,
+                noise_dyn: list[torch.Tensor] | None = None, truncation: float = 1.0,
+                return_ws: bool = False):
+        """Generate images from (z_st, z_dyn) or directly from W+ ``ws``.
+
+        Returns (B, 3, R, R) images, plus ``ws`` (B, num_ws, w_dim) if ``return_ws``.
+        """
+        if ws is None:
+            if z_st is None or z_dyn is None:
+                raise ValueError("pass both z_st and z_dyn, or ws")
+            ws = self.map(z_st, z_dyn, truncation)
+        img = self.synthesis(ws, noise_st, noise_dyn)
+        return (img, ws) if return_ws else img

@@ -1,0 +1,53 @@
+"""``ddp_gan``: data-parallel training for GANs with several backward passes per step.
+
+PyTorch's ``DistributedDataParallel`` expects one backward per forward; a GAN step here
+runs three (D_st, D_dyn, G), each touching different parameters, which breaks DDP's
+reducer. Like stylegan2-ada, this strategy does not wrap the model: parameters and
+buffers are broadcast from rank 0 once, and after every backward the gradients that
+exist are averaged across ranks with one flat all-reduce.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from pytorch_lightning.strategies import DDPStrategy, StrategyRegistry
+
+
+def all_reduce_grads(params) -> None:
+    """Average ``.grad`` of ``params`` over all ranks (one flat buffer)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset: offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+class GANDDPStrategy(DDPStrategy):
+    """DDP without the DDP wrapper: broadcast once, all-reduce gradients after each backward."""
+
+    strategy_name = "ddp_gan"
+
+    def configure_ddp(self) -> None:
+        module = self.model
+        if dist.is_available() and dist.is_initialized():
+            for tensor in list(module.parameters()) + list(module.buffers()):
+                dist.broadcast(tensor.data, src=0)
+
+    def post_backward(self, closure_loss: torch.Tensor) -> None:
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            all_reduce_grads(p for p in self.lightning_module.parameters() if p.requires_grad)
+
+    @classmethod
+    def register_strategies(cls, strategy_registry) -> None:
+        strategy_registry.register(cls.strategy_name, cls, description="DDP for multi-backward GAN steps",
+                                   find_unused_parameters=False)
+
+
+if GANDDPStrategy.strategy_name not in StrategyRegistry:
+    GANDDPStrategy.register_strategies(StrategyRegistry)

@@ -1,0 +1,284 @@
+"""DeepLandscape GAN training: G against D_st (single images) and D_dyn (frame pairs).
+
+Manual optimisation, three Adam optimisers updated in turn every iteration:
+
+1. ``D_st``: real static images vs generated frames (+ lazy R1 every ``r1_every`` steps).
+2. ``D_dyn``: real pairs (two frames of one video, same crop) vs fake pairs: generated pairs
+   (same ``z_st``/``S_st``, independent ``z_dyn``/``S_dyn``, same crop) where each is replaced
+   with probability ``crop_pair_prob`` by two shifted crops of one real frame (+ lazy R1).
+3. ``G``: non-saturating loss against D_st plus ``dyn_weight`` x the loss against D_dyn
+   (+ optional lazy path-length regularisation). Then the EMA generator is updated.
+
+``trainer.global_step`` counts iterations (G updates); the D optimisers step through the
+strategy directly so that they do not advance it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict
+from typing import Literal
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.strategies import DDPStrategy
+
+from dl_lightning.errors import UserError
+from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
+from dl_lightning.training.crops import same_crop, shifted_crops
+from dl_lightning.training.ddp import GANDDPStrategy
+from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty
+
+
+def _as(cls, value):
+    """Accept a config dataclass or a plain dict (e.g. hparams from a checkpoint)."""
+    return value if isinstance(value, cls) else cls(**(value or {}))
+
+
+class NonFiniteLossError(UserError):
+    """A loss became NaN/inf (the message names the step)."""
+
+
+class DeepLandscapeGAN(pl.LightningModule):
+    """Lightning orchestration of the DeepLandscape GAN.
+
+    Args:
+        generator: generator architecture (see :class:`GeneratorConfig`).
+        discriminator: D_st / D_dyn architecture (see :class:`DiscriminatorConfig`).
+        lr_g: Adam learning rate of G.
+        lr_d_st: Adam learning rate of D_st.
+        lr_d_dyn: Adam learning rate of D_dyn.
+        beta1: Adam beta1 (0 in StyleGAN2).
+        beta2: Adam beta2.
+        r1_gamma_st: R1 weight for D_st (the penalty is gamma/2 * ||grad||^2).
+        r1_gamma_dyn: R1 weight for D_dyn.
+        r1_every: lazy regularisation interval for R1 (0 disables R1).
+        pl_weight: path-length regularisation weight (0 disables it).
+        pl_every: lazy interval for path-length regularisation.
+        dyn_weight: weight of the D_dyn term in the generator loss.
+        dyn_weight_final: D_dyn weight reached after ``dyn_weight_decay_steps`` (linear decay).
+        dyn_weight_decay_steps: steps of the decay; 0 keeps ``dyn_weight`` constant.
+        crop_fraction: D_dyn sees crops of this fraction of the side, resized back.
+        crop_pair_prob: probability that a fake D_dyn pair is two shifted crops of one real frame.
+        min_crop_shift: least distance between the two shifted crops (fraction of the side).
+        style_mixing_prob: probability of mixing two W's at a random layer for G's samples.
+        ema_kimg: half-life of the generator EMA in thousands of images.
+        ema_rampup: EMA half-life is at most ``ema_rampup`` x images seen (None: no ramp-up).
+        nan_policy: on a NaN/inf loss, 'raise' stops with the step number, 'skip' skips the update.
+        sample_truncation: truncation psi for logged samples.
+    """
+
+    def __init__(
+        self,
+        generator: GeneratorConfig | None = None,
+        discriminator: DiscriminatorConfig | None = None,
+        lr_g: float = 0.0025,
+        lr_d_st: float = 0.0025,
+        lr_d_dyn: float = 0.0025,
+        beta1: float = 0.0,
+        beta2: float = 0.99,
+        r1_gamma_st: float = 0.1,
+        r1_gamma_dyn: float = 0.1,
+        r1_every: int = 16,
+        pl_weight: float = 0.0,
+        pl_every: int = 4,
+        dyn_weight: float = 1.0,
+        dyn_weight_final: float = 1.0,
+        dyn_weight_decay_steps: int = 0,
+        crop_fraction: float = 0.75,
+        crop_pair_prob: float = 0.5,
+        min_crop_shift: float = 0.05,
+        style_mixing_prob: float = 0.9,
+        ema_kimg: float = 10.0,
+        ema_rampup: float | None = 0.05,
+        nan_policy: Literal["raise", "skip"] = "raise",
+        sample_truncation: float = 0.8,
+    ):
+        super().__init__()
+        g_cfg, d_cfg = _as(GeneratorConfig, generator), _as(DiscriminatorConfig, discriminator)
+        if g_cfg.resolution != d_cfg.resolution:
+            raise ValueError(f"generator.resolution ({g_cfg.resolution}) != discriminator.resolution ({d_cfg.resolution})")
+        if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
+            raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
+        if crop_pair_prob > 0 and crop_fraction >= 1:
+            raise ValueError("crop_pair_prob > 0 needs crop_fraction < 1 (shifted crops need room to move)")
+        hparams = {k: v for k, v in locals().items() if k not in ("self", "__class__", "generator", "discriminator", "g_cfg", "d_cfg")}
+        self.save_hyperparameters({"generator": asdict(g_cfg), "discriminator": asdict(d_cfg), **hparams})
+        self.automatic_optimization = False
+        self.G = Generator(g_cfg)
+        self.D_st = Discriminator(d_cfg)
+        self.D_dyn = PairDiscriminator(d_cfg)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.register_buffer("pl_mean", torch.zeros(()))
+        self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
+        self._t_last: float | None = None
+
+    # ---------------------------------------------------------------- set-up
+    def setup(self, stage: str) -> None:
+        strategy = self.trainer.strategy
+        if isinstance(strategy, DDPStrategy) and not isinstance(strategy, GANDDPStrategy):
+            raise ValueError("this GAN runs three backward passes per step, which plain DDP cannot sync: "
+                             "use --trainer.strategy=ddp_gan")
+
+    def configure_optimizers(self):
+        hp = self.hparams
+
+        def adam(params, lr, reg_every):
+            ratio = reg_every / (reg_every + 1) if reg_every else 1.0  # StyleGAN2 lazy-regularisation correction
+            return torch.optim.Adam(params, lr=lr * ratio, betas=(hp.beta1**ratio, hp.beta2**ratio), eps=1e-8)
+
+        g_reg = hp.pl_every if hp.pl_weight > 0 else 0
+        return [adam(self.G.parameters(), hp.lr_g, g_reg), adam(self.D_st.parameters(), hp.lr_d_st, hp.r1_every),
+                adam(self.D_dyn.parameters(), hp.lr_d_dyn, hp.r1_every)]
+
+    # ---------------------------------------------------------------- sampling
+    def generate_pairs(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Generated pairs (B,2,3,R,R) and their W+ (B,2,num_ws,w_dim).
+
+        Both frames share z_st and S_st; z_dyn and S_dyn are independent. With probability
+        ``style_mixing_prob`` layers from a random cutoff on take their w from a second z_st
+        (mapped with the same z_dyn), identically for both frames. Frame 0 doubles as D_st's
+        single fake image, so one synthesis of 2B images serves both discriminators.
+        """
+        G, dev = self.G, self.device
+        z_st = torch.randn(batch, G.cfg.z_st_dim, device=dev)
+        z_dyn = torch.randn(2 * batch, G.cfg.z_dyn_dim, device=dev)
+        ws = G.map(z_st.repeat(2, 1), z_dyn)
+        if self.hparams.style_mixing_prob > 0 and torch.rand(()) < self.hparams.style_mixing_prob:
+            cutoff = int(torch.randint(1, G.num_ws, ()))
+            ws2 = G.map(torch.randn(batch, G.cfg.z_st_dim, device=dev).repeat(2, 1), z_dyn)
+            ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+        noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, dev)]
+        frames = G.synthesis(ws, noise_st, G.sample_noise(2 * batch, dev))
+        return frames.unflatten(0, (2, batch)).transpose(0, 1), ws.unflatten(0, (2, batch)).transpose(0, 1)
+
+    def crop_pairs(self, pairs: torch.Tensor) -> torch.Tensor:
+        """Same random crop on both frames, resampled to D_dyn's resolution."""
+        return same_crop(pairs, self.hparams.crop_fraction, self.D_dyn.cfg.dyn_resolution)
+
+    def fake_pairs_for_d_dyn(self, generated: torch.Tensor, real_pairs: torch.Tensor) -> torch.Tensor:
+        """Cropped generated pairs, each replaced with prob. ``crop_pair_prob`` by shifted crops of a real frame."""
+        hp = self.hparams
+        fake = self.crop_pairs(generated)
+        if hp.crop_pair_prob > 0:
+            use = torch.rand(real_pairs.shape[0], device=self.device) < hp.crop_pair_prob
+            if use.any():
+                shifted = shifted_crops(real_pairs[:, 0], hp.crop_fraction, hp.min_crop_shift, self.D_dyn.cfg.dyn_resolution)
+                fake = torch.where(use[:, None, None, None, None], shifted.to(fake.dtype), fake)
+        return fake
+
+    def current_dyn_weight(self) -> float:
+        hp = self.hparams
+        if hp.dyn_weight_decay_steps <= 0:
+            return hp.dyn_weight
+        t = min(self.global_step / hp.dyn_weight_decay_steps, 1.0)
+        return hp.dyn_weight + (hp.dyn_weight_final - hp.dyn_weight) * t
+
+    # ---------------------------------------------------------------- training
+    def _check_finite(self, losses: dict[str, torch.Tensor]) -> bool:
+        """True if all finite (agreed across ranks); otherwise raise or count a skip per nan_policy."""
+        bad = [k for k, v in losses.items() if not torch.isfinite(v).all()]
+        any_bad = self.trainer.strategy.reduce_boolean_decision(bool(bad), all=False)
+        if not any_bad:
+            return True
+        if self.hparams.nan_policy == "raise":
+            raise NonFiniteLossError(f"non-finite loss {bad or '(on another rank)'} at step {self.global_step}; "
+                                     "lower the learning rates, or set model.nan_policy=skip")
+        self.skipped_steps += 1
+        return False
+
+    def _step(self, opt, loss: torch.Tensor, counts_as_step: bool) -> None:
+        """zero_grad, backward, step; only G's step (``counts_as_step``) advances ``global_step``."""
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if counts_as_step:
+            opt.step()
+        else:  # same precision/scaler handling, without advancing trainer.global_step
+            self.trainer.strategy.optimizer_step(opt.optimizer, closure=lambda: None, model=self)
+        opt.zero_grad(set_to_none=True)
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        hp = self.hparams
+        opt_g, opt_ds, opt_dd = self.optimizers()
+        real, real_pairs = batch["static"], batch["pairs"]
+        b, step = real.shape[0], self.global_step
+        do_r1 = hp.r1_every > 0 and step % hp.r1_every == 0
+
+        with torch.no_grad():
+            fake_pairs, _ = self.generate_pairs(b)
+
+        # 1. D_st: real images vs generated frames
+        self.toggle_optimizer(opt_ds)
+        real_logits, fake_logits = self.D_st(real), self.D_st(fake_pairs[:, 0])
+        losses = {"d_st": d_logistic(real_logits, fake_logits)}
+        if do_r1:
+            losses["r1_st"] = r1_penalty(self.D_st, real)
+        if self._check_finite(losses):
+            self._step(opt_ds, losses["d_st"] + hp.r1_gamma_st / 2 * hp.r1_every * losses.get("r1_st", 0.0), False)
+        self.untoggle_optimizer(opt_ds)
+        logs = {"loss/d_st": losses["d_st"].detach(), "d_st/real": real_logits.detach().float().mean(),
+                "d_st/fake": fake_logits.detach().float().mean()}
+        if do_r1:
+            logs["reg/r1_st"] = losses["r1_st"].detach()
+
+        # 2. D_dyn: real pairs (same crop) vs generated pairs and shifted crops of real frames
+        self.toggle_optimizer(opt_dd)
+        real_cropped = self.crop_pairs(real_pairs)
+        real_logits = self.D_dyn(real_cropped)
+        fake_logits = self.D_dyn(self.fake_pairs_for_d_dyn(fake_pairs, real_pairs))
+        losses = {"d_dyn": d_logistic(real_logits, fake_logits)}
+        if do_r1:
+            losses["r1_dyn"] = r1_penalty(self.D_dyn, real_cropped)
+        if self._check_finite(losses):
+            self._step(opt_dd, losses["d_dyn"] + hp.r1_gamma_dyn / 2 * hp.r1_every * losses.get("r1_dyn", 0.0), False)
+        self.untoggle_optimizer(opt_dd)
+        logs.update({"loss/d_dyn": losses["d_dyn"].detach(), "d_dyn/real": real_logits.detach().float().mean(),
+                     "d_dyn/fake": fake_logits.detach().float().mean()})
+        if do_r1:
+            logs["reg/r1_dyn"] = losses["r1_dyn"].detach()
+
+        # 3. G against both discriminators
+        self.toggle_optimizer(opt_g)
+        pairs, _ = self.generate_pairs(b)
+        losses = {"g_st": g_nonsaturating(self.D_st(pairs[:, 0])), "g_dyn": g_nonsaturating(self.D_dyn(self.crop_pairs(pairs)))}
+        w_dyn = self.current_dyn_weight()
+        loss_g = losses["g_st"] + w_dyn * losses["g_dyn"]
+        if hp.pl_weight > 0 and step % hp.pl_every == 0:
+            pl_b = max(1, b // 2)
+            ws_pl = self.G.map(*self.G.sample_z(pl_b, self.device)).detach().requires_grad_(True)
+            losses["pl"], logs["reg/path_length"], self.pl_mean = path_length_penalty(
+                self.G.synthesis(ws_pl), ws_pl, self.pl_mean)
+            loss_g = loss_g + hp.pl_weight * hp.pl_every * losses["pl"]
+        stepped = self._check_finite(losses)
+        if stepped:
+            self._step(opt_g, loss_g, True)
+        self.untoggle_optimizer(opt_g)
+        if stepped:
+            self.update_ema(b * self.trainer.world_size)
+        logs.update({"loss/g_st": losses["g_st"].detach(), "loss/g_dyn": losses["g_dyn"].detach(), "loss/dyn_weight": w_dyn,
+                     "lr/g": opt_g.param_groups[0]["lr"], "lr/d_st": opt_ds.param_groups[0]["lr"],
+                     "lr/d_dyn": opt_dd.param_groups[0]["lr"], "skipped_steps": self.skipped_steps.float()})
+        now = time.perf_counter()
+        if self._t_last is not None:
+            logs["perf/images_per_s"] = b * self.trainer.world_size / max(now - self._t_last, 1e-9)
+        self._t_last = now
+        self.log_dict(logs, prog_bar=False, on_step=True)
+        self.log("img/s", logs.get("perf/images_per_s", 0.0), prog_bar=True, on_step=True, logger=False)
+
+    @torch.no_grad()
+    def update_ema(self, batch_total: int) -> None:
+        """G_ema <- lerp(G, G_ema, beta) with beta from the EMA half-life (and ramp-up)."""
+        hp = self.hparams
+        ema_nimg = hp.ema_kimg * 1000
+        if hp.ema_rampup is not None:
+            ema_nimg = min(ema_nimg, (self.global_step + 1) * batch_total * hp.ema_rampup)
+        beta = 0.5 ** (batch_total / max(ema_nimg, 1e-8))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["dl_lightning"] = {"kind": "gan", "generator": asdict(self.G.cfg)}
+

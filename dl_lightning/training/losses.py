@@ -1,0 +1,36 @@
+"""GAN losses and regularisers (StyleGAN2): logistic losses, R1, path-length."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def d_logistic(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Discriminator logistic loss: softplus(D(fake)) + softplus(-D(real)), averaged."""
+    return F.softplus(fake_logits.float()).mean() + F.softplus(-real_logits.float()).mean()
+
+
+def g_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator non-saturating loss: softplus(-D(fake)), averaged."""
+    return F.softplus(-fake_logits.float()).mean()
+
+
+def r1_penalty(discriminator, real: torch.Tensor) -> torch.Tensor:
+    """R1 = E ||d D(x) / d x||^2 on real inputs, computed in fp32 (autocast off)."""
+    real = real.detach().float().requires_grad_(True)
+    with torch.autocast(device_type=real.device.type, enabled=False):
+        logits = discriminator(real)
+        (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    return grad.square().flatten(1).sum(1).mean()
+
+
+def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, mean: torch.Tensor, decay: float = 0.01):
+    """StyleGAN2 path-length regulariser; returns (penalty, lengths mean, updated running mean)."""
+    noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
+    (grad,) = torch.autograd.grad((images.float() * noise).sum(), ws, create_graph=True)
+    lengths = grad.float().square().sum(2).mean(1).sqrt()
+    new_mean = mean.lerp(lengths.mean().detach(), decay)
+    return (lengths - new_mean).square().mean(), lengths.mean().detach(), new_mean

@@ -1,0 +1,37 @@
+"""Shared fixtures: a tiny synthetic dataset and tiny model configs (seconds on 2 CPU cores)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from data_prep.make_synthetic import build_synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+HILLS = REPO.parent / "shared" / "data" / "photos" / "hills.jpg"
+
+TINY_G = dict(resolution=32, z_st_dim=16, z_dyn_dim=3, w_dim=32, mapping_layers=2, channel_base=256, channel_max=32)
+TINY_D = dict(resolution=32, channel_base=256, channel_max=32, dyn_resolution=16, dyn_merge_res=8)
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """32 px dataset: 24 stills, 8 videos of 6 frames, fixed lighting within videos, PNG (lossless)."""
+    root = tmp_path_factory.mktemp("data") / "tiny32"
+    build_synthetic(root, resolution=32, num_static=24, num_videos=8, frames=6, daytime_span=0.0,
+                    shard_size=8, fmt="png", workers=1)
+    return root
+
+
+@pytest.fixture
+def hills() -> Path:
+    if not HILLS.is_file():
+        pytest.skip(f"real photo {HILLS} not present in this checkout")
+    return HILLS

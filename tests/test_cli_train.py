@@ -1,0 +1,68 @@
+"""dl-train through its real entry point: bad configs, and a two-process DDP run on CPU (gloo)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TINY_D, TINY_G
+
+TRAIN = [sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(REPO / "configs/gan/synthetic64.yaml")]
+
+
+def tiny_args(data, tmp_path, steps=2):
+    g = json.dumps(TINY_G)
+    d = json.dumps(TINY_D)
+    return [f"--model.init_args.generator={g}", f"--model.init_args.discriminator={d}",
+            f"--data.init_args.static_root={data}", "--data.init_args.resolution=32", "--data.init_args.batch_size=4",
+            "--data.init_args.num_workers=0", "--data.init_args.shuffle_buffer=4", f"--trainer.max_steps={steps}",
+            "--trainer.logger=pytorch_lightning.loggers.CSVLogger", f"--trainer.logger.save_dir={tmp_path}",
+            "--trainer.callbacks=null", "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path}",
+            "--trainer.enable_checkpointing=false"]
+
+
+def run(args, timeout=300):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_unknown_config_key_fails_at_start(tiny_data, tmp_path):
+    r = run(TRAIN + tiny_args(tiny_data, tmp_path) + ["--model.init_args.no_such_option=3"])
+    assert r.returncode != 0 and "no_such_option" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_impossible_resolution_is_one_line(tiny_data, tmp_path):
+    g = json.dumps({**TINY_G, "resolution": 48})
+    r = run(TRAIN + tiny_args(tiny_data, tmp_path) + [f"--model.init_args.generator={g}"])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "error: invalid config" in r.stderr and "power of two" in r.stderr
+
+
+def test_resolution_mismatch_and_missing_data(tiny_data, tmp_path):
+    r = run(TRAIN + tiny_args(tiny_data, tmp_path) + ["--data.init_args.resolution=64"])
+    assert r.returncode == 2 and "differs from the generator's resolution" in r.stderr
+    r = run(TRAIN + tiny_args(tmp_path / "missing", tmp_path))
+    assert r.returncode == 2 and "make data" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_two_process_ddp_on_cpu_keeps_ranks_in_sync(tiny_data, tmp_path):
+    out = tmp_path / "fp"
+    args = TRAIN + tiny_args(tiny_data, tmp_path, steps=3) + [
+        "--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp_gan",
+        "--trainer.callbacks+=tests.helpers.ParamFingerprint", f"--trainer.callbacks.out={out}"]
+    r = run(args, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ranks = [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)]
+    assert ranks[0]["world_size"] == 2 and ranks[0]["global_step"] == 3
+    for name in ("G", "D_st", "D_dyn"):
+        assert ranks[0][name] == ranks[1][name], f"{name} diverged across ranks"
+
+
+def test_plain_ddp_is_refused_with_advice(tiny_data, tmp_path):
+    r = run(TRAIN + tiny_args(tiny_data, tmp_path) + ["--trainer.accelerator=cpu", "--trainer.devices=1",
+                                                      "--trainer.strategy=ddp"])
+    assert r.returncode != 0 and "ddp_gan" in r.stderr

@@ -1,0 +1,141 @@
+"""Shard writing/reading round trips and bad-input handling of the converters."""
+
+import io
+import json
+import random
+import tarfile
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from data_prep.images_to_shards import images_to_shards
+from data_prep.videos_to_shards import videos_to_shards
+from dl_lightning.cli.data import main as dl_data
+from dl_lightning.data.images import open_rgb
+from dl_lightning.data.shards import read_manifest, shard_urls
+from dl_lightning.data.stream import LandscapeStream
+from dl_lightning.errors import UserError
+
+
+def test_synthetic_shards_round_trip(tiny_data):
+    m = read_manifest(tiny_data)
+    assert m["counts"] == {"static": 24, "videos": 8}
+    assert not list(tiny_data.parent.glob("*.partial-*")), "no temporary folder left behind"
+    with tarfile.open(shard_urls(tiny_data, "videos")[0]) as tar:
+        names = tar.getnames()
+    assert any(n.endswith(".f005.png") for n in names) and any(n.endswith(".mask.png") for n in names)
+    stream = LandscapeStream(shard_urls(tiny_data, "static"), shard_urls(tiny_data, "videos"), 32, samples_per_epoch=10)
+    items = list(stream)
+    assert len(items) == 10
+    assert items[0]["static"].shape == (3, 32, 32) and items[0]["pairs"].shape == (2, 3, 32, 32)
+    assert -1 <= min(i["static"].min() for i in items) and max(i["static"].max() for i in items) <= 1
+
+
+def test_existing_output_needs_overwrite(tiny_data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        dl_data(["synthetic", "--out", str(tiny_data), "--num-static", "1", "--num-videos", "1"])
+    assert exc.value.code == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def _write(path: Path, img: Image.Image, **kw) -> Path:
+    img.save(path, **kw)
+    return path
+
+
+def test_images_bad_inputs_are_skipped_or_converted(tmp_path, hills):
+    src = tmp_path / "photos"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 255, (80, 120, 3), dtype=np.uint8))
+    _write(src / "good.jpg", rgb)
+    _write(src / "rgba.png", rgb.convert("RGBA"))
+    _write(src / "cmyk.jpg", rgb.convert("CMYK"))
+    _write(src / "gray.png", rgb.convert("L"))
+    Image.fromarray((rng.integers(0, 65535, (64, 64))).astype(np.uint16)).save(src / "deep16.png")
+    _write(src / "tiny.png", Image.new("RGB", (1, 1)))
+    _write(src / "small.png", rgb.resize((40, 30)))
+    (src / "garbage.jpg").write_bytes(b"not an image at all")
+    good = (src / "good.jpg").read_bytes()
+    (src / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (src / "hills.jpg").write_bytes(hills.read_bytes())
+    writer = images_to_shards(src, tmp_path / "out", resolution=64, shard_size=3)
+    m = read_manifest(tmp_path / "out")
+    assert m["counts"]["static"] == 6  # good, rgba, cmyk, gray, deep16, hills
+    assert sum(m["skipped"].values()) == 4  # tiny, small, garbage, truncated
+    assert "skipped 4" in writer.summary()
+    stream = LandscapeStream(shard_urls(tmp_path / "out", "static"), shard_urls(tmp_path / "out", "static"), 64, 1)
+    keys = set()
+    for key, x in stream._statics(0, 1, random.Random(0)):  # every written image decodes as RGB 64x64
+        assert x.shape == (3, 64, 64)
+        keys.add(key)
+        if len(keys) == 6:
+            break
+
+
+def test_upscale_option_keeps_small_images(tmp_path):
+    src = tmp_path / "p"
+    src.mkdir()
+    _write(src / "small.png", Image.new("RGB", (40, 30), (10, 200, 30)))
+    images_to_shards(src, tmp_path / "out", resolution=64, upscale=True)
+    assert read_manifest(tmp_path / "out")["counts"]["static"] == 1
+
+
+def test_decompression_bomb_and_modes():
+    img = Image.new("RGB", (50, 50))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    with pytest.raises(UserError, match="too large"):
+        open_rgb(buf.getvalue(), max_pixels=100)
+    la = Image.new("LA", (4, 4), (0, 0))  # fully transparent -> composited on white
+    buf = io.BytesIO()
+    la.save(buf, format="PNG")
+    assert open_rgb(buf.getvalue()).getpixel((0, 0)) == (255, 255, 255)
+
+
+def _write_mp4(path: Path, frames: int, size: int = 48) -> None:
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width = s.height = size
+        s.pix_fmt = "yuv420p"
+        for t in range(frames):
+            arr = np.zeros((size, size, 3), np.uint8)
+            arr[10:20, 2 * t % size: 2 * t % size + 8] = 255  # a moving square
+            for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def test_videos_to_shards(tmp_path):
+    src = tmp_path / "videos"
+    src.mkdir()
+    _write_mp4(src / "a.mp4", 20)
+    _write_mp4(src / "one_frame.mp4", 1)
+    (src / "broken.mp4").write_bytes(b"\x00\x01garbage" * 100)
+    frames_dir = src / "frames"
+    frames_dir.mkdir()
+    for i in range(5):
+        Image.new("RGB", (40, 40), (i * 40, 0, 0)).save(frames_dir / f"{i:03d}.png")
+    writer = videos_to_shards(src, tmp_path / "out", resolution=32, frames_per_clip=8, shard_size=2)
+    m = read_manifest(tmp_path / "out")
+    assert m["counts"]["videos"] == 3 + 1  # 20 frames -> 8, 8, 4 ; frame folder -> 5
+    assert m["skipped"] == {"fewer than 2 frames": 1, "not a readable video": 1}, writer.summary()
+    with tarfile.open(shard_urls(tmp_path / "out", "videos")[0]) as tar:
+        meta = [json.loads(tar.extractfile(n).read()) for n in tar.getnames() if n.endswith(".json")]
+    assert meta[0]["frames"] == 8
+    stream = LandscapeStream(shard_urls(tmp_path / "out", "videos"), shard_urls(tmp_path / "out", "videos"), 32, 1)
+    pair = next(stream._pairs(0, 1, random.Random(0)))
+    assert pair.shape == (2, 3, 32, 32) and not torch.equal(pair[0], pair[1])
+
+
+def test_every_subsamples_frames(tmp_path):
+    src = tmp_path / "v"
+    src.mkdir()
+    _write_mp4(src / "a.mp4", 20)
+    videos_to_shards(src, tmp_path / "out", resolution=32, frames_per_clip=16, every=2)
+    assert read_manifest(tmp_path / "out")["counts"]["videos"] == 1  # 10 frames kept -> one clip

@@ -1,0 +1,100 @@
+import pytest
+import torch
+
+from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
+from dl_lightning.models.discriminator import minibatch_stddev
+from dl_lightning.models.layers import downsample2, upsample2
+from tests.conftest import TINY_D, TINY_G
+
+
+@pytest.fixture
+def G():
+    g = Generator(GeneratorConfig(**TINY_G)).eval()
+    with torch.no_grad():  # noise strengths start at 0 (StyleGAN2); give them weight to test the mechanics
+        for layer in g.layers:
+            layer.strength_st.fill_(0.5)
+            layer.strength_dyn.fill_(0.5)
+    return g
+
+
+def test_shapes_and_wplus(G):
+    z_st, z_dyn = G.sample_z(3)
+    img, ws = G(z_st, z_dyn, return_ws=True)
+    assert img.shape == (3, 3, 32, 32) and ws.shape == (3, G.num_ws, 32)
+    assert G.num_ws == len(G.layers) + 1 == 8
+    noise = G.sample_noise(3)
+    assert [n.shape[-1] for n in noise] == [4, 8, 8, 16, 16, 32, 32]
+    torch.testing.assert_close(G(z_st, z_dyn, noise_st=noise, noise_dyn=noise), G(ws=ws, noise_st=noise, noise_dyn=noise))
+
+
+def test_fixed_dynamic_latents_give_identical_frames(G):
+    z_st, z_dyn = G.sample_z(2)
+    n_st, n_dyn = G.sample_noise(2), G.sample_noise(2)
+    a = G(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn)
+    b = G(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn)
+    assert torch.equal(a, b)
+    c = G(z_st, torch.randn_like(z_dyn), noise_st=n_st, noise_dyn=n_dyn)  # new lighting
+    d = G(z_st, z_dyn, noise_st=n_st, noise_dyn=G.sample_noise(2))  # new dynamic noise
+    assert (a - c).abs().mean() > 1e-3 and (a - d).abs().mean() > 1e-3
+
+
+def test_dynamic_noise_enters_only_through_its_own_strengths(G):
+    z_st, z_dyn = G.sample_z(2)
+    n_st = G.sample_noise(2)
+    with torch.no_grad():
+        for layer in G.layers:
+            layer.strength_dyn.zero_()
+    a = G(z_st, z_dyn, noise_st=n_st, noise_dyn=G.sample_noise(2))
+    b = G(z_st, z_dyn, noise_st=n_st, noise_dyn=G.sample_noise(2))
+    assert torch.equal(a, b), "with zero S_dyn strength, S_dyn must not matter"
+    c = G(z_st, z_dyn, noise_st=G.sample_noise(2), noise_dyn=G.sample_noise(2))
+    assert (a - c).abs().mean() > 1e-3, "S_st still acts"
+
+
+def test_truncation_zero_collapses_to_average(G):
+    G.mapping.w_avg.normal_()
+    z_st, z_dyn = G.sample_z(4)
+    ws = G.map(z_st, z_dyn, truncation=0.0)
+    torch.testing.assert_close(ws, G.mapping.w_avg.expand_as(ws))
+
+
+def test_fused_and_nonfused_modconv_agree(G):
+    Gf = Generator(GeneratorConfig(**{**TINY_G, "fused_modconv": True})).eval()
+    Gf.load_state_dict(G.state_dict())
+    z = G.sample_z(3)
+    n1, n2 = G.sample_noise(3), G.sample_noise(3)
+    torch.testing.assert_close(G(*z, noise_st=n1, noise_dyn=n2), Gf(*z, noise_st=n1, noise_dyn=n2), atol=1e-4, rtol=1e-4)
+
+
+def test_pair_discriminator_is_symmetric_and_sensitive():
+    D = PairDiscriminator(DiscriminatorConfig(**TINY_D))
+    pairs = torch.randn(4, 2, 3, 16, 16)
+    torch.testing.assert_close(D(pairs), D(pairs.flip(1)))
+    assert (D(pairs) - D(torch.stack([pairs[:, 0], pairs[:, 0]], 1))).abs().max() > 1e-4
+
+
+def test_discriminator_shapes_and_mbstd():
+    D = Discriminator(DiscriminatorConfig(**TINY_D))
+    assert D(torch.randn(6, 3, 32, 32)).shape == (6, 1)
+    x = torch.randn(6, 4, 4, 4)
+    y = minibatch_stddev(x, 4)  # 6 is not divisible by 4: group of 3 is used
+    assert y.shape == (6, 5, 4, 4)
+    same = minibatch_stddev(torch.ones(4, 2, 4, 4), 4)
+    assert same[:, -1].abs().max() < 1e-3
+
+
+def test_resampling_filters_preserve_constants():
+    x = torch.full((1, 2, 8, 8), 3.0)
+    torch.testing.assert_close(downsample2(x), torch.full((1, 2, 4, 4), 3.0))
+    torch.testing.assert_close(upsample2(x), torch.full((1, 2, 16, 16), 3.0))
+
+
+@pytest.mark.parametrize("bad", [{"resolution": 48}, {"resolution": 4}, {"z_dyn_dim": 0}])
+def test_bad_generator_config(bad):
+    with pytest.raises(ValueError):
+        GeneratorConfig(**bad)
+
+
+def test_bad_discriminator_config():
+    with pytest.raises(ValueError, match="dyn_resolution"):
+        DiscriminatorConfig(resolution=32, dyn_resolution=64)

@@ -1,0 +1,113 @@
+"""Real optimisation steps of the GAN on the tiny synthetic dataset (32 px, batch 4)."""
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+from dl_lightning.data.datamodule import LandscapeDataModule
+from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
+from tests.conftest import TINY_D, TINY_G
+
+
+def make_module(**kw) -> DeepLandscapeGAN:
+    return DeepLandscapeGAN(generator=TINY_G, discriminator=TINY_D, r1_every=2, **kw)
+
+
+def make_data(root, **kw) -> LandscapeDataModule:
+    return LandscapeDataModule(str(root), resolution=32, batch_size=4, num_workers=0, epoch_length=20, shuffle_buffer=4, **kw)
+
+
+def fit(module, data, steps, tmp_path=None, ckpt_path=None, callbacks=(), **trainer_kw):
+    trainer = pl.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=bool(callbacks), callbacks=list(callbacks),
+                         default_root_dir=tmp_path, **trainer_kw)
+    trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
+    return trainer
+
+
+def snapshot(module):
+    return {name: [p.detach().clone() for p in getattr(module, name).parameters()] for name in ("G", "D_st", "D_dyn", "G_ema")}
+
+
+def changed(before, module, name):
+    return any(not torch.equal(a, b) for a, b in zip(before[name], getattr(module, name).parameters()))
+
+
+@pytest.mark.parametrize("only", ["G", "D_st", "D_dyn"])
+def test_each_optimiser_updates_only_its_own_network(tiny_data, only):
+    lrs = {"lr_g": 0.0, "lr_d_st": 0.0, "lr_d_dyn": 0.0}
+    lrs[{"G": "lr_g", "D_st": "lr_d_st", "D_dyn": "lr_d_dyn"}[only]] = 0.01
+    module = make_module(**lrs)
+    before = snapshot(module)
+    trainer = fit(module, make_data(tiny_data), 1)
+    assert trainer.global_step == 1, "global_step counts GAN iterations, not optimiser steps"
+    for name in ("G", "D_st", "D_dyn"):
+        assert changed(before, module, name) == (name == only), name
+    assert changed(before, module, "G_ema") == (only == "G")
+
+
+def test_checkpoint_resume_continues_at_the_same_step(tiny_data, tmp_path):
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=2, save_top_k=-1, filename="s{step}",
+                           auto_insert_metric_name=False)
+    fit(make_module(), make_data(tiny_data), 3, tmp_path, callbacks=[ckpt])  # "killed" after step 3
+    path = tmp_path / "ckpt" / "s2.ckpt"
+    assert path.is_file()
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    assert saved["global_step"] == 2 and "G_ema.const" in saved["state_dict"]
+
+    seen = {}
+
+    class Probe(pl.Callback):
+        def on_train_start(self, trainer, module):
+            seen["step"] = trainer.global_step
+            seen["adam_steps"] = [int(next(iter(o.state.values()))["step"]) for o in trainer.optimizers]
+            seen["ema"] = module.G_ema.const.detach().clone()
+
+    resumed = make_module()
+    trainer = fit(resumed, make_data(tiny_data), 4, tmp_path, ckpt_path=str(path), callbacks=[Probe()])
+    assert seen["step"] == 2 and seen["adam_steps"] == [2, 2, 2]
+    torch.testing.assert_close(seen["ema"], saved["state_dict"]["G_ema.const"])
+    assert trainer.global_step == 4
+
+
+def test_nan_loss_stops_with_step_number(tiny_data):
+    module = make_module()
+
+    class Poison(pl.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            if trainer.global_step == 1:
+                batch["static"][0, 0, 0, 0] = float("nan")
+
+    with pytest.raises(NonFiniteLossError, match="at step 1"):
+        fit(module, make_data(tiny_data), 3, callbacks=[Poison()])
+
+
+def test_nan_loss_can_skip_the_update(tiny_data):
+    module = make_module(nan_policy="skip")
+
+    class Poison(pl.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            batch["static"][0, 0, 0, 0] = float("nan")
+            self.before = [p.detach().clone() for p in module.D_st.parameters()]
+
+    poison = Poison()
+    fit(module, make_data(tiny_data), 2, callbacks=[poison])
+    assert module.skipped_steps.item() == 2
+    assert all(torch.equal(a, b) for a, b in zip(poison.before, module.D_st.parameters())), "D_st update skipped"
+
+
+def test_bf16_mixed_step_is_finite(tiny_data):
+    module = make_module(lr_g=0.01)
+    before = snapshot(module)
+    fit(module, make_data(tiny_data), 2, precision="bf16-mixed")
+    for name in ("G", "D_st", "D_dyn"):
+        assert changed(before, module, name)
+        assert all(torch.isfinite(p).all() for p in getattr(module, name).parameters())
+
+
+def test_path_length_and_dyn_weight_decay(tiny_data):
+    module = make_module(pl_weight=2.0, pl_every=1, dyn_weight=1.0, dyn_weight_final=0.0, dyn_weight_decay_steps=4)
+    fit(module, make_data(tiny_data), 2)
+    assert module.pl_mean.item() > 0
+    assert module.current_dyn_weight() == pytest.approx(0.5)
