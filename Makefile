@@ -2,6 +2,7 @@
 #   CONFIG  training config (default: 64 px synthetic run)     GPUS  devices per node (>1 uses ddp_gan)
 #   ARGS    extra arguments for the underlying command          DATA  synthetic dataset folder
 #   CKPT    checkpoint for animate/eval                          PY    python used to create .venv
+#   SWEEP   W&B sweep file for `make sweep`                      COUNT sweep trials
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,10 +11,12 @@ GPUS ?= 1
 ARGS ?=
 DATA ?= data/synthetic64
 CKPT ?= runs/synthetic64/checkpoints/last.ckpt
+SWEEP ?= configs/sweeps/gan_synthetic64.yaml
+COUNT ?= 4
 STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
-.PHONY: install data train test test-all bench clean
+.PHONY: install data train test test-all bench animate eval sweep clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -33,6 +36,15 @@ test: install
 
 test-all: install
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
+
+animate: install
+	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate $(ARGS)
+
+eval: install data
+	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)
+
+sweep: install data
+	$(BIN)/python -m dl_lightning.sweep $(SWEEP) --count $(COUNT) $(ARGS)
 
 bench: install data
 	$(BIN)/python bench/bench.py $(ARGS)

@@ -59,49 +59,77 @@ def save_image(array: np.ndarray, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: int = 12) -> int:
-    """Write uint8 (H, W, 3) frames as H.264 MP4 (yuv420p) or GIF, by the suffix of ``path``.
+class VideoSink:
+    """Incremental video writer: MP4 (H.264, yuv420p, encoded as frames arrive) or GIF (by suffix).
 
-    Frames are consumed one at a time (memory does not grow with length). Returns the frame count.
+    Writes to a temporary name and renames on :meth:`close`; :meth:`abort` discards it.
+    GIF frames are kept until close (Pillow writes GIFs in one go); MP4 memory does not grow.
     """
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".mp4", ".gif"):
-        raise UserError(f"{path}: video output must end in .mp4 or .gif")
-    if fps < 1:
-        raise UserError(f"fps must be >= 1, got {fps}")
-    with atomic_path(path) as tmp:
-        return _write_mp4(frames, tmp, fps) if suffix == ".mp4" else _write_gif(frames, tmp, fps)
 
+    def __init__(self, path: str | Path, fps: int = 12):
+        self.path = Path(path)
+        self.kind = self.path.suffix.lower()
+        if self.kind not in (".mp4", ".gif"):
+            raise UserError(f"{path}: video output must end in .mp4 or .gif")
+        if fps < 1:
+            raise UserError(f"fps must be >= 1, got {fps}")
+        self.fps, self.count = fps, 0
+        self._ctx = atomic_path(self.path)
+        self.tmp = self._ctx.__enter__()
+        self._gif: list[Image.Image] = []
+        self._container = self._stream = None
 
-def _write_mp4(frames: Iterable[np.ndarray], path: Path, fps: int) -> int:
-    n = 0
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = None
-        for frame in frames:
-            if stream is None:
+    def add(self, frame: np.ndarray) -> None:
+        """Append one uint8 (H, W, 3) frame."""
+        if self.kind == ".gif":
+            self._gif.append(Image.fromarray(frame))
+        else:
+            if self._stream is None:
+                self._container = av.open(str(self.tmp), mode="w", format="mp4")
+                self._stream = self._container.add_stream("libx264", rate=self.fps)
                 h, w = frame.shape[:2]
-                stream = container.add_stream("libx264", rate=fps)
-                stream.width, stream.height = w + w % 2, h + h % 2  # yuv420p needs even sizes
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": "18", "preset": "medium"}
-            if frame.shape[0] != stream.height or frame.shape[1] != stream.width:
-                frame = np.pad(frame, ((0, stream.height - frame.shape[0]), (0, stream.width - frame.shape[1]), (0, 0)), mode="edge")
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
-                container.mux(packet)
-            n += 1
-        if stream is None:
-            raise UserError("no frames to write")
-        for packet in stream.encode():
-            container.mux(packet)
-    return n
+                self._stream.width, self._stream.height = w + w % 2, h + h % 2  # yuv420p needs even sizes
+                self._stream.pix_fmt = "yuv420p"
+                self._stream.options = {"crf": "18"}
+            pad_h, pad_w = self._stream.height - frame.shape[0], self._stream.width - frame.shape[1]
+            if pad_h or pad_w:
+                frame = np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+            for packet in self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                self._container.mux(packet)
+        self.count += 1
+
+    def close(self) -> Path:
+        """Finish the file and move it to its final name."""
+        if self.count == 0:
+            self.abort()
+            raise UserError(f"{self.path}: no frames to write")
+        if self.kind == ".gif":
+            self._gif[0].save(self.tmp, format="GIF", save_all=True, append_images=self._gif[1:],
+                              duration=int(1000 / self.fps), loop=0)
+        else:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+        self._ctx.__exit__(None, None, None)
+        return self.path
+
+    def abort(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
-def _write_gif(frames: Iterable[np.ndarray], path: Path, fps: int) -> int:
-    images = [Image.fromarray(f) for f in frames]  # Pillow needs all GIF frames at save time
-    if not images:
-        raise UserError("no frames to write")
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    return len(images)
+def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: int = 12) -> int:
+    """Write uint8 (H, W, 3) frames to an MP4 or GIF (by suffix); returns the frame count."""
+    sink = VideoSink(path, fps)
+    try:
+        for frame in frames:
+            sink.add(frame)
+    except BaseException:
+        sink.abort()
+        raise
+    sink.close()
+    return sink.count
 
 
 def tile_frames(frames: Iterable[torch.Tensor], nrow: int | None = None) -> Iterator[np.ndarray]:

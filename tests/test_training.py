@@ -6,6 +6,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from dl_lightning.data.datamodule import LandscapeDataModule
+from dl_lightning.export import load_generator
 from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
 from tests.conftest import TINY_D, TINY_G
 
@@ -55,6 +56,8 @@ def test_checkpoint_resume_continues_at_the_same_step(tiny_data, tmp_path):
     assert path.is_file()
     saved = torch.load(path, map_location="cpu", weights_only=True)
     assert saved["global_step"] == 2 and "G_ema.const" in saved["state_dict"]
+    G = load_generator(path)  # the EMA generator, straight from the Lightning checkpoint (weights_only)
+    torch.testing.assert_close(G.const, saved["state_dict"]["G_ema.const"])
 
     seen = {}
 
@@ -111,3 +114,14 @@ def test_path_length_and_dyn_weight_decay(tiny_data):
     fit(module, make_data(tiny_data), 2)
     assert module.pl_mean.item() > 0
     assert module.current_dyn_weight() == pytest.approx(0.5)
+
+
+def test_fid_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_path):
+    from dl_lightning.training.callbacks import FIDMonitor
+
+    best = ModelCheckpoint(dirpath=tmp_path / "ck", filename="best", monitor="val/fid", mode="min",
+                           every_n_train_steps=1, save_top_k=1)
+    trainer = fit(make_module(), make_data(tiny_data), 2, tmp_path,
+                  callbacks=[FIDMonitor(every_n_steps=1, num_samples=8, batch=8), best])
+    assert trainer.callback_metrics["val/fid"] > 0
+    assert (tmp_path / "ck" / "best.ckpt").is_file() and best.best_model_score is not None

@@ -73,8 +73,8 @@ class SampleLogger(pl.Callback):
             if isinstance(logger, WandbLogger):
                 import wandb
 
-                logger.experiment.log({"samples/grid": wandb.Image(str(paths["grid"])),
-                                       "samples/timelapse": wandb.Video(str(paths["gif"]), format="gif")}, step=step)
+                logger.log_metrics({"samples/grid": wandb.Image(str(paths["grid"])),
+                                    "samples/timelapse": wandb.Video(str(paths["gif"]), format="gif")}, step=step)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if self.every > 0 and trainer.global_step % self.every == 0:
@@ -91,3 +91,52 @@ class ExportGenerator(pl.Callback):
         if trainer.is_global_zero:
             path = save_generator(module.G_ema, run_dir(trainer) / "generator_ema.safetensors")
             print(f"exported EMA generator to {path}")
+
+
+class FIDMonitor(pl.Callback):
+    """Every ``every_n_steps``, FID of EMA samples against the training stills, logged as ``val/fid``.
+
+    Checkpoints can monitor it (``ModelCheckpoint(monitor="val/fid", mode="min")``). Real
+    statistics are computed once. With ``features="random"`` (default; works offline) the number
+    is consistent across this project's runs but not comparable with published FIDs; use
+    ``features="inception"`` with ``inception_weights`` for the standard one.
+
+    Args:
+        every_n_steps: interval in training iterations.
+        num_samples: images per side (real / generated).
+        features: ``random`` or ``inception``.
+        inception_weights: local InceptionV3 weights file (for ``inception``).
+        batch: generation batch size.
+    """
+
+    def __init__(self, every_n_steps: int = 500, num_samples: int = 512, features: str = "random",
+                 inception_weights: str | None = None, batch: int = 64):
+        self.every, self.num, self.features, self.weights, self.batch = every_n_steps, num_samples, features, inception_weights, batch
+        self.fid = None
+
+    def _metric(self, trainer, module):
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        from dl_lightning.data.ordered import real_batches
+        from dl_lightning.metrics.features import make_extractor
+        from dl_lightning.metrics.fid import to_uint8
+
+        fid = FrechetInceptionDistance(feature=make_extractor(self.features, self.weights), reset_real_features=False)
+        dm = trainer.datamodule
+        for batch in real_batches(dm.static_root, "static", self.num, module.G.cfg.resolution, self.batch):
+            fid.update(to_uint8(batch), real=True)
+        return fid.to(module.device)
+
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if self.every <= 0 or step % self.every != 0:
+            return
+        from dl_lightning.metrics.fid import generated_batches, to_uint8
+
+        if self.fid is None:
+            self.fid = self._metric(trainer, module)
+        self.fid.reset()  # keeps the real statistics
+        for fake in generated_batches(module.G_ema, self.num, self.batch, 1.0, seed=123):
+            self.fid.update(to_uint8(fake), real=False)
+        module.log("val/fid", float(self.fid.compute()), on_step=True, prog_bar=True)

@@ -1,0 +1,160 @@
+"""``make bench``: throughput of training, generation and data loading on this machine.
+
+Prints a table and writes ``bench/results.json``. Sections:
+
+* train:  images/s of full GAN iterations (D_st + D_dyn + G updates, through the Lightning Trainer)
+          at 64 px (default config) and 256 px (``configs/gan/256.yaml`` architecture), in fp32 and
+          bf16-mixed with the non-fused modulated conv, and fp32 with the grouped ("fused") conv
+          as the plain-StyleGAN2 baseline. Also FLOP/s achieved vs a measured GEMM peak.
+* generate: frames/s of EMA-generator inference at 64 and 256 px, fp32 and bf16.
+* data:   decoded samples/s (one static image + one frame pair) per dataloader worker at 256 px.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+import yaml
+from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.flop_counter import FlopCounterMode
+
+from dl_lightning.models import Generator, GeneratorConfig
+from dl_lightning.training.gan_module import DeepLandscapeGAN
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def model_args(config: str) -> dict:
+    return yaml.safe_load((REPO / config).read_text())["model"]["init_args"]
+
+
+class RandomBatches(IterableDataset):
+    """In-memory random batches (the data pipeline is benchmarked separately)."""
+
+    def __init__(self, res: int, batch: int):
+        self.res, self.batch = res, batch
+
+    def __iter__(self):
+        while True:
+            yield {"static": torch.rand(self.batch, 3, self.res, self.res) * 2 - 1,
+                   "pairs": torch.rand(self.batch, 2, 3, self.res, self.res) * 2 - 1}
+
+
+class StepTimer(pl.Callback):
+    def __init__(self, warmup: int):
+        self.warmup, self.times = warmup, []
+
+    def on_train_batch_start(self, trainer, *args):
+        self.times.append(time.perf_counter())
+
+
+def train_speed(config: str, batch: int, steps: int, precision: str, fused: bool) -> float:
+    args = model_args(config)
+    args["generator"] = {**args["generator"], "fused_modconv": fused}
+    module = DeepLandscapeGAN(**args)
+    res = args["generator"]["resolution"]
+    timer = StepTimer(warmup=2)
+    trainer = pl.Trainer(accelerator="cpu" if not torch.cuda.is_available() else "auto", devices=1, max_steps=steps + 3,
+                         precision=precision, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[timer])
+    trainer.fit(module, DataLoader(RandomBatches(res, batch), batch_size=None))
+    t = timer.times[timer.warmup:]
+    return batch * (len(t) - 1) / (t[-1] - t[0])
+
+
+def step_flops(config: str, batch: int) -> float:
+    """FLOPs of one iteration's forward+backward passes, counted on the non-fused model."""
+    module = DeepLandscapeGAN(**model_args(config))
+    res = module.G.cfg.resolution
+    real = torch.rand(batch, 3, res, res)
+    real_pairs = torch.rand(batch, 2, 3, res, res)
+    with FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
+            fake_pairs, _ = module.generate_pairs(batch)
+        (module.D_st(real).sum() + module.D_st(fake_pairs[:, 0]).sum()).backward()
+        (module.D_dyn(module.crop_pairs(real_pairs)).sum() + module.D_dyn(module.crop_pairs(fake_pairs)).sum()).backward()
+        pairs, _ = module.generate_pairs(batch)
+        (module.D_st(pairs[:, 0]).sum() + module.D_dyn(module.crop_pairs(pairs)).sum()).backward()
+    return float(counter.get_total_flops())
+
+
+def gemm_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - t)
+
+
+@torch.no_grad()
+def generate_speed(config: str, batch: int, reps: int, bf16: bool) -> float:
+    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval()
+    z = G.sample_z(batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        G(*z)
+        t = time.perf_counter()
+        for _ in range(reps):
+            G(*z)
+    return batch * reps / (time.perf_counter() - t)
+
+
+def data_speed(res: int, samples: int) -> float:
+    from data_prep.make_synthetic import build_synthetic
+    from dl_lightning.data.shards import shard_urls
+    from dl_lightning.data.stream import LandscapeStream
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "d"
+        build_synthetic(root, resolution=res, num_static=48, num_videos=12, frames=8, shard_size=16, workers=2)
+        stream = LandscapeStream(shard_urls(root, "static"), shard_urls(root, "videos"), res, samples, shuffle_buffer=32)
+        it = iter(stream)
+        next(it)
+        t = time.perf_counter()
+        n = sum(1 for _ in it)
+        return n / (time.perf_counter() - t)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="64 px only, fewer steps")
+    p.add_argument("--out", default=str(REPO / "bench" / "results.json"))
+    args = p.parse_args()
+    torch.set_float32_matmul_precision("high")
+    results: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                                 "torch": torch.__version__, "cuda": torch.cuda.is_available()}}
+    peak32, peak16 = gemm_peak(torch.float32), gemm_peak(torch.bfloat16)
+    results["gemm_peak_gflops"] = {"fp32": peak32 / 1e9, "bf16": peak16 / 1e9}
+    cases = [("configs/gan/synthetic64.yaml", 16, 6)] + ([] if args.quick else [("configs/gan/256.yaml", 2, 2)])
+    for config, batch, steps in cases:
+        name = Path(config).stem
+        flops = step_flops(config, batch)
+        row = {"batch": batch, "gflop_per_iteration": flops / 1e9}
+        for label, precision, fused in [("fp32", "32-true", False), ("bf16", "bf16-mixed", False), ("fp32_grouped", "32-true", True)]:
+            ips = train_speed(config, batch, steps, precision, fused)
+            peak = peak16 if precision.startswith("bf16") else peak32
+            row[label] = {"images_per_s": ips, "share_of_gemm_peak": flops / batch * ips / peak}
+            print(f"train {name:12s} {label:13s} {ips:8.2f} img/s  ({100 * row[label]['share_of_gemm_peak']:.1f}% of GEMM peak)", flush=True)
+        row["speedup_vs_grouped_fp32"] = max(row["fp32"]["images_per_s"], row["bf16"]["images_per_s"]) / row["fp32_grouped"]["images_per_s"]
+        results[f"train_{name}"] = row
+        for bf16 in (False, True):
+            fps = generate_speed(config, batch=8 if "64" in name else 2, reps=5 if "64" in name else 2, bf16=bf16)
+            results.setdefault(f"generate_{name}", {})["bf16" if bf16 else "fp32"] = fps
+            print(f"generate {name:9s} {'bf16' if bf16 else 'fp32':13s} {fps:8.2f} frames/s", flush=True)
+    sps = data_speed(256, 200 if not args.quick else 50)
+    results["data_256px_samples_per_s_per_worker"] = sps
+    print(f"data 256 px: {sps:.0f} samples/s per worker (1 static + 1 pair each)")
+    print(f"GEMM peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""``dl-animate``: time-lapse videos from a trained generator.
+
+    dl-animate --ckpt runs/synthetic64/checkpoints/last.ckpt --out outputs/animate --num 4 --frames 48
+
+Each scene keeps ``z_st`` and ``S_st`` fixed, warps ``S_dyn`` with the ``--motion`` preset and moves
+``z_dyn`` along the ``--daytime`` path. Writes ``scene_XXX.mp4``/``.gif`` per scene and, for
+``--num > 1``, ``grid.mp4``/``.gif`` with all scenes side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from dl_lightning.animation import DAYTIME_PATHS, get_motion, load_motions, render_frames, zdyn_path
+from dl_lightning.data.images import tensor_to_uint8
+from dl_lightning.errors import UserError, cli_entry
+from dl_lightning.export import load_generator
+from dl_lightning.media import VideoSink, make_grid
+
+
+def parse_vector(text: str | None, dim: int, name: str) -> torch.Tensor | None:
+    """'0.1,-0.5,1' -> tensor of length ``dim`` (or None)."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UserError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    if len(values) != dim:
+        raise UserError(f"{name} needs {dim} values (the model's z_dyn size), got {len(values)}")
+    return torch.tensor(values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dl-animate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ckpt", required=True, help="GAN Lightning checkpoint (.ckpt) or exported generator (.safetensors)")
+    p.add_argument("--out", default="outputs/animate", help="output folder")
+    p.add_argument("--frames", type=int, default=48, help="frames per video")
+    p.add_argument("--fps", type=int, default=12, help="frames per second")
+    p.add_argument("--seed", type=int, default=0, help="latent seed")
+    p.add_argument("--num", type=int, default=4, help="number of scenes")
+    p.add_argument("--truncation", type=float, default=0.8, help="truncation psi (1 = none)")
+    p.add_argument("--motion", default="right_wind", help=f"S_dyn motion preset: {', '.join(load_motions())}")
+    p.add_argument("--horizon", type=float, default=0.0,
+                   help="normalised y in [-1, 1] below which motion is mirrored (water); 'none' disables", )
+    p.add_argument("--daytime", default="slerp", choices=DAYTIME_PATHS, help="z_dyn path over the video")
+    p.add_argument("--zdyn-start", help="start z_dyn as comma-separated values (default: random)")
+    p.add_argument("--zdyn-end", help="end z_dyn as comma-separated values (default: random)")
+    p.add_argument("--formats", default="mp4,gif", help="comma-separated subset of mp4,gif")
+    p.add_argument("--no-grid", action="store_true", help="skip the side-by-side grid video")
+    p.add_argument("--chunk", type=int, default=8, help="frames generated per batch (memory vs speed)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
+    p.add_argument("--image", help="animate a real photo (needs the inversion stage; not available yet)")
+    return p
+
+
+def check_args(args: argparse.Namespace) -> list[str]:
+    if args.image:
+        raise UserError("--image needs the photo inversion stage (encoder, latent optimisation, fine-tuning), "
+                        "which is not implemented yet")
+    if args.frames < 1:
+        raise UserError(f"--frames must be >= 1, got {args.frames}")
+    if args.num < 1:
+        raise UserError(f"--num must be >= 1, got {args.num}")
+    if args.chunk < 1:
+        raise UserError(f"--chunk must be >= 1, got {args.chunk}")
+    formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
+    if not formats or any(f not in ("mp4", "gif") for f in formats):
+        raise UserError(f"--formats must name mp4 and/or gif, got {args.formats!r}")
+    return formats
+
+
+def animate(args: argparse.Namespace) -> list[Path]:
+    """Render and write the videos; returns the written paths."""
+    formats = check_args(args)
+    motion = get_motion(args.motion, horizon=None if str(args.horizon).lower() == "none" else float(args.horizon))
+    G = load_generator(args.ckpt).to(args.device)
+    gen = torch.Generator().manual_seed(args.seed)
+    n, dim = args.num, G.cfg.z_dyn_dim
+    z_st = torch.randn(n, G.cfg.z_st_dim, generator=gen)
+    z0, z1 = torch.randn(2, n, dim, generator=gen)
+    start, end = parse_vector(args.zdyn_start, dim, "--zdyn-start"), parse_vector(args.zdyn_end, dim, "--zdyn-end")
+    z0 = start.expand(n, dim) if start is not None else z0
+    z1 = end.expand(n, dim) if end is not None else z1
+    noise_st = [torch.randn(n, 1, r, r, generator=gen) for r in G.layer_res]
+    noise_dyn = [torch.randn(n, 1, r, r, generator=gen) for r in G.layer_res]
+    dev = args.device
+    frames = render_frames(G, z_st=z_st.to(dev), z_dyn=zdyn_path(args.daytime, z0, z1, args.frames).to(dev),
+                           noise_st=[x.to(dev) for x in noise_st], noise_dyn=[x.to(dev) for x in noise_dyn],
+                           motion=motion, truncation=args.truncation, chunk=args.chunk)
+    out = Path(args.out)
+    sinks = {f"scene_{i:03d}.{ext}": VideoSink(out / f"scene_{i:03d}.{ext}", args.fps) for i in range(n) for ext in formats}
+    if n > 1 and not args.no_grid:
+        sinks.update({f"grid.{ext}": VideoSink(out / f"grid.{ext}", args.fps) for ext in formats})
+    try:
+        for batch in tqdm(frames, total=args.frames, desc="frames", unit="frame"):
+            arr = tensor_to_uint8(batch)
+            for i in range(n):
+                for ext in formats:
+                    sinks[f"scene_{i:03d}.{ext}"].add(arr[i])
+            if f"grid.{formats[0]}" in sinks:
+                grid = make_grid(batch)
+                for ext in formats:
+                    sinks[f"grid.{ext}"].add(grid)
+    except BaseException:
+        for s in sinks.values():
+            s.abort()
+        raise
+    return [s.close() for s in sinks.values()]
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    paths = animate(args)
+    print(f"wrote {len(paths)} file(s) to {args.out}: {', '.join(p.name for p in paths[:6])}{' ...' if len(paths) > 6 else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""``dl-eval``: evaluation jobs. Results are printed as a table and written to JSON.
+
+    dl-eval gan --ckpt CKPT --data data/synthetic64 --num 2000 [--features inception --inception-weights P]
+    dl-eval videos --data data/synthetic64             # animation metrics of real videos (with masks)
+    dl-eval lpips a.png b.png [--lpips-weights P]      # LPIPS between two images or two folders
+
+``gan`` computes FID and KID of generated frames against real stills and against real video
+frames, and animation metrics (frame change, flicker, daytime range) of generated time-lapses.
+``--wandb-run ID`` also logs the numbers to that W&B run (offline without an API key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from tqdm import tqdm
+
+from dl_lightning.animation import get_motion, load_motions, render_frames, zdyn_path
+from dl_lightning.data.images import IMAGE_EXTENSIONS, center_crop_resize, open_rgb, pil_to_tensor
+from dl_lightning.data.ordered import dataset_videos, real_batches
+from dl_lightning.errors import UserError, cli_entry
+from dl_lightning.export import load_generator
+from dl_lightning.media import atomic_path
+from dl_lightning.metrics.animation_metrics import animation_metrics
+from dl_lightning.metrics.features import make_extractor
+from dl_lightning.metrics.fid import fid_kid, generated_batches
+from dl_lightning.metrics.lpips_metric import load_lpips, lpips_distance
+
+
+def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]} if rows else {}
+
+
+# ---------------------------------------------------------------- jobs
+def eval_gan(args: argparse.Namespace) -> dict:
+    G = load_generator(args.ckpt).to(args.device)
+    res = G.cfg.resolution
+    feature = make_extractor(args.features, args.inception_weights)
+    out: dict = {"ckpt": str(args.ckpt), "features": args.features, "truncation": args.truncation, "seed": args.seed}
+    for source in ("static", "videos"):
+        real = real_batches(args.data, source, args.num, res, args.batch)
+        fake = (x.cpu() for x in generated_batches(G, args.num, args.batch, args.truncation, args.seed))
+        out[f"vs_{source}"] = fid_kid(real, fake, feature, args.kid_subset_size)
+    rows = []
+    gen = torch.Generator().manual_seed(args.seed)
+    motion = get_motion(args.motion, horizon=0.0)
+    for _ in tqdm(range(args.videos), desc="timelapses", unit="video"):
+        z_st = torch.randn(1, G.cfg.z_st_dim, generator=gen)
+        z0, z1 = torch.randn(2, 1, G.cfg.z_dyn_dim, generator=gen)
+        noise = [[torch.randn(1, 1, r, r, generator=gen).to(args.device) for r in G.layer_res] for _ in range(2)]
+        frames = render_frames(G, z_st=z_st.to(args.device), z_dyn=zdyn_path(args.daytime, z0, z1, args.frames).to(args.device),
+                               noise_st=noise[0], noise_dyn=noise[1], motion=motion, truncation=args.truncation)
+        rows.append(animation_metrics(torch.cat([f.cpu() for f in frames])))
+    out["animation_generated"] = mean_of(rows)
+    return out
+
+
+def eval_videos(args: argparse.Namespace) -> dict:
+    res = args.resolution
+    rows = [animation_metrics(v, m) for v, m in tqdm(dataset_videos(args.data, args.num, res), desc="videos", unit="video")]
+    if not rows:
+        raise UserError(f"{args.data} has no videos")
+    return {"data": str(args.data), "videos": len(rows), "animation_real": mean_of(rows)}
+
+
+def _image_pairs(a: Path, b: Path) -> list[tuple[Path, Path]]:
+    if a.is_file() and b.is_file():
+        return [(a, b)]
+    if a.is_dir() and b.is_dir():
+        names = sorted(p.name for p in a.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        pairs = [(a / n, b / n) for n in names if (b / n).is_file()]
+        if not pairs:
+            raise UserError(f"no images with the same names in {a} and {b}")
+        return pairs
+    raise UserError(f"compare two image files or two folders ({a}, {b})")
+
+
+def eval_lpips(args: argparse.Namespace) -> dict:
+    model = load_lpips(args.net, args.lpips_weights, args.random_backbone)
+    values = {}
+    for pa, pb in _image_pairs(Path(args.a), Path(args.b)):
+        ia, ib = open_rgb(pa), open_rgb(pb)
+        side = min(ia.size + ib.size)
+        ta = pil_to_tensor(center_crop_resize(ia, side))[None]
+        tb = pil_to_tensor(center_crop_resize(ib, side))[None]
+        values[pa.name] = float(lpips_distance(model, ta, tb)[0])
+    return {"net": args.net, "random_backbone": args.random_backbone, "lpips_mean": sum(values.values()) / len(values),
+            "lpips": values}
+
+
+# ---------------------------------------------------------------- output
+def flatten(d: dict, prefix: str = "") -> dict[str, float | str]:
+    flat = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        flat.update(flatten(v, key + "/") if isinstance(v, dict) else {key: v})
+    return flat
+
+
+def print_table(results: dict) -> None:
+    flat = flatten(results)
+    width = max(len(k) for k in flat)
+    for k, v in flat.items():
+        print(f"{k:<{width}}  {v:.5g}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+
+
+def log_wandb(results: dict, run_id: str, project: str) -> None:
+    import wandb
+
+    from dl_lightning.loggers import wandb_has_credentials
+
+    mode = "online" if wandb_has_credentials() else "offline"
+    with wandb.init(id=run_id, project=project, resume="allow", mode=mode, dir="runs") as run:
+        run.summary.update({f"eval/{k}": v for k, v in flatten(results).items() if isinstance(v, (int, float))})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dl-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(q):
+        q.add_argument("--json", help="write results here (default: outputs/eval/<command>-<time>.json)")
+        q.add_argument("--wandb-run", help="also log results to this W&B run id")
+        q.add_argument("--wandb-project", default="dl_lightning")
+
+    q = sub.add_parser("gan", help="FID/KID of generated frames + animation metrics of generated time-lapses")
+    q.add_argument("--ckpt", required=True, help="GAN .ckpt or exported .safetensors")
+    q.add_argument("--data", default="data/synthetic64", help="dataset folder with static and videos shards")
+    q.add_argument("--num", type=int, default=2000, help="images per side for FID/KID")
+    q.add_argument("--batch", type=int, default=50)
+    q.add_argument("--truncation", type=float, default=1.0)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--features", default="inception", choices=["inception", "random"],
+                   help="feature extractor (random: project-internal numbers, not comparable to papers)")
+    q.add_argument("--inception-weights", help=f"local InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth)")
+    q.add_argument("--kid-subset-size", type=int, default=1000)
+    q.add_argument("--videos", type=int, default=8, help="generated time-lapses for animation metrics")
+    q.add_argument("--frames", type=int, default=24)
+    q.add_argument("--motion", default="right_wind", help=f"one of {', '.join(load_motions())}")
+    q.add_argument("--daytime", default="slerp")
+    q.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    common(q)
+
+    q = sub.add_parser("videos", help="animation metrics of a dataset's videos (inside/outside the dynamic mask)")
+    q.add_argument("--data", default="data/synthetic64")
+    q.add_argument("--num", type=int, default=32, help="number of clips")
+    q.add_argument("--resolution", type=int, default=64)
+    common(q)
+
+    q = sub.add_parser("lpips", help="LPIPS between two images (or folders of same-named images)")
+    q.add_argument("a")
+    q.add_argument("b")
+    q.add_argument("--net", default="alex", choices=["alex", "vgg"])
+    q.add_argument("--lpips-weights", help="local torchvision backbone weights (e.g. alexnet-owt-7be5be79.pth)")
+    q.add_argument("--random-backbone", action="store_true", help="random backbone (smoke tests only)")
+    common(q)
+    return p
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "num", 2) < 2:
+        raise UserError("--num must be >= 2")
+    job = {"gan": eval_gan, "videos": eval_videos, "lpips": eval_lpips}[args.command]
+    t0 = time.perf_counter()
+    results = {"command": args.command, **job(args), "seconds": round(time.perf_counter() - t0, 2)}
+    print_table(results)
+    path = Path(args.json or f"outputs/eval/{args.command}-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(results, indent=2))
+    print(f"wrote {path}")
+    if args.wandb_run:
+        log_wandb(results, args.wandb_run, args.wandb_project)
+    return 0
+
+
+if __name__ == "__main__":
+    main()

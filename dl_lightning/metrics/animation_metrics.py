@@ -1,0 +1,56 @@
+"""Animation metrics that need no pretrained network.
+
+All take a video ``(T, 3, H, W)`` in [-1, 1] (values are rescaled to [0, 1] first).
+
+* ``frame_change``: mean absolute frame-to-frame change inside and outside the dynamic mask and
+  their ratio (a good animation moves the sky/water and keeps the land still: ratio >> 1).
+* ``flicker``: mean absolute temporal second difference |x[t+1] - 2 x[t] + x[t-1]|: smooth motion
+  and smooth relighting give little, frame-to-frame jitter gives a lot.
+* ``daytime_range``: largest distance between per-frame mean colours (RGB in [0, 1]) and the
+  range of mean luminance: how far the global lighting travels during the video.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _unit(video: torch.Tensor) -> torch.Tensor:
+    if video.dim() != 4 or video.shape[1] != 3 or video.shape[0] < 2:
+        raise ValueError(f"video must be (T>=2, 3, H, W), got {tuple(video.shape)}")
+    return (video.float().clamp(-1, 1) + 1) / 2
+
+
+def frame_change(video: torch.Tensor, dynamic_mask: torch.Tensor | None = None) -> dict[str, float]:
+    """Mean |x[t+1] - x[t]| overall and, given a (H, W) bool mask, inside/outside it and their ratio."""
+    v = _unit(video)
+    change = (v[1:] - v[:-1]).abs().mean(dim=(0, 1))  # (H, W)
+    out = {"change_all": float(change.mean())}
+    if dynamic_mask is not None:
+        m = dynamic_mask.bool()
+        if m.all() or not m.any():
+            raise ValueError("dynamic mask must contain both dynamic and static pixels")
+        dyn, st = float(change[m].mean()), float(change[~m].mean())
+        out.update({"change_dynamic": dyn, "change_static": st, "dynamic_static_ratio": dyn / max(st, 1e-8)})
+    return out
+
+
+def flicker(video: torch.Tensor) -> float:
+    """Mean |x[t+1] - 2 x[t] + x[t-1]| (0 for static or linearly changing videos)."""
+    v = _unit(video)
+    if v.shape[0] < 3:
+        return 0.0
+    return float((v[2:] - 2 * v[1:-1] + v[:-2]).abs().mean())
+
+
+def daytime_range(video: torch.Tensor) -> dict[str, float]:
+    """How far global colour statistics move: max pairwise distance of mean RGB, and luminance range."""
+    v = _unit(video)
+    means = v.mean(dim=(2, 3))  # (T, 3)
+    lum = means @ torch.tensor([0.299, 0.587, 0.114])
+    return {"colour_range": float(torch.cdist(means, means).max()), "luminance_range": float(lum.max() - lum.min())}
+
+
+def animation_metrics(video: torch.Tensor, dynamic_mask: torch.Tensor | None = None) -> dict[str, float]:
+    """All of the above for one video."""
+    return {**frame_change(video, dynamic_mask), "flicker": flicker(video), **daytime_range(video)}

@@ -1,0 +1,55 @@
+"""FID and KID between generated frames and real images (torchmetrics), streaming in batches."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import torch
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+from tqdm import tqdm
+
+from dl_lightning.models.generator import Generator
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float -> uint8 (B,3,H,W)."""
+    return x.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
+@torch.no_grad()
+def generated_batches(G: Generator, num: int, batch: int = 32, truncation: float = 1.0, seed: int = 0) -> Iterator[torch.Tensor]:
+    """``num`` random frames of G in batches, [-1, 1]; seeded."""
+    gen = torch.Generator().manual_seed(seed)
+    dev = G.const.device
+    done = 0
+    while done < num:
+        b = min(batch, num - done)
+        z_st = torch.randn(b, G.cfg.z_st_dim, generator=gen).to(dev)
+        z_dyn = torch.randn(b, G.cfg.z_dyn_dim, generator=gen).to(dev)
+        noise = [torch.randn(b, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
+        noise_dyn = [torch.randn(b, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
+        yield G(z_st, z_dyn, noise_st=noise, noise_dyn=noise_dyn, truncation=truncation)
+        done += b
+
+
+def fid_kid(real: Iterable[torch.Tensor], fake: Iterable[torch.Tensor], feature: nn.Module | int,
+            kid_subset_size: int = 100, progress: bool = True) -> dict[str, float]:
+    """FID and KID (mean, std) of two streams of [-1, 1] image batches.
+
+    ``feature`` is a torchmetrics-style extractor taking uint8 images (see ``features.make_extractor``).
+    """
+    fid = FrechetInceptionDistance(feature=feature, reset_real_features=True)
+    kid = KernelInceptionDistance(feature=feature, subset_size=kid_subset_size, subsets=50, reset_real_features=True)
+    counts = {True: 0, False: 0}
+    for is_real, stream in ((True, real), (False, fake)):
+        for batch in tqdm(stream, desc="real" if is_real else "generated", unit="batch", disable=not progress, leave=False):
+            x = to_uint8(batch)
+            fid.update(x, real=is_real)
+            kid.update(x, real=is_real)
+            counts[is_real] += x.shape[0]
+    kid.subset_size = min(kid_subset_size, counts[True], counts[False])
+    kid_mean, kid_std = kid.compute()
+    return {"fid": float(fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std),
+            "num_real": counts[True], "num_fake": counts[False]}

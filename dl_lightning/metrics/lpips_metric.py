@@ -1,0 +1,48 @@
+"""LPIPS (``lpips`` package) without network access.
+
+The package ships its linear-layer weights; the AlexNet/VGG backbone comes from torchvision and
+cannot be downloaded here. It is taken from ``backbone_weights`` (a torchvision state dict, e.g.
+``alexnet-owt-7be5be79.pth``) or the torch hub cache; ``random_backbone=True`` uses a randomly
+initialised backbone (tests: exercises the code path, numbers are not meaningful).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from dl_lightning.errors import UserError
+
+BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}
+
+
+def load_lpips(net: str = "alex", backbone_weights: str | None = None, random_backbone: bool = False) -> torch.nn.Module:
+    """An ``lpips.LPIPS`` module in eval mode; see the module docstring for where weights come from."""
+    import lpips
+
+    if net not in BACKBONE_FILES:
+        raise UserError(f"LPIPS net must be one of {', '.join(BACKBONE_FILES)}, got {net!r}")
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / BACKBONE_FILES[net]
+    if not random_backbone and backbone_weights is None and not cached.is_file():
+        raise UserError(f"LPIPS needs {net} backbone weights, which cannot be downloaded on this machine: "
+                        f"pass --lpips-weights PATH (torchvision {BACKBONE_FILES[net]}) or copy it to {cached}")
+    use_cache = not random_backbone and backbone_weights is None
+    model = lpips.LPIPS(net=net, pnet_rand=not use_cache, verbose=False)
+    if backbone_weights is not None:
+        path = Path(backbone_weights)
+        if not path.is_file():
+            raise UserError(f"--lpips-weights {path} not found")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        own = model.net.state_dict()  # keys like slice1.0.weight, where 0 is the index in torchvision's .features
+        mapped = {k: state[f"features.{k.split('.', 1)[1]}"] for k in own if f"features.{k.split('.', 1)[1]}" in state}
+        if len(mapped) != len(own):
+            raise UserError(f"{path}: not a torchvision {net} state dict ({len(mapped)}/{len(own)} tensors matched)")
+        model.net.load_state_dict(mapped)
+    return model.eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def lpips_distance(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image LPIPS between (B,3,H,W) tensors in [-1, 1] -> (B,)."""
+    return model(a.float(), b.float()).flatten()

@@ -1,0 +1,129 @@
+"""Metrics on known inputs, with a randomly initialised feature extractor / LPIPS backbone."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from dl_lightning.cli.eval import main as dl_eval
+from dl_lightning.errors import UserError
+from dl_lightning.metrics.animation_metrics import animation_metrics, daytime_range, flicker, frame_change
+from dl_lightning.metrics.features import RandomFeatures, find_inception_weights, make_extractor
+from dl_lightning.metrics.fid import fid_kid
+from dl_lightning.metrics.lpips_metric import load_lpips, lpips_distance
+
+
+def smooth_images(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(n, 3, 8, 8, generator=g) * 2 - 1
+    return torch.nn.functional.interpolate(low, size=32, mode="bilinear", align_corners=False)
+
+
+def batches(x, b=25):
+    return [x[i:i + b] for i in range(0, len(x), b)]
+
+
+def test_fid_kid_zero_on_same_set_and_growing_with_noise():
+    feat = RandomFeatures(32)
+    x = smooth_images(200, 0)
+    same = fid_kid(batches(x), batches(x), feat, kid_subset_size=50, progress=False)
+    assert abs(same["fid"]) < 1e-3 and abs(same["kid_mean"]) < 1e-3
+    g = torch.Generator().manual_seed(1)
+    results = [fid_kid(batches(x), batches((x + s * torch.randn(x.shape, generator=g)).clamp(-1, 1)), feat,
+                       kid_subset_size=50, progress=False) for s in (0.1, 0.3, 0.6)]
+    fids = [r["fid"] for r in results]
+    kids = [r["kid_mean"] for r in results]
+    assert fids[0] < fids[1] < fids[2], fids
+    assert kids[0] < kids[1] < kids[2], kids
+    assert results[0]["num_real"] == results[0]["num_fake"] == 200
+
+
+def test_inception_needs_local_weights(tmp_path):
+    with pytest.raises(UserError, match="--inception-weights"):
+        make_extractor("inception", str(tmp_path / "missing.pth"))
+    bad = tmp_path / "bad.pth"
+    torch.save({"x": [1, 2]}, bad)  # not a tensor state dict
+    with pytest.raises(UserError, match="not an Inception state dict|not a plain tensor"):
+        find_inception_weights(str(bad))
+
+
+def test_lpips_identity_zero_and_offline_errors(tmp_path):
+    model = load_lpips("alex", random_backbone=True)
+    a, b = smooth_images(3, 0), smooth_images(3, 1)
+    assert lpips_distance(model, a, a).abs().max() < 1e-6
+    assert (lpips_distance(model, a, b) > 0).all()
+    with pytest.raises(UserError, match="--lpips-weights"):
+        load_lpips("alex", backbone_weights=str(tmp_path / "nope.pth"))
+
+
+def test_lpips_loads_local_backbone_weights(tmp_path):
+    import torchvision
+
+    tv = torchvision.models.alexnet()
+    torch.save(tv.state_dict(), tmp_path / "alex.pth")
+    model = load_lpips("alex", backbone_weights=str(tmp_path / "alex.pth"))
+    torch.testing.assert_close(model.net.slice1[0].weight, tv.features[0].weight)
+
+
+def moving_square_video(frames=8, inside=True):
+    v = torch.full((frames, 3, 32, 32), -0.5)
+    mask = torch.zeros(32, 32, dtype=torch.bool)
+    mask[:16] = True  # top half dynamic ("sky")
+    for t in range(frames):
+        r0 = 4 if inside else 20
+        v[t, :, r0:r0 + 6, 2 + 3 * t: 8 + 3 * t] = 0.8
+    return v, mask
+
+
+def test_animation_metrics_ordering():
+    static = torch.zeros(8, 3, 32, 32)
+    v_in, mask = moving_square_video(inside=True)
+    v_out, _ = moving_square_video(inside=False)
+    s, a, b = frame_change(static, mask), frame_change(v_in, mask), frame_change(v_out, mask)
+    assert s["change_all"] == 0
+    assert a["dynamic_static_ratio"] > 100 and b["dynamic_static_ratio"] < 0.01
+    ramp = torch.linspace(-1, 1, 8)[:, None, None, None].expand(8, 3, 4, 4)  # smooth relighting
+    jitter = ramp.clone()
+    jitter[1::2] += 0.3
+    assert flicker(ramp) < 1e-6 < flicker(jitter)
+    assert daytime_range(static)["luminance_range"] == 0 and daytime_range(ramp)["luminance_range"] == pytest.approx(1.0)
+    assert set(animation_metrics(v_in, mask)) == {"change_all", "change_dynamic", "change_static",
+                                                  "dynamic_static_ratio", "flicker", "colour_range", "luminance_range"}
+
+
+def test_eval_videos_on_synthetic_data_json_schema(tiny_data, tmp_path):
+    out = tmp_path / "v.json"
+    dl_eval(["videos", "--data", str(tiny_data), "--num", "4", "--resolution", "32", "--json", str(out)])
+    r = json.loads(out.read_text())
+    assert r["command"] == "videos" and r["videos"] == 4
+    m = r["animation_real"]
+    assert m["change_static"] == 0.0 and m["change_dynamic"] > 0  # fixed lighting: land never changes
+
+
+def test_eval_gan_and_lpips_cli(tiny_data, tmp_path):
+    from dl_lightning.export import save_generator
+    from dl_lightning.models import Generator, GeneratorConfig
+    from tests.conftest import TINY_G
+
+    ckpt = save_generator(Generator(GeneratorConfig(**TINY_G)), tmp_path / "g.safetensors")
+    out = tmp_path / "g.json"
+    dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--num", "16", "--batch", "8", "--features",
+             "random", "--kid-subset-size", "8", "--videos", "2", "--frames", "4", "--json", str(out)])
+    r = json.loads(out.read_text())
+    for side in ("vs_static", "vs_videos"):
+        assert set(r[side]) == {"fid", "kid_mean", "kid_std", "num_real", "num_fake"} and r[side]["fid"] > 0
+    assert r["animation_generated"]["flicker"] >= 0 and "seconds" in r
+    Image.new("RGB", (40, 40), (200, 10, 10)).save(tmp_path / "a.png")
+    out = tmp_path / "l.json"
+    dl_eval(["lpips", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--random-backbone", "--json", str(out)])
+    assert json.loads(out.read_text())["lpips_mean"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_eval_bad_inputs(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        dl_eval(["gan", "--ckpt", str(tmp_path / "none.ckpt")])
+    assert "not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        dl_eval(["lpips", str(tmp_path / "x.png"), str(tmp_path / "y.png"), "--random-backbone"])
+    assert "compare two image files" in capsys.readouterr().err
