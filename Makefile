@@ -3,6 +3,7 @@
 #   ARGS    extra arguments for the underlying command          DATA  synthetic dataset folder
 #   CKPT    checkpoint for animate/eval                          PY    python used to create .venv
 #   SWEEP   W&B sweep file for `make sweep`                      COUNT sweep trials
+#   IMAGE   photo for `make animate IMAGE=...` (uses ENCODER and LIGHTING checkpoints when present)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,6 +12,9 @@ GPUS ?= 1
 ARGS ?=
 DATA ?= data/synthetic64
 CKPT ?= runs/synthetic64/checkpoints/last.ckpt
+IMAGE ?=
+ENCODER ?= runs/encoder64/checkpoints/last.ckpt
+LIGHTING ?= runs/lighting64/checkpoints/last.ckpt
 SWEEP ?= configs/sweeps/gan_synthetic64.yaml
 COUNT ?= 4
 STAMP := $(VENV)/.installed
@@ -38,7 +42,7 @@ test-all: install
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
 
 animate: install
-	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate $(ARGS)
+	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE) $(if $(wildcard $(ENCODER)),--encoder $(ENCODER)) $(if $(wildcard $(LIGHTING)),--lighting $(LIGHTING)) --lpips-weight 0) $(ARGS)
 
 eval: install data
 	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)

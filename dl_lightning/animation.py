@@ -130,28 +130,31 @@ def zdyn_path(kind: str, start: torch.Tensor, end: torch.Tensor, frames: int) ->
     return torch.stack([torch.cos(a) * start + torch.sin(a) * end for a in ang])
 
 
+def ws_path(G: Generator, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+    """W+ for every frame of a generated scene: z_st (B, z_st_dim), z_dyn path (T, B, d) -> (T, B, num_ws, w_dim)."""
+    with torch.no_grad():
+        return torch.stack([G.map(z_st, z, truncation) for z in z_dyn])
+
+
 @torch.no_grad()
-def render_frames(G: Generator, *, z_st: torch.Tensor, z_dyn: torch.Tensor, noise_st: list[torch.Tensor], noise_dyn: list[torch.Tensor], motion: Motion,
-                  truncation: float = 1.0, chunk: int = 8) -> Iterator[torch.Tensor]:
+def render_frames(G: Generator, ws: torch.Tensor, noise_st: list[torch.Tensor], noise_dyn: list[torch.Tensor],
+                  motion: Motion, chunk: int = 8) -> Iterator[torch.Tensor]:
     """Yield frames (B, 3, R, R) of B scenes, one per time step, computed ``chunk`` frames at a time.
 
     Args:
         G: generator (usually the EMA one), in eval mode.
-        z_st: (B, z_st_dim) static latents.
-        z_dyn: (T, B, z_dyn_dim) path from :func:`zdyn_path`.
+        ws: (T, B, num_ws, w_dim) W+ of every frame (see :func:`ws_path`; constant for a fixed daytime).
         noise_st, noise_dyn: per-layer maps (B, 1, r, r); ``noise_dyn`` is warped by ``motion``.
         motion: S_dyn motion.
     """
-    frames = z_dyn.shape[0]
-    b = z_dyn.shape[1]
+    frames, b = ws.shape[0], ws.shape[1]
     for t0 in range(0, frames, chunk):
         ts = list(range(t0, min(t0 + chunk, frames)))
         k = len(ts)
-        ws = G.map(z_st.repeat(k, 1), z_dyn[ts].reshape(k * b, -1), truncation)
         warped = [warp_noise(noise_dyn, motion.homography(t), motion.horizon) for t in ts]
         n_dyn = [torch.cat([w[i] for w in warped]) for i in range(len(noise_dyn))]
         n_st = [n.repeat(k, 1, 1, 1) for n in noise_st]
-        imgs = G.synthesis(ws, n_st, n_dyn)
+        imgs = G.synthesis(ws[ts].flatten(0, 1), n_st, n_dyn)
         for i in range(k):
             yield imgs[i * b:(i + 1) * b]
 
@@ -167,5 +170,4 @@ def sample_timelapse(G: Generator, num: int, frames: int, seed: int = 0, motion:
     noise_dyn = [torch.randn(num, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
     m = motion if isinstance(motion, Motion) else get_motion(motion, horizon=0.0)
     path = zdyn_path(daytime, z0.cpu(), z1.cpu(), frames).to(dev)
-    yield from render_frames(G, z_st=z_st, z_dyn=path, noise_st=noise_st, noise_dyn=noise_dyn, motion=m,
-                             truncation=truncation, chunk=chunk)
+    yield from render_frames(G, ws_path(G, z_st, path, truncation), noise_st, noise_dyn, m, chunk)

@@ -2,7 +2,8 @@ import av
 import pytest
 import torch
 
-from dl_lightning.animation import Motion, get_motion, load_motions, render_frames, slerp, warp_noise_map, zdyn_path
+from dl_lightning.animation import (Motion, get_motion, load_motions, render_frames, slerp, warp_noise_map, ws_path,
+                                    zdyn_path)
 from dl_lightning.errors import UserError
 from dl_lightning.models import Generator, GeneratorConfig
 from tests.conftest import TINY_G
@@ -61,8 +62,7 @@ def _frames(G, motion, daytime, frames=5, chunk=2):
     z0, z1 = torch.randn(2, 2, G.cfg.z_dyn_dim, generator=gen)
     n_st = [torch.randn(2, 1, r, r, generator=gen) for r in G.layer_res]
     n_dyn = [torch.randn(2, 1, r, r, generator=gen) for r in G.layer_res]
-    return list(render_frames(G, z_st=z_st, z_dyn=zdyn_path(daytime, z0, z1, frames), noise_st=n_st,
-                              noise_dyn=n_dyn, motion=motion, chunk=chunk))
+    return list(render_frames(G, ws_path(G, z_st, zdyn_path(daytime, z0, z1, frames)), n_st, n_dyn, motion, chunk))
 
 
 def test_frames_equal_without_motion_and_differ_with_it():

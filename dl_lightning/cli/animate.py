@@ -5,6 +5,11 @@
 Each scene keeps ``z_st`` and ``S_st`` fixed, warps ``S_dyn`` with the ``--motion`` preset and moves
 ``z_dyn`` along the ``--daytime`` path. Writes ``scene_XXX.mp4``/``.gif`` per scene and, for
 ``--num > 1``, ``grid.mp4``/``.gif`` with all scenes side by side.
+
+With ``--image PHOTO`` the photo is inverted first (encoder -> latent optimisation -> generator
+fine-tuning), then animated the same way; relighting along ``--daytime`` needs ``--lighting``.
+Writes ``photo.mp4``/``.gif``, ``reconstruction.png`` (photo | encoder | optimised | fine-tuned),
+``inversion.safetensors`` (re-animate later with ``--inversion``) and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from dl_lightning.animation import DAYTIME_PATHS, get_motion, load_motions, render_frames, zdyn_path
+from dl_lightning.animation import DAYTIME_PATHS, get_motion, load_motions, render_frames, ws_path, zdyn_path
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.export import load_generator
@@ -37,7 +42,7 @@ def parse_vector(text: str | None, dim: int, name: str) -> torch.Tensor | None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dl-animate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True, help="GAN Lightning checkpoint (.ckpt) or exported generator (.safetensors)")
+    p.add_argument("--ckpt", help="GAN Lightning checkpoint (.ckpt) or exported generator (.safetensors)")
     p.add_argument("--out", default="outputs/animate", help="output folder")
     p.add_argument("--frames", type=int, default=48, help="frames per video")
     p.add_argument("--fps", type=int, default=12, help="frames per second")
@@ -54,14 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-grid", action="store_true", help="skip the side-by-side grid video")
     p.add_argument("--chunk", type=int, default=8, help="frames generated per batch (memory vs speed)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
-    p.add_argument("--image", help="animate a real photo (needs the inversion stage; not available yet)")
+    g = p.add_argument_group("real photos")
+    g.add_argument("--image", help="animate this photo (inverted first)")
+    g.add_argument("--inversion", help="re-animate a saved inversion.safetensors instead of inverting again")
+    g.add_argument("--encoder", help="encoder checkpoint (configs/encoder); without it inversion starts from the mean latent")
+    g.add_argument("--lighting", help="lighting network A checkpoint (configs/lighting); needed for --daytime with photos")
+    g.add_argument("--optim-steps", type=int, default=200, help="latent optimisation steps")
+    g.add_argument("--finetune-steps", type=int, default=100, help="generator fine-tuning steps")
+    g.add_argument("--fit", default="crop", choices=["crop", "pad"], help="make the photo square by centre-crop or padding")
+    g.add_argument("--lpips-weight", type=float, default=1.0, help="LPIPS weight in the inversion loss (0: pixels only)")
+    g.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
+    g.add_argument("--lpips-weights", help="local torchvision backbone weights for LPIPS (no downloads here)")
+    g.add_argument("--lpips-random", action="store_true", help="random LPIPS backbone (smoke tests only)")
     return p
 
 
 def check_args(args: argparse.Namespace) -> list[str]:
-    if args.image:
-        raise UserError("--image needs the photo inversion stage (encoder, latent optimisation, fine-tuning), "
-                        "which is not implemented yet")
+    if not args.ckpt and not args.inversion:
+        raise UserError("pass --ckpt (a trained GAN) or --inversion (a saved photo inversion)")
     if args.frames < 1:
         raise UserError(f"--frames must be >= 1, got {args.frames}")
     if args.num < 1:
@@ -74,9 +89,29 @@ def check_args(args: argparse.Namespace) -> list[str]:
     return formats
 
 
+def write_streams(frames, named: dict[str, callable], out: Path, formats: list[str], fps: int, total: int) -> list[Path]:
+    """Feed a stream of (B,3,R,R) frame batches to video files; ``named`` maps a file stem to batch -> uint8 frame."""
+    sinks = {(stem, ext): VideoSink(out / f"{stem}.{ext}", fps) for stem in named for ext in formats}
+    try:
+        for batch in tqdm(frames, total=total, desc="frames", unit="frame"):
+            for stem, to_frame in named.items():
+                frame = to_frame(batch)
+                for ext in formats:
+                    sinks[stem, ext].add(frame)
+    except BaseException:
+        for s in sinks.values():
+            s.abort()
+        raise
+    return [s.close() for s in sinks.values()]
+
+
 def animate(args: argparse.Namespace) -> list[Path]:
     """Render and write the videos; returns the written paths."""
     formats = check_args(args)
+    if args.image or args.inversion:
+        from dl_lightning.cli.animate_photo import animate_photo
+
+        return animate_photo(args, formats)
     motion = get_motion(args.motion, horizon=None if str(args.horizon).lower() == "none" else float(args.horizon))
     G = load_generator(args.ckpt).to(args.device)
     gen = torch.Generator().manual_seed(args.seed)
@@ -89,28 +124,12 @@ def animate(args: argparse.Namespace) -> list[Path]:
     noise_st = [torch.randn(n, 1, r, r, generator=gen) for r in G.layer_res]
     noise_dyn = [torch.randn(n, 1, r, r, generator=gen) for r in G.layer_res]
     dev = args.device
-    frames = render_frames(G, z_st=z_st.to(dev), z_dyn=zdyn_path(args.daytime, z0, z1, args.frames).to(dev),
-                           noise_st=[x.to(dev) for x in noise_st], noise_dyn=[x.to(dev) for x in noise_dyn],
-                           motion=motion, truncation=args.truncation, chunk=args.chunk)
-    out = Path(args.out)
-    sinks = {f"scene_{i:03d}.{ext}": VideoSink(out / f"scene_{i:03d}.{ext}", args.fps) for i in range(n) for ext in formats}
+    ws = ws_path(G, z_st.to(dev), zdyn_path(args.daytime, z0, z1, args.frames).to(dev), args.truncation)
+    frames = render_frames(G, ws, [x.to(dev) for x in noise_st], [x.to(dev) for x in noise_dyn], motion, args.chunk)
+    named = {f"scene_{i:03d}": (lambda batch, i=i: tensor_to_uint8(batch[i])) for i in range(n)}
     if n > 1 and not args.no_grid:
-        sinks.update({f"grid.{ext}": VideoSink(out / f"grid.{ext}", args.fps) for ext in formats})
-    try:
-        for batch in tqdm(frames, total=args.frames, desc="frames", unit="frame"):
-            arr = tensor_to_uint8(batch)
-            for i in range(n):
-                for ext in formats:
-                    sinks[f"scene_{i:03d}.{ext}"].add(arr[i])
-            if f"grid.{formats[0]}" in sinks:
-                grid = make_grid(batch)
-                for ext in formats:
-                    sinks[f"grid.{ext}"].add(grid)
-    except BaseException:
-        for s in sinks.values():
-            s.abort()
-        raise
-    return [s.close() for s in sinks.values()]
+        named["grid"] = make_grid
+    return write_streams(frames, named, Path(args.out), formats, args.fps, args.frames)
 
 
 @cli_entry

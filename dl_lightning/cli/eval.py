@@ -20,7 +20,7 @@ from typing import Iterator
 import torch
 from tqdm import tqdm
 
-from dl_lightning.animation import get_motion, load_motions, render_frames, zdyn_path
+from dl_lightning.animation import get_motion, load_motions, render_frames, ws_path, zdyn_path
 from dl_lightning.data.images import IMAGE_EXTENSIONS, center_crop_resize, open_rgb, pil_to_tensor
 from dl_lightning.data.ordered import dataset_videos, real_batches
 from dl_lightning.errors import UserError, cli_entry
@@ -53,8 +53,8 @@ def eval_gan(args: argparse.Namespace) -> dict:
         z_st = torch.randn(1, G.cfg.z_st_dim, generator=gen)
         z0, z1 = torch.randn(2, 1, G.cfg.z_dyn_dim, generator=gen)
         noise = [[torch.randn(1, 1, r, r, generator=gen).to(args.device) for r in G.layer_res] for _ in range(2)]
-        frames = render_frames(G, z_st=z_st.to(args.device), z_dyn=zdyn_path(args.daytime, z0, z1, args.frames).to(args.device),
-                               noise_st=noise[0], noise_dyn=noise[1], motion=motion, truncation=args.truncation)
+        ws = ws_path(G, z_st.to(args.device), zdyn_path(args.daytime, z0, z1, args.frames).to(args.device), args.truncation)
+        frames = render_frames(G, ws, noise[0], noise[1], motion)
         rows.append(animation_metrics(torch.cat([f.cpu() for f in frames])))
     out["animation_generated"] = mean_of(rows)
     return out

@@ -43,7 +43,7 @@ class DLCLI(LightningCLI):
 @cli_entry
 def main(args: list[str] | None = None) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
-    DLCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
+    DLCLI(pl.LightningModule, None, subclass_mode_model=True, subclass_mode_data=True,  # data optional (A needs none)
           save_config_kwargs={"overwrite": True}, args=args)
 
 

@@ -1,0 +1,43 @@
+"""Lighting network A ~ M^-1: maps w back to the (normalised) latents (z_st, z_dyn).
+
+With A, the ``z_dyn`` of an inverted photo can be read off and replaced: the photo is relit by
+adding to its W+ the change of ``M(z_st, z_dyn)`` when ``z_dyn`` moves, which keeps whatever the
+inversion captured beyond the mapping's range.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dl_lightning.models.generator import Generator, normalize_2nd_moment
+from dl_lightning.models.layers import EqualLinear
+
+
+class LightingNet(nn.Module):
+    """A: w (B, w_dim) -> (z_st (B, z_st_dim), z_dyn (B, z_dyn_dim)), both unit second moment."""
+
+    def __init__(self, w_dim: int, z_st_dim: int, z_dyn_dim: int, hidden: int = 256, layers: int = 4):
+        super().__init__()
+        dims = [w_dim] + [hidden] * (layers - 1)
+        self.net = nn.Sequential(*[EqualLinear(a, b, activate=True) for a, b in zip(dims, dims[1:])],
+                                 EqualLinear(dims[-1], z_st_dim + z_dyn_dim))
+        self.z_st_dim, self.z_dyn_dim = z_st_dim, z_dyn_dim
+
+    def forward(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.net(w)
+        return normalize_2nd_moment(z[:, : self.z_st_dim]), normalize_2nd_moment(z[:, self.z_st_dim:])
+
+
+@torch.no_grad()
+def read_zdyn(A: LightingNet, ws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z_st, z_dyn) estimated from W+ (B, num_ws, w_dim) via its mean over layers."""
+    return A(ws.float().mean(dim=1))
+
+
+@torch.no_grad()
+def relight(G: Generator, A: LightingNet, ws: torch.Tensor, z_dyn_new: torch.Tensor) -> torch.Tensor:
+    """W+ of the same scene under the lighting ``z_dyn_new`` (B, z_dyn_dim): ws + M(z_st, new) - M(z_st, old)."""
+    z_st, z_dyn = read_zdyn(A, ws)
+    delta = G.mapping(z_st, z_dyn_new.to(z_st)) - G.mapping(z_st, z_dyn)
+    return ws + delta[:, None].to(ws.dtype)
