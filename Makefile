@@ -50,7 +50,7 @@ eval: install data
 sweep: install data
 	$(BIN)/python -m dl_lightning.sweep $(SWEEP) --count $(COUNT) $(ARGS)
 
-bench: install data
+bench: install
 	$(BIN)/python bench/bench.py $(ARGS)
 
 clean:

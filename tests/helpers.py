@@ -16,9 +16,9 @@ class ParamFingerprint(pl.Callback):
 
     def on_train_end(self, trainer, module):
         digest = {}
-        for name in ("G", "D_st", "D_dyn"):
+        for name in ("G", "D_st", "D_dyn", "G_ema"):
             h = hashlib.sha256()
-            for p in getattr(module, name).parameters():
+            for p in list(getattr(module, name).parameters()) + list(getattr(module, name).buffers()):
                 h.update(p.detach().cpu().numpy().tobytes())
             digest[name] = h.hexdigest()
         digest["world_size"] = trainer.world_size

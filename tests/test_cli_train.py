@@ -58,7 +58,7 @@ def test_two_process_ddp_on_cpu_keeps_ranks_in_sync(tiny_data, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     ranks = [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)]
     assert ranks[0]["world_size"] == 2 and ranks[0]["global_step"] == 3
-    for name in ("G", "D_st", "D_dyn"):
+    for name in ("G", "D_st", "D_dyn", "G_ema"):  # parameters and buffers (w_avg)
         assert ranks[0][name] == ranks[1][name], f"{name} diverged across ranks"
 
 
@@ -66,3 +66,39 @@ def test_plain_ddp_is_refused_with_advice(tiny_data, tmp_path):
     r = run(TRAIN + tiny_args(tiny_data, tmp_path) + ["--trainer.accelerator=cpu", "--trainer.devices=1",
                                                       "--trainer.strategy=ddp"])
     assert r.returncode != 0 and "ddp_gan" in r.stderr
+
+
+def test_killed_run_resumes_from_its_checkpoint(tiny_data, tmp_path):
+    import signal
+    import time
+
+    import torch
+
+    ckpts = tmp_path / "ck"
+    ckpt_cb = ["--trainer.callbacks+=pytorch_lightning.callbacks.ModelCheckpoint", f"--trainer.callbacks.dirpath={ckpts}",
+               "--trainer.callbacks.every_n_train_steps=2", "--trainer.callbacks.save_last=true",
+               "--trainer.enable_checkpointing=true"]
+    args = TRAIN + tiny_args(tiny_data, tmp_path, steps=10_000) + ckpt_cb
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not (ckpts / "last.ckpt").is_file() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGKILL)  # no clean shutdown
+    finally:
+        proc.wait(timeout=60)
+    loadable = {}
+    for path in ckpts.glob("*.ckpt"):  # the kill may have landed mid-write: use the newest complete one
+        try:
+            loadable[path] = torch.load(path, map_location="cpu", weights_only=True)["global_step"]
+        except Exception:
+            pass
+    path, start = max(loadable.items(), key=lambda kv: kv[1])
+    assert start >= 2 and start % 2 == 0
+    r = run(TRAIN + tiny_args(tiny_data, tmp_path, steps=start + 2) + ckpt_cb + [f"--ckpt_path={path}"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    resumed = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)
+    assert resumed["global_step"] == start + 2
+    assert [s["state"][0]["step"].item() for s in resumed["optimizer_states"]] == [start + 2] * 3

@@ -274,6 +274,10 @@ class DeepLandscapeGAN(pl.LightningModule):
         if hp.ema_rampup is not None:
             ema_nimg = min(ema_nimg, (self.global_step + 1) * batch_total * hp.ema_rampup)
         beta = 0.5 ** (batch_total / max(ema_nimg, 1e-8))
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            w_avg = self.G.mapping.w_avg  # updated from each rank's own batch: average it
+            torch.distributed.all_reduce(w_avg)
+            w_avg /= torch.distributed.get_world_size()
         for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
             p_ema.copy_(p.detach().lerp(p_ema, beta))
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
