@@ -21,7 +21,8 @@ def make_data(root, **kw) -> LandscapeDataModule:
 
 def fit(module, data, steps, tmp_path=None, ckpt_path=None, callbacks=(), **trainer_kw):
     trainer = pl.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, enable_checkpointing=bool(callbacks), callbacks=list(callbacks),
+                         enable_model_summary=False, callbacks=list(callbacks),
+                         enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
                          default_root_dir=tmp_path, **trainer_kw)
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
     return trainer

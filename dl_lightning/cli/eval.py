@@ -15,7 +15,6 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from tqdm import tqdm
@@ -137,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--features", default="inception", choices=["inception", "random"],
                    help="feature extractor (random: project-internal numbers, not comparable to papers)")
-    q.add_argument("--inception-weights", help=f"local InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth)")
+    q.add_argument("--inception-weights", help="local InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth)")
     q.add_argument("--kid-subset-size", type=int, default=1000)
     q.add_argument("--videos", type=int, default=8, help="generated time-lapses for animation metrics")
     q.add_argument("--frames", type=int, default=24)

@@ -37,7 +37,8 @@ class EncoderModule(pl.LightningModule):
         super().__init__()
         encoder = encoder if isinstance(encoder, EncoderConfig) else EncoderConfig(**(encoder or {}))
         perceptual = perceptual if isinstance(perceptual, PerceptualConfig) else PerceptualConfig(**(perceptual or {}))
-        self.save_hyperparameters({"generator_ckpt": generator_ckpt, "encoder": asdict(encoder), "perceptual": asdict(perceptual),
+        self.save_hyperparameters({"_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
+                                   "generator_ckpt": generator_ckpt, "encoder": asdict(encoder), "perceptual": asdict(perceptual),
                                    "lr": lr, "latent_weight": latent_weight, "recon_weight": recon_weight,
                                    "real_weight": real_weight, "truncation": truncation})
         self.G = load_generator(generator_ckpt)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from dl_lightning.models.layers import SQRT2, EqualConv2d, EqualLinear, downsample2, lrelu
+from dl_lightning.models.layers import SQRT2, EqualConv2d, EqualLinear, downsample2
 
 
 @dataclass

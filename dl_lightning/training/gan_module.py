@@ -104,7 +104,10 @@ class DeepLandscapeGAN(pl.LightningModule):
         if crop_pair_prob > 0 and crop_fraction >= 1:
             raise ValueError("crop_pair_prob > 0 needs crop_fraction < 1 (shifted crops need room to move)")
         hparams = {k: v for k, v in locals().items() if k not in ("self", "__class__", "generator", "discriminator", "g_cfg", "d_cfg")}
-        self.save_hyperparameters({"generator": asdict(g_cfg), "discriminator": asdict(d_cfg), **hparams})
+        # explicit dicts (not dataclasses) keep checkpoints loadable with weights_only=True; _class_path lets
+        # LightningCLI re-read them on `--ckpt_path` resume
+        self.save_hyperparameters({"_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
+                                   "generator": asdict(g_cfg), "discriminator": asdict(d_cfg), **hparams})
         self.automatic_optimization = False
         self.G = Generator(g_cfg)
         self.D_st = Discriminator(d_cfg)
@@ -198,6 +201,23 @@ class DeepLandscapeGAN(pl.LightningModule):
             self.trainer.strategy.optimizer_step(opt.optimizer, closure=lambda: None, model=self)
         opt.zero_grad(set_to_none=True)
 
+    def _discriminator_step(self, name: str, opt, D, real: torch.Tensor, fake: torch.Tensor, gamma: float,
+                            do_r1: bool) -> dict[str, torch.Tensor]:
+        """One update of D (``name`` = 'st' or 'dyn'): logistic loss + lazy R1 on ``real``; returns logs."""
+        self.toggle_optimizer(opt)
+        real_logits, fake_logits = D(real), D(fake)
+        losses = {"d": d_logistic(real_logits, fake_logits)}
+        if do_r1:
+            losses["r1"] = r1_penalty(D, real)
+        if self._check_finite(losses):
+            self._step(opt, losses["d"] + gamma / 2 * self.hparams.r1_every * losses.get("r1", 0.0), False)
+        self.untoggle_optimizer(opt)
+        logs = {f"loss/d_{name}": losses["d"].detach(), f"d_{name}/real": real_logits.detach().float().mean(),
+                f"d_{name}/fake": fake_logits.detach().float().mean()}
+        if do_r1:
+            logs[f"reg/r1_{name}"] = losses["r1"].detach()
+        return logs
+
     def training_step(self, batch: dict, batch_idx: int) -> None:
         hp = self.hparams
         opt_g, opt_ds, opt_dd = self.optimizers()
@@ -209,34 +229,10 @@ class DeepLandscapeGAN(pl.LightningModule):
             fake_pairs, _ = self.generate_pairs(b)
 
         # 1. D_st: real images vs generated frames
-        self.toggle_optimizer(opt_ds)
-        real_logits, fake_logits = self.D_st(real), self.D_st(fake_pairs[:, 0])
-        losses = {"d_st": d_logistic(real_logits, fake_logits)}
-        if do_r1:
-            losses["r1_st"] = r1_penalty(self.D_st, real)
-        if self._check_finite(losses):
-            self._step(opt_ds, losses["d_st"] + hp.r1_gamma_st / 2 * hp.r1_every * losses.get("r1_st", 0.0), False)
-        self.untoggle_optimizer(opt_ds)
-        logs = {"loss/d_st": losses["d_st"].detach(), "d_st/real": real_logits.detach().float().mean(),
-                "d_st/fake": fake_logits.detach().float().mean()}
-        if do_r1:
-            logs["reg/r1_st"] = losses["r1_st"].detach()
-
+        logs = self._discriminator_step("st", opt_ds, self.D_st, real, fake_pairs[:, 0], hp.r1_gamma_st, do_r1)
         # 2. D_dyn: real pairs (same crop) vs generated pairs and shifted crops of real frames
-        self.toggle_optimizer(opt_dd)
-        real_cropped = self.crop_pairs(real_pairs)
-        real_logits = self.D_dyn(real_cropped)
-        fake_logits = self.D_dyn(self.fake_pairs_for_d_dyn(fake_pairs, real_pairs))
-        losses = {"d_dyn": d_logistic(real_logits, fake_logits)}
-        if do_r1:
-            losses["r1_dyn"] = r1_penalty(self.D_dyn, real_cropped)
-        if self._check_finite(losses):
-            self._step(opt_dd, losses["d_dyn"] + hp.r1_gamma_dyn / 2 * hp.r1_every * losses.get("r1_dyn", 0.0), False)
-        self.untoggle_optimizer(opt_dd)
-        logs.update({"loss/d_dyn": losses["d_dyn"].detach(), "d_dyn/real": real_logits.detach().float().mean(),
-                     "d_dyn/fake": fake_logits.detach().float().mean()})
-        if do_r1:
-            logs["reg/r1_dyn"] = losses["r1_dyn"].detach()
+        logs.update(self._discriminator_step("dyn", opt_dd, self.D_dyn, self.crop_pairs(real_pairs),
+                                             self.fake_pairs_for_d_dyn(fake_pairs, real_pairs), hp.r1_gamma_dyn, do_r1))
 
         # 3. G against both discriminators
         self.toggle_optimizer(opt_g)
