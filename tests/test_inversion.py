@@ -1,6 +1,7 @@
 """Photo inversion on frames the generator made itself (where an exact answer exists)."""
 
 import io
+import json
 import struct
 import zlib
 
@@ -11,6 +12,7 @@ import torch
 from PIL import Image
 
 from dl_lightning.cli.animate import main as animate
+from dl_lightning.cli.eval import main as dl_eval
 from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.errors import UserError
 from dl_lightning.export import save_generator
@@ -100,10 +102,11 @@ def test_encoder_training_reduces_latent_error(gen_ckpt, tiny_data):
     assert all(not p.requires_grad for p in G.parameters())
 
 
-def test_lighting_network_inverts_the_mapping_on_held_out_samples(gen_ckpt):
+def test_lighting_network_inverts_the_mapping_on_held_out_samples(gen_ckpt, tmp_path):
     """Stated accuracy on the tiny test generator: held-out z_dyn cosine similarity > 0.8 after 300 steps (0.86 measured)."""
     module = LightingModule(str(gen_ckpt), hidden=128, layers=3, lr=3e-3, batch_size=256, epoch_length=300)
-    quiet_trainer(300).fit(module)
+    trainer = quiet_trainer(300)
+    trainer.fit(module)
     G, A = module.G, module.A.eval()
     torch.manual_seed(999)  # held-out latents
     z_st, z_dyn = G.sample_z(512)
@@ -113,6 +116,12 @@ def test_lighting_network_inverts_the_mapping_on_held_out_samples(gen_ckpt):
     assert cos.mean() > 0.8, cos.mean()
     assert all(not p.requires_grad for p in G.parameters())
     assert G.mapping.w_avg.abs().sum() == 0, "the frozen mapping's w_avg must not move during A's training"
+    ckpt = tmp_path / "A.ckpt"
+    trainer.save_checkpoint(ckpt)
+    out = tmp_path / "a.json"
+    dl_eval(["lighting", "--ckpt", str(gen_ckpt), "--lighting", str(ckpt), "--num", "512", "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert report["zdyn_cosine"] > 0.8 and 0 <= report["relative_cycle_error"] < 1
 
 
 def _png_header_only(width, height) -> bytes:

@@ -3,6 +3,7 @@
     dl-eval gan --ckpt CKPT --data data/synthetic64 --num 2000 [--features inception --inception-weights P]
     dl-eval videos --data data/synthetic64             # animation metrics of real videos (with masks)
     dl-eval lpips a.png b.png [--lpips-weights P]      # LPIPS between two images or two folders
+    dl-eval lighting --ckpt CKPT --lighting A_CKPT     # how well A inverts the mapping (held-out latents)
 
 ``gan`` computes FID and KID of generated frames against real stills and against real video
 frames, and animation metrics (frame change, flicker, daytime range) of generated time-lapses.
@@ -92,6 +93,24 @@ def eval_lpips(args: argparse.Namespace) -> dict:
             "lpips": values}
 
 
+@torch.no_grad()
+def eval_lighting(args: argparse.Namespace) -> dict:
+    from dl_lightning.inversion.pipeline import load_lighting
+    from dl_lightning.models.generator import normalize_2nd_moment
+
+    G = load_generator(args.ckpt)
+    A = load_lighting(args.lighting, G)
+    gen = torch.Generator().manual_seed(args.seed)
+    z_st = torch.randn(args.num, G.cfg.z_st_dim, generator=gen)
+    z_dyn = torch.randn(args.num, G.cfg.z_dyn_dim, generator=gen)
+    w = G.mapping(z_st, z_dyn)
+    p_st, p_dyn = A(w)
+    cos = torch.nn.functional.cosine_similarity
+    return {"num": args.num, "zdyn_cosine": float(cos(p_dyn, normalize_2nd_moment(z_dyn), dim=1).mean()),
+            "zst_cosine": float(cos(p_st, normalize_2nd_moment(z_st), dim=1).mean()),
+            "relative_cycle_error": float((G.mapping(p_st, p_dyn) - w).square().mean() / w.var())}
+
+
 # ---------------------------------------------------------------- output
 def flatten(d: dict, prefix: str = "") -> dict[str, float | str]:
     flat = {}
@@ -158,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--lpips-weights", help="local torchvision backbone weights (e.g. alexnet-owt-7be5be79.pth)")
     q.add_argument("--random-backbone", action="store_true", help="random backbone (smoke tests only)")
     common(q)
+
+    q = sub.add_parser("lighting", help="accuracy of lighting network A on held-out mapping samples")
+    q.add_argument("--ckpt", required=True, help="GAN .ckpt or exported .safetensors")
+    q.add_argument("--lighting", required=True, help="LightingModule checkpoint")
+    q.add_argument("--num", type=int, default=2048, help="held-out latents")
+    q.add_argument("--seed", type=int, default=999, help="seed of the held-out latents (training draws its own)")
+    common(q)
     return p
 
 
@@ -166,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "num", 2) < 2:
         raise UserError("--num must be >= 2")
-    job = {"gan": eval_gan, "videos": eval_videos, "lpips": eval_lpips}[args.command]
+    job = {"gan": eval_gan, "videos": eval_videos, "lpips": eval_lpips, "lighting": eval_lighting}[args.command]
     t0 = time.perf_counter()
     results = {"command": args.command, **job(args), "seconds": round(time.perf_counter() - t0, 2)}
     print_table(results)
