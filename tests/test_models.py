@@ -98,3 +98,10 @@ def test_bad_generator_config(bad):
 def test_bad_discriminator_config():
     with pytest.raises(ValueError, match="dyn_resolution"):
         DiscriminatorConfig(resolution=32, dyn_resolution=64)
+
+
+def test_noise_strength_init_option():
+    assert all((layer.strength_dyn == 0).all() for layer in Generator(GeneratorConfig(**TINY_G)).layers)
+    G = Generator(GeneratorConfig(**{**TINY_G, "noise_strength_init": 0.1}))
+    assert all(torch.allclose(layer.strength_st, torch.full_like(layer.strength_st, 0.1)) for layer in G.layers)
+    assert all(torch.allclose(layer.strength_dyn, torch.full_like(layer.strength_dyn, 0.1)) for layer in G.layers)

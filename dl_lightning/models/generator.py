@@ -37,6 +37,7 @@ class GeneratorConfig:
         channel_max: cap on channels per layer.
         fused_modconv: use the grouped-conv modulated conv (reference; slower on CPU).
         w_avg_beta: decay of the running mean of w used for truncation.
+        noise_strength_init: initial per-channel strength of S_st and S_dyn (0 in StyleGAN2).
     """
 
     resolution: int = 64
@@ -49,6 +50,7 @@ class GeneratorConfig:
     channel_max: int = 128
     fused_modconv: bool = False
     w_avg_beta: float = 0.995
+    noise_strength_init: float = 0.0
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -89,11 +91,11 @@ class MappingNetwork(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv + static and dynamic noise (per-channel strengths) + bias + lrelu."""
 
-    def __init__(self, in_ch: int, out_ch: int, w_dim: int, up: bool, fused: bool):
+    def __init__(self, in_ch: int, out_ch: int, w_dim: int, up: bool, fused: bool, noise_init: float = 0.0):
         super().__init__()
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
-        self.strength_st = nn.Parameter(torch.zeros(out_ch))
-        self.strength_dyn = nn.Parameter(torch.zeros(out_ch))
+        self.strength_st = nn.Parameter(torch.full((out_ch,), noise_init))
+        self.strength_dyn = nn.Parameter(torch.full((out_ch,), noise_init))
         self.bias = nn.Parameter(torch.zeros(out_ch))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor) -> torch.Tensor:
@@ -127,14 +129,15 @@ class Generator(nn.Module):
         self.mapping = MappingNetwork(cfg)
         log_res = int(math.log2(cfg.resolution))
         self.const = nn.Parameter(torch.randn(1, cfg.channels(4), 4, 4))
-        self.layers = nn.ModuleList([SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, False, cfg.fused_modconv)])
+        ni = cfg.noise_strength_init
+        self.layers = nn.ModuleList([SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, False, cfg.fused_modconv, ni)])
         self.to_rgbs = nn.ModuleList([ToRGB(cfg.channels(4), cfg.w_dim, cfg.fused_modconv)])
         self.layer_res = [4]
         for lr in range(3, log_res + 1):
             res = 2**lr
             cin, cout = cfg.channels(res // 2), cfg.channels(res)
-            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, True, cfg.fused_modconv))
-            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, False, cfg.fused_modconv))
+            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, True, cfg.fused_modconv, ni))
+            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, False, cfg.fused_modconv, ni))
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
         self.num_ws = len(self.layers) + 1
