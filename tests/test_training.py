@@ -126,3 +126,14 @@ def test_fid_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_path):
                   callbacks=[FIDMonitor(every_n_steps=1, num_samples=8, batch=8), best])
     assert trainer.callback_metrics["val/fid"] > 0
     assert (tmp_path / "ck" / "best.ckpt").is_file() and best.best_model_score is not None
+
+
+def test_pair_noise_shift_couples_the_dynamic_noise_of_a_pair():
+    independent = make_module().pair_dyn_noise(3)
+    coupled = make_module(pair_noise_shift=1e-6).pair_dyn_noise(3)  # a vanishing shift: frame 2 = frame 1
+    for n in independent:
+        assert n.shape[0] == 6 and (n[:3] - n[3:]).abs().mean() > 0.5
+    for n in coupled:
+        torch.testing.assert_close(n[3:], n[:3], atol=1e-3, rtol=0)
+    moved = make_module(pair_noise_shift=0.5).pair_dyn_noise(3)
+    assert all(abs(n[3:].std().item() - 1) < 0.3 for n in moved[-2:])  # warped noise keeps unit variance

@@ -16,6 +16,7 @@ strategy directly so that they do not advance it.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import asdict
 from typing import Literal
@@ -24,6 +25,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.strategies import DDPStrategy
 
+from dl_lightning.animation import Motion, warp_noise
 from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.training.crops import same_crop, shifted_crops
@@ -63,6 +65,9 @@ class DeepLandscapeGAN(pl.LightningModule):
         crop_pair_prob: probability that a fake D_dyn pair is two shifted crops of one real frame.
         min_crop_shift: least distance between the two shifted crops (fraction of the side).
         style_mixing_prob: probability of mixing two W's at a random layer for G's samples.
+        pair_noise_shift: 0 samples S_dyn independently for the two frames of a generated pair (the
+            paper); > 0 makes frame 2's S_dyn frame 1's translated by a random shift of up to this
+            many normalised units (2 = frame width), i.e. coherent motion as in animation.
         ema_kimg: half-life of the generator EMA in thousands of images.
         ema_rampup: EMA half-life is at most ``ema_rampup`` x images seen (None: no ramp-up).
         nan_policy: on a NaN/inf loss, 'raise' stops with the step number, 'skip' skips the update.
@@ -90,6 +95,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         crop_pair_prob: float = 0.5,
         min_crop_shift: float = 0.05,
         style_mixing_prob: float = 0.9,
+        pair_noise_shift: float = 0.0,
         ema_kimg: float = 10.0,
         ema_rampup: float | None = 0.05,
         nan_policy: Literal["raise", "skip"] = "raise",
@@ -153,8 +159,18 @@ class DeepLandscapeGAN(pl.LightningModule):
             ws2 = G.map(torch.randn(batch, G.cfg.z_st_dim, device=dev).repeat(2, 1), z_dyn)
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, dev)]
-        frames = G.synthesis(ws, noise_st, G.sample_noise(2 * batch, dev))
+        frames = G.synthesis(ws, noise_st, self.pair_dyn_noise(batch))
         return frames.unflatten(0, (2, batch)).transpose(0, 1), ws.unflatten(0, (2, batch)).transpose(0, 1)
+
+    def pair_dyn_noise(self, batch: int) -> list[torch.Tensor]:
+        """S_dyn for both frames of B pairs, stacked (2B, 1, r, r): independent, or frame 2 = frame 1 shifted."""
+        G, dev, shift = self.G, self.device, self.hparams.pair_noise_shift
+        if shift <= 0:
+            return G.sample_noise(2 * batch, dev)
+        first = G.sample_noise(batch, dev)
+        angle, dist = float(torch.rand(())) * 2 * math.pi, float(torch.rand(())) * shift
+        H = Motion(shift=(dist * math.cos(angle), dist * math.sin(angle))).homography(1)  # one shift per batch
+        return [torch.cat([a, b]) for a, b in zip(first, warp_noise(first, H))]
 
     def crop_pairs(self, pairs: torch.Tensor) -> torch.Tensor:
         """Same random crop on both frames, resampled to D_dyn's resolution."""
