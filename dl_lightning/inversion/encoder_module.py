@@ -15,11 +15,17 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.export import load_generator
-from dl_lightning.inversion.losses import PerceptualConfig, recon_metrics, reconstruction_loss, zero_noise
+from dl_lightning.inversion.frozen import KeepFrozenInEval
+from dl_lightning.inversion.losses import (
+    PerceptualConfig,
+    recon_metrics,
+    reconstruction_loss,
+    zero_noise,
+)
 from dl_lightning.models.encoder import Encoder, EncoderConfig
 
 
-class EncoderModule(pl.LightningModule):
+class EncoderModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
         generator_ckpt: GAN checkpoint or exported generator (frozen; its EMA weights are used).
         encoder: encoder architecture.
@@ -30,6 +36,8 @@ class EncoderModule(pl.LightningModule):
         real_weight: weight of the reconstruction loss on real photos (0: generated images only).
         truncation: truncation of the sampled training latents.
     """
+
+    frozen = ("G",)
 
     def __init__(self, generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt", encoder: EncoderConfig | None = None,
                  perceptual: PerceptualConfig | None = None, lr: float = 0.001, latent_weight: float = 1.0,
@@ -77,11 +85,6 @@ class EncoderModule(pl.LightningModule):
         self.log_dict(logs, prog_bar=False)
         self.log("loss", loss, prog_bar=True)
         return loss
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.G.eval()  # frozen: keeps the mapping's w_avg fixed
-        return self
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.E.parameters(), lr=self.hparams.lr)

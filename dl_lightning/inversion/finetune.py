@@ -13,11 +13,12 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from dl_lightning.inversion.frozen import KeepFrozenInEval
 from dl_lightning.inversion.losses import recon_metrics, reconstruction_loss
 from dl_lightning.models.generator import Generator
 
 
-class FinetuneModule(pl.LightningModule):
+class FinetuneModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
         G: generator to copy (left untouched).
         ws, noise_st, noise_dyn: frozen inverted latents (batch 1).
@@ -27,6 +28,8 @@ class FinetuneModule(pl.LightningModule):
         locality_weight: weight of the locality regulariser.
         locality_batch: random latents per step for the regulariser.
     """
+
+    frozen = ("G_ref", "G.mapping")
 
     def __init__(self, G: Generator, ws: torch.Tensor, noise_st: list[torch.Tensor], noise_dyn: list[torch.Tensor],
                  lpips_model=None, lr: float = 3e-4, lpips_weight: float = 1.0, locality_weight: float = 1.0,
@@ -40,12 +43,6 @@ class FinetuneModule(pl.LightningModule):
         self.noise_st = [n.detach().clone() for n in noise_st]
         self.noise_dyn = [n.detach().clone() for n in noise_dyn]
         self._lpips = [lpips_model]
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.G_ref.eval()
-        self.G.mapping.eval()
-        return self
 
     def on_fit_start(self) -> None:
         self.noise_st = [n.to(self.device) for n in self.noise_st]

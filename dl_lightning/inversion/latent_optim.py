@@ -12,7 +12,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from dl_lightning.inversion.losses import noise_regularizer, recon_metrics, reconstruction_loss, wplus_regularizer, zero_noise
+from dl_lightning.inversion.frozen import KeepFrozenInEval
+from dl_lightning.inversion.losses import (
+    noise_regularizer,
+    recon_metrics,
+    reconstruction_loss,
+    wplus_regularizer,
+    zero_noise,
+)
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.lighting import LightingNet
 
@@ -22,7 +29,7 @@ def repeat_target(image: torch.Tensor, steps: int) -> DataLoader:
     return DataLoader([image[0]] * steps, batch_size=1)
 
 
-class LatentOptimModule(pl.LightningModule):
+class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
         G: frozen generator.
         ws_init: (1, num_ws, w_dim) starting W+ (encoder output or w_avg).
@@ -32,6 +39,8 @@ class LatentOptimModule(pl.LightningModule):
         noise_lr: Adam learning rate for the noise maps.
         lpips_weight, spread_weight, domain_weight, noise_weight: loss weights.
     """
+
+    frozen = ("G",)
 
     def __init__(self, G: Generator, ws_init: torch.Tensor, lpips_model=None, A: LightingNet | None = None,
                  lr: float = 0.01, noise_lr: float = 0.05, lpips_weight: float = 1.0, spread_weight: float = 0.01,
@@ -44,11 +53,6 @@ class LatentOptimModule(pl.LightningModule):
         self.ws = nn.Parameter(ws_init.detach().clone().float())
         self.noise_st = nn.ParameterList([nn.Parameter(n) for n in zero_noise(G, 1, ws_init.device)])
         self.noise_dyn = nn.ParameterList([nn.Parameter(n) for n in zero_noise(G, 1, ws_init.device)])
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.G.eval()
-        return self
 
     def render(self) -> torch.Tensor:
         return self.G.synthesis(self.ws, list(self.noise_st), list(self.noise_dyn))

@@ -10,11 +10,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from dl_lightning.export import load_generator
+from dl_lightning.inversion.frozen import KeepFrozenInEval
 from dl_lightning.models.generator import normalize_2nd_moment
 from dl_lightning.models.lighting import LightingNet
 
 
-class LightingModule(pl.LightningModule):
+class LightingModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
         generator_ckpt: GAN checkpoint or exported generator (its mapping network is inverted).
         hidden: width of A.
@@ -25,6 +26,8 @@ class LightingModule(pl.LightningModule):
         zdyn_weight: extra weight of the z_dyn part (the part relighting needs).
         epoch_length: steps per epoch (latents are sampled on the fly).
     """
+
+    frozen = ("G",)
 
     def __init__(self, generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt", hidden: int = 256, layers: int = 4,
                  lr: float = 0.001, batch_size: int = 256, cycle_weight: float = 1.0, zdyn_weight: float = 4.0,
@@ -52,11 +55,6 @@ class LightingModule(pl.LightningModule):
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(range(self.hparams.epoch_length), batch_size=None)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.G.eval()  # frozen: keeps the mapping's w_avg fixed
-        return self
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.A.parameters(), lr=self.hparams.lr)
