@@ -3,7 +3,9 @@
 #   ARGS    extra arguments for the underlying command          DATA  synthetic dataset folder
 #   CKPT    checkpoint for animate/eval                          PY    python used to create .venv
 #   SWEEP   W&B sweep file for `make sweep`                      COUNT sweep trials
-#   IMAGE   photo for `make animate IMAGE=...` (uses ENCODER and LIGHTING checkpoints when present)
+#   IMAGE   photo for `make animate IMAGE=...`: trains what is missing or older than CKPT first
+#           (ENCODER, LIGHTING network A, SEGMENTER), then animates the photo at its own resolution
+#   SEGMENTER  dynamic-region segmenter checkpoint (trained by `make train` first if missing)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,12 +17,13 @@ CKPT ?= runs/synthetic64/checkpoints/last.ckpt
 IMAGE ?=
 ENCODER ?= runs/encoder64/checkpoints/last.ckpt
 LIGHTING ?= runs/lighting64/checkpoints/last.ckpt
+SEGMENTER ?= runs/segmenter64/checkpoints/last.ckpt
 SWEEP ?= configs/sweeps/gan_synthetic64.yaml
 COUNT ?= 4
 STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
-.PHONY: install data train test test-all bench animate eval sweep clean
+.PHONY: install data segmenter train test test-all bench animate eval sweep clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -32,7 +35,11 @@ data: $(DATA)/manifest.json
 $(DATA)/manifest.json: | $(STAMP)
 	$(BIN)/dl-data synthetic --out $(DATA) --overwrite
 
-train: install data
+segmenter: $(SEGMENTER)
+$(SEGMENTER): $(DATA)/manifest.json | $(STAMP)
+	$(BIN)/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root=$(DATA)
+
+train: install data segmenter
 	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
 
 test: install
@@ -41,8 +48,18 @@ test: install
 test-all: install
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
 
-animate: install
-	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE) $(if $(wildcard $(ENCODER)),--encoder $(ENCODER)) $(if $(wildcard $(LIGHTING)),--lighting $(LIGHTING)) --lpips-weight 0) $(ARGS)
+$(CKPT):
+	@echo "error: no trained GAN at $(CKPT): run 'make train' first, or pass CKPT=path/to/checkpoint" >&2; exit 2
+
+$(ENCODER): $(CKPT) | $(STAMP)
+	$(BIN)/dl-train fit --config configs/encoder/synthetic64.yaml --model.init_args.generator_ckpt=$(CKPT) \
+		--data.init_args.static_root=$(DATA)
+$(LIGHTING): $(CKPT) | $(STAMP)
+	$(BIN)/dl-train fit --config configs/lighting/synthetic64.yaml --model.init_args.generator_ckpt=$(CKPT)
+
+animate: install $(if $(IMAGE),$(ENCODER) $(LIGHTING) $(SEGMENTER))
+	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE) --encoder $(ENCODER) \
+		--lighting $(LIGHTING) --segmenter $(SEGMENTER)) $(ARGS)
 
 eval: install data
 	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)

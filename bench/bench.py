@@ -77,10 +77,10 @@ def step_flops(config: str, batch: int) -> float:
     real_pairs = torch.rand(batch, 2, 3, res, res)
     with FlopCounterMode(display=False) as counter:
         with torch.no_grad():
-            fake_pairs, _ = module.generate_pairs(batch)
+            fake_pairs = module.generate_pairs(batch).frames
         (module.D_st(real).sum() + module.D_st(fake_pairs[:, 0]).sum()).backward()
         (module.D_dyn(module.crop_pairs(real_pairs)).sum() + module.D_dyn(module.crop_pairs(fake_pairs)).sum()).backward()
-        pairs, _ = module.generate_pairs(batch)
+        pairs = module.generate_pairs(batch).frames
         (module.D_st(pairs[:, 0]).sum() + module.D_dyn(module.crop_pairs(pairs)).sum()).backward()
     return float(counter.get_total_flops())
 

@@ -5,9 +5,11 @@ once and warping it with a homography that grows frame by frame (so clouds and w
 coherently), while ``z_dyn`` follows a path (change of time of day).
 
 Homographies act on normalised coordinates ([-1, 1] across the frame), so one motion is
-consistent at every layer resolution. Noise is resampled with periodic bilinear
-interpolation whose variance is corrected back to 1 (plain bilinear interpolation of white
-noise at half-pixel offsets shrinks its variance 4x, which makes the texture pulse).
+consistent at every layer resolution. A translation (the wind presets) is applied exactly in
+the Fourier domain (:func:`fourier_shift`): the noise stays white and unit-variance at any
+sub-pixel offset. Other homographies (zoom) fall back to periodic bilinear interpolation whose
+variance is corrected back to 1 (bilinear interpolation of white noise at half-pixel offsets
+shrinks its variance 4x and correlates neighbours, i.e. blurs the texture).
 """
 
 from __future__ import annotations
@@ -59,18 +61,88 @@ def get_motion(name: str, horizon: float | None = None) -> Motion:
     return m
 
 
+def _shift_operator(shift: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Fourier multipliers (B, 1, h, w//2+1) of a periodic translation by ``shift`` (B, 2) normalised units."""
+    dev = shift.device
+    ky = torch.fft.fftfreq(h, device=dev)[:, None]  # cycles per pixel
+    kx = torch.fft.rfftfreq(w, device=dev)[None, :]
+    px, py = shift[:, 0, None, None] * (w / 2), shift[:, 1, None, None] * (h / 2)  # pixels
+    return torch.polar(torch.ones((), device=dev), -2 * torch.pi * (kx * px + ky * py))[:, None]
+
+
+def fourier_shift(noise: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Translate (B, C, H, W) maps periodically by ``shift`` (B, 2) = (dx, dy) in normalised units (2 = the side).
+
+    Exact for every frequency below Nyquist: integer-pixel shifts equal ``torch.roll``, and a
+    shift by a then by b equals a shift by a + b. The Nyquist bins (a pattern that alternates
+    every pixel) cannot move by a fraction of a pixel on the grid and are attenuated by
+    |cos(pi * offset)|; the result is rescaled by the exact expected loss (the norm of the
+    operator's impulse response), so white unit-variance noise stays white (up to those bins) and
+    unit-variance at any offset.
+    """
+    b, c, h, w = noise.shape
+    if not shift.any():
+        return noise.clone()
+    op = _shift_operator(shift.float().to(noise.device), h, w)
+    out = torch.fft.irfft2(torch.fft.rfft2(noise.float()) * op, s=(h, w))
+    delta = torch.zeros(h, w, device=noise.device)
+    delta[0, 0] = 1.0
+    gain = torch.fft.irfft2(torch.fft.rfft2(delta) * op, s=(h, w)).square().sum(dim=(-2, -1), keepdim=True)
+    return (out * gain.rsqrt()).to(noise.dtype)
+
+
+def translation_of(homography: torch.Tensor) -> tuple[float, float] | None:
+    """(dx, dy) if the normalised homography (3, 3) is a pure translation, else None."""
+    eye = torch.eye(3, dtype=homography.dtype, device=homography.device)
+    lin = homography.clone()
+    lin[:2, 2] = 0
+    if torch.allclose(lin, eye, atol=1e-7):
+        return float(homography[0, 2]), float(homography[1, 2])
+    return None
+
+
+def mirror_rows(h: int, horizon: float | None, device=None) -> torch.Tensor:
+    """(h, 1) bool: the rows whose pixel centres lie below ``horizon`` (normalised y), where motion is mirrored."""
+    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 - 1
+    return (ys > horizon)[:, None] if horizon is not None else torch.zeros(h, 1, dtype=torch.bool, device=device)
+
+
+def shift_noise_map(noise: torch.Tensor, shift: torch.Tensor, horizon: torch.Tensor | None = None) -> torch.Tensor:
+    """Exact translation of (B, C, H, W) maps by per-sample ``shift`` (B, 2), mirrored vertically below the
+    per-sample ``horizon`` (B,) (normalised y; None = no mirroring), as water mirrors the sky's motion."""
+    out = fourier_shift(noise, shift)
+    if horizon is None:
+        return out
+    mirrored = fourier_shift(noise, shift * shift.new_tensor([1.0, -1.0]))
+    h = noise.shape[-2]
+    ys = (torch.arange(h, device=noise.device, dtype=torch.float32) + 0.5) / h * 2 - 1
+    below = ys[None, :] > horizon.to(noise.device, torch.float32)[:, None]  # (B, h)
+    return torch.where(below[:, None, :, None], mirrored, out)
+
+
 def warp_noise_map(noise: torch.Tensor, homography: torch.Tensor, horizon: float | None = None) -> torch.Tensor:
     """Warp (B, C, H, W) noise by a normalised homography (3, 3), wrapping around the borders.
 
-    Output pixel p takes the value at H^-1 p (periodic bilinear), rescaled so each output pixel
-    keeps unit variance. Below ``horizon`` (normalised y) the motion is mirrored vertically.
+    Output pixel p takes the value at H^-1 p. Below ``horizon`` (normalised y) the motion is
+    mirrored vertically. Translations are exact (:func:`shift_noise_map`); any other homography
+    uses periodic bilinear interpolation rescaled so each output pixel keeps unit variance.
     """
+    t = translation_of(homography)
+    if t is None:
+        return bilinear_warp_noise(noise, homography, horizon)
+    hz = None if horizon is None else torch.full((noise.shape[0],), float(horizon))
+    return shift_noise_map(noise, torch.tensor([t]).expand(noise.shape[0], 2), hz)
+
+
+def bilinear_warp_noise(noise: torch.Tensor, homography: torch.Tensor, horizon: float | None = None) -> torch.Tensor:
+    """:func:`warp_noise_map` by periodic bilinear interpolation, each output pixel rescaled to unit variance
+    (neighbouring pixels become correlated at sub-pixel offsets: the texture blurs)."""
     b, c, h, w = noise.shape
     dev = noise.device
     ys = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5) / h * 2 - 1
     xs = (torch.arange(w, device=dev, dtype=torch.float32) + 0.5) / w * 2 - 1
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    below = (gy > horizon) if horizon is not None else torch.zeros_like(gy, dtype=torch.bool)
+    below = mirror_rows(h, horizon, dev).expand(h, w)
     gy_m = torch.where(below, 2 * horizon - gy, gy) if horizon is not None else gy
     pts = torch.stack([gx, gy_m], -1).reshape(1, -1, 2)
     src = kornia.geometry.linalg.transform_points(torch.linalg.inv(homography.float().to(dev))[None], pts)[0]
@@ -99,12 +171,19 @@ def warp_noise(noise: list[torch.Tensor], homography: torch.Tensor, horizon: flo
     return [warp_noise_map(n, homography, horizon) for n in noise]
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Spherical interpolation between rows of a and b (keeps the norm of Gaussian samples)."""
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between rows of a and b (keeps the norm of Gaussian samples).
+
+    ``t`` is a float or a (B, 1) tensor. Where a and b are (anti)parallel, as 1-d rows always
+    are, the sphere gives no path and this is the linear interpolation.
+    """
     an, bn = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
     omega = torch.acos((an * bn).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
     so = torch.sin(omega)
-    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+    ok = so > 1e-3
+    so = torch.where(ok, so, torch.ones_like(so))
+    spherical = (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+    return torch.where(ok, spherical, a + (b - a) * t)
 
 
 DAYTIME_PATHS = ("fixed", "linear", "slerp", "cycle")

@@ -63,17 +63,19 @@ class VideoSink:
     """Incremental video writer: MP4 (H.264, yuv420p, encoded as frames arrive) or GIF (by suffix).
 
     Writes to a temporary name and renames on :meth:`close`; :meth:`abort` discards it.
-    GIF frames are kept until close (Pillow writes GIFs in one go); MP4 memory does not grow.
+    GIF frames are kept until close (Pillow writes GIFs in one go), downscaled to at most
+    ``gif_max_side`` pixels (a full-resolution GIF of a photo is tens of MB; the MP4 keeps the
+    full size); MP4 memory does not grow.
     """
 
-    def __init__(self, path: str | Path, fps: int = 12):
+    def __init__(self, path: str | Path, fps: int = 12, gif_max_side: int = 512):
         self.path = Path(path)
         self.kind = self.path.suffix.lower()
         if self.kind not in (".mp4", ".gif"):
             raise UserError(f"{path}: video output must end in .mp4 or .gif")
         if fps < 1:
             raise UserError(f"fps must be >= 1, got {fps}")
-        self.fps, self.count = fps, 0
+        self.fps, self.count, self.gif_max_side = fps, 0, gif_max_side
         self._ctx = atomic_path(self.path)
         self.tmp = self._ctx.__enter__()
         self._gif: list[Image.Image] = []
@@ -82,7 +84,11 @@ class VideoSink:
     def add(self, frame: np.ndarray) -> None:
         """Append one uint8 (H, W, 3) frame."""
         if self.kind == ".gif":
-            self._gif.append(Image.fromarray(frame))
+            img = Image.fromarray(frame)
+            if max(img.size) > self.gif_max_side:
+                k = self.gif_max_side / max(img.size)
+                img = img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), Image.LANCZOS)
+            self._gif.append(img)
         else:
             if self._stream is None:
                 self._container = av.open(str(self.tmp), mode="w", format="mp4")

@@ -35,3 +35,24 @@ def hills() -> Path:
     if not HILLS.is_file():
         pytest.skip(f"real photo {HILLS} not present in this checkout")
     return HILLS
+
+
+@pytest.fixture(scope="session")
+def segmenter_ckpt(tiny_data, tmp_path_factory):
+    """A small segmenter trained on the tiny dataset's masks: (checkpoint path, validation metrics)."""
+    import pytorch_lightning as pl
+
+    from dl_lightning.data.masks import MaskDataModule
+    from dl_lightning.training.segmenter_module import SegmenterModule
+
+    path = tmp_path_factory.mktemp("seg") / "seg.ckpt"
+    pl.seed_everything(0)
+    module = SegmenterModule({"width": 8, "depth": 2}, lr=0.01)
+    trainer = pl.Trainer(accelerator="cpu", max_steps=120, logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, limit_val_batches=0)
+    trainer.fit(module, datamodule=MaskDataModule(str(tiny_data), resolution=32, batch_size=8))
+    trainer.save_checkpoint(path)
+    validator = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    metrics = validator.validate(module, datamodule=MaskDataModule(str(tiny_data), resolution=32, batch_size=8),
+                                 verbose=False)[0]
+    return path, metrics

@@ -75,7 +75,7 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_data, tmp_path):
     ckpts = tmp_path / "ck"
     ckpt_cb = ["--trainer.callbacks+=pytorch_lightning.callbacks.ModelCheckpoint", f"--trainer.callbacks.dirpath={ckpts}",
                "--trainer.callbacks.every_n_train_steps=2", "--trainer.callbacks.save_last=true",
-               "--trainer.enable_checkpointing=true"]
+               "--trainer.callbacks.enable_version_counter=false", "--trainer.enable_checkpointing=true"]
     args = TRAIN + tiny_args(tiny_data, tmp_path, steps=10_000) + ckpt_cb
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

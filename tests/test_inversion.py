@@ -22,7 +22,6 @@ from dl_lightning.inversion.pipeline import animate_inversion, invert_photo, loa
 from dl_lightning.metrics.lpips_metric import load_lpips
 from dl_lightning.animation import get_motion
 from dl_lightning.models import Generator, GeneratorConfig
-from dl_lightning.models.generator import normalize_2nd_moment
 from tests.conftest import TINY_G
 
 
@@ -112,7 +111,7 @@ def test_lighting_network_inverts_the_mapping_on_held_out_samples(gen_ckpt, tmp_
     z_st, z_dyn = G.sample_z(512)
     with torch.no_grad():
         p_st, p_dyn = A(G.mapping(z_st, z_dyn))
-    cos = torch.nn.functional.cosine_similarity(p_dyn, normalize_2nd_moment(z_dyn), dim=1)
+    cos = torch.nn.functional.cosine_similarity(p_dyn, z_dyn, dim=1)  # joint normalisation keeps the direction
     assert cos.mean() > 0.8, cos.mean()
     assert all(not p.requires_grad for p in G.parameters())
     assert G.mapping.w_avg.abs().sum() == 0, "the frozen mapping's w_avg must not move during A's training"
@@ -159,7 +158,7 @@ def test_bad_photos(tmp_path, hills):
 def test_animate_a_photo_cli_and_reanimate(gen_ckpt, tmp_path, hills, capsys):
     out = tmp_path / "photo"
     animate(["--ckpt", str(gen_ckpt), "--image", str(hills), "--out", str(out), "--optim-steps", "3",
-             "--finetune-steps", "2", "--frames", "4", "--lpips-weight", "0", "--formats", "gif"])
+             "--finetune-steps", "2", "--frames", "4", "--formats", "gif", "--size", "0"])  # LPIPS: falls back offline
     names = sorted(p.name for p in out.iterdir())
     assert names == ["inversion.safetensors", "metrics.json", "photo.gif", "reconstruction.png"]
     text = capsys.readouterr().out

@@ -111,7 +111,7 @@ def test_bf16_mixed_step_is_finite(tiny_data):
 
 
 def test_path_length_and_dyn_weight_decay(tiny_data):
-    module = make_module(pl_weight=2.0, pl_every=1, dyn_weight=1.0, dyn_weight_final=0.0, dyn_weight_decay_steps=4)
+    module = make_module(pl_weight=2.0, pl_every=1, dyn_weight=1.0, dyn_weight_final=0.0, dyn_decay_steps=4)
     fit(module, make_data(tiny_data), 2)
     assert module.pl_mean.item() > 0
     assert module.current_dyn_weight() == pytest.approx(0.5)
@@ -128,12 +128,45 @@ def test_fid_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_path):
     assert (tmp_path / "ck" / "best.ckpt").is_file() and best.best_model_score is not None
 
 
-def test_pair_noise_shift_couples_the_dynamic_noise_of_a_pair():
-    independent = make_module().pair_dyn_noise(3)
-    coupled = make_module(pair_noise_shift=1e-6).pair_dyn_noise(3)  # a vanishing shift: frame 2 = frame 1
+def test_generated_pairs_follow_the_pair_mode():
+    torch.manual_seed(1)
+    independent = make_module(pair_mode="independent").pair_dyn_noise(3)
+    warped = make_module(pair_motion={"zoom_prob": 0.0, "max_shift": 1e-6}).pair_dyn_noise(3)  # frame 2 = frame 1
     for n in independent:
         assert n.shape[0] == 6 and (n[:3] - n[3:]).abs().mean() > 0.5
-    for n in coupled:
-        torch.testing.assert_close(n[3:], n[:3], atol=1e-3, rtol=0)
-    moved = make_module(pair_noise_shift=0.5).pair_dyn_noise(3)
-    assert all(abs(n[3:].std().item() - 1) < 0.3 for n in moved[-2:])  # warped noise keeps unit variance
+    for n in warped:
+        torch.testing.assert_close(n[3:], n[:3], atol=1e-4, rtol=0)
+    module = make_module()
+    pairs, ws, noise_st, noise_dyn = module.generate_pairs(4)
+    assert pairs.shape == (4, 2, 3, 32, 32) and ws.shape[0] == 8 and noise_dyn[0].shape[0] == 8
+    assert all(torch.equal(n[:4], n[4:]) for n in noise_st), "both frames share S_st"
+    ws = ws.unflatten(0, (2, 4)).transpose(0, 1)
+    step = (ws[:, 0] - ws[:, 1]).norm(dim=-1).mean()
+    far = (ws[:, 0] - ws.roll(1, 0)[:, 1]).norm(dim=-1).mean()
+    assert 0 < step < far, "frame 2's z_dyn is a short step from frame 1's, not a new scene"
+    picked = module.either_frame(pairs)
+    assert all(any(torch.equal(picked[i], pairs[i, k]) for k in range(2)) for i in range(4))
+
+
+def test_d_dyn_share_schedule_is_deterministic_and_decays():
+    module = make_module(dyn_prob=0.5, dyn_prob_final=0.1, dyn_decay_steps=1000)
+    share = lambda steps: sum(module.uses_dyn(s) for s in steps) / len(steps)  # noqa: E731
+    assert 0.4 < share(range(0, 200)) < 0.6 and share(range(2000, 2400)) < 0.2
+    assert [module.uses_dyn(s) for s in range(50)] == [module.uses_dyn(s) for s in range(50)]  # same on every rank
+    assert all(make_module().uses_dyn(s) for s in range(50)), "the default uses D_dyn on every iteration"
+
+
+def test_stillness_term_measures_land_motion_from_s_dyn(tiny_data, segmenter_ckpt):
+    module = make_module(still_weight=1.0, still_every=1, segmenter=str(segmenter_ckpt[0]))
+    with torch.no_grad():
+        for layer in module.G.layers:
+            layer.strength_dyn.zero_()
+    assert module.stillness(module.generate_pairs(4)).item() < 1e-6, "S_dyn off: warping it moves nothing"
+    with torch.no_grad():
+        for layer in module.G.layers:
+            layer.strength_dyn.fill_(0.5)
+    assert module.stillness(module.generate_pairs(4)).item() > 1e-3
+    trainer = fit(module, make_data(tiny_data), 2)
+    assert torch.isfinite(trainer.callback_metrics["loss/still"])
+    with pytest.raises(ValueError, match="segmenter"):
+        make_module(still_weight=1.0)

@@ -7,9 +7,11 @@ Each scene keeps ``z_st`` and ``S_st`` fixed, warps ``S_dyn`` with the ``--motio
 ``--num > 1``, ``grid.mp4``/``.gif`` with all scenes side by side.
 
 With ``--image PHOTO`` the photo is inverted first (encoder -> latent optimisation -> generator
-fine-tuning), then animated the same way; relighting along ``--daytime`` needs ``--lighting``.
-Writes ``photo.mp4``/``.gif``, ``reconstruction.png`` (photo | encoder | optimised | fine-tuned),
-``inversion.safetensors`` (re-animate later with ``--inversion``) and ``metrics.json``.
+fine-tuning), then animated the same way at up to the photo's own resolution (``--size``): the
+sky and water (``--mask``, or the segmenter's prediction) come from the generator, the land
+stays the photo's own pixels; relighting along ``--daytime`` needs ``--lighting``. Writes
+``photo.mp4``/``.gif``, ``mask.png``, ``reconstruction.png`` (photo | encoder | optimised |
+fine-tuned), ``inversion.safetensors`` (re-animate later with ``--inversion``) and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num", type=int, default=4, help="number of scenes")
     p.add_argument("--truncation", type=float, default=0.8, help="truncation psi (1 = none)")
     p.add_argument("--motion", default="right_wind", help=f"S_dyn motion preset: {', '.join(load_motions())}")
-    p.add_argument("--horizon", type=float, default=0.0,
-                   help="normalised y in [-1, 1] below which motion is mirrored (water); 'none' disables", )
+    p.add_argument("--horizon", default="auto",
+                   help="normalised y in [-1, 1] below which motion is mirrored (water); 'none' disables; "
+                        "'auto': from the photo's mask, 0 (the middle) for generated scenes")
     p.add_argument("--daytime", default="slerp", choices=DAYTIME_PATHS, help="z_dyn path over the video")
     p.add_argument("--zdyn-start", help="start z_dyn as comma-separated values (default: random)")
     p.add_argument("--zdyn-end", help="end z_dyn as comma-separated values (default: random)")
@@ -66,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lighting", help="lighting network A checkpoint (configs/lighting); needed for --daytime with photos")
     g.add_argument("--optim-steps", type=int, default=200, help="latent optimisation steps")
     g.add_argument("--finetune-steps", type=int, default=100, help="generator fine-tuning steps")
-    g.add_argument("--fit", default="crop", choices=["crop", "pad"], help="make the photo square by centre-crop or padding")
+    g.add_argument("--fit", default="crop", choices=["crop", "pad"],
+                   help="the generator's square covers the photo's centre square (crop) or the whole photo padded (pad)")
+    g.add_argument("--size", type=int, default=1024,
+                   help="output short side in pixels, at most the photo's own (0: the generator's resolution, no compositing)")
+    g.add_argument("--mask", help="dynamic mask image of the photo's size, white = moves (default: the segmenter's)")
+    g.add_argument("--segmenter", help="segmenter checkpoint for the dynamic mask (default: runs/segmenter64 if present)")
     g.add_argument("--lpips-weight", type=float, default=1.0, help="LPIPS weight in the inversion loss (0: pixels only)")
     g.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
     g.add_argument("--lpips-weights", help="local torchvision backbone weights for LPIPS (no downloads here)")
@@ -83,6 +91,13 @@ def check_args(args: argparse.Namespace) -> list[str]:
         raise UserError(f"--num must be >= 1, got {args.num}")
     if args.chunk < 1:
         raise UserError(f"--chunk must be >= 1, got {args.chunk}")
+    if args.size < 0:
+        raise UserError(f"--size must be >= 0, got {args.size}")
+    if str(args.horizon).lower() not in ("auto", "none"):
+        try:
+            args.horizon = float(args.horizon)
+        except ValueError:
+            raise UserError(f"--horizon must be a number in [-1, 1], 'auto' or 'none', got {args.horizon!r}") from None
     formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     if not formats or any(f not in ("mp4", "gif") for f in formats):
         raise UserError(f"--formats must name mp4 and/or gif, got {args.formats!r}")
@@ -105,6 +120,11 @@ def write_streams(frames, named: dict[str, callable], out: Path, formats: list[s
     return [s.close() for s in sinks.values()]
 
 
+def horizon_arg(value, auto: float | None) -> float | None:
+    """--horizon as a number, None for 'none', ``auto`` for 'auto'."""
+    return {"none": None, "auto": auto}.get(str(value).lower(), value) if isinstance(value, str) else value
+
+
 def animate(args: argparse.Namespace) -> list[Path]:
     """Render and write the videos; returns the written paths."""
     formats = check_args(args)
@@ -112,7 +132,7 @@ def animate(args: argparse.Namespace) -> list[Path]:
         from dl_lightning.cli.animate_photo import animate_photo
 
         return animate_photo(args, formats)
-    motion = get_motion(args.motion, horizon=None if str(args.horizon).lower() == "none" else float(args.horizon))
+    motion = get_motion(args.motion, horizon=horizon_arg(args.horizon, 0.0))
     G = load_generator(args.ckpt).to(args.device)
     gen = torch.Generator().manual_seed(args.seed)
     n, dim = args.num, G.cfg.z_dyn_dim

@@ -1,12 +1,17 @@
 """``dl-eval``: evaluation jobs. Results are printed as a table and written to JSON.
 
     dl-eval gan --ckpt CKPT --data data/synthetic64 --num 2000 [--features inception --inception-weights P]
+                [--segmenter runs/segmenter64/checkpoints/last.ckpt]
     dl-eval videos --data data/synthetic64             # animation metrics of real videos (with masks)
     dl-eval lpips a.png b.png [--lpips-weights P]      # LPIPS between two images or two folders
     dl-eval lighting --ckpt CKPT --lighting A_CKPT     # how well A inverts the mapping (held-out latents)
+    dl-eval segmenter --data data/synthetic64          # segmenter accuracy / IoU on held-out video frames
 
 ``gan`` computes FID and KID of generated frames against real stills and against real video
-frames, and animation metrics (frame change, flicker, daytime range) of generated time-lapses.
+frames, animation metrics (frame change, flicker, daytime range) of generated time-lapses and,
+with a segmenter, the dynamic-region motion table (:mod:`dl_lightning.metrics.motion`): change
+inside and outside the predicted dynamic region for several motion presets with the time of day
+fixed and moving, beside the same figures for real videos with true and predicted masks.
 ``--wandb-run ID`` also logs the numbers to that W&B run (offline without an API key).
 """
 
@@ -20,7 +25,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from dl_lightning.animation import get_motion, load_motions, render_frames, ws_path, zdyn_path
+from dl_lightning.animation import DAYTIME_PATHS, load_motions, sample_timelapse
 from dl_lightning.data.images import IMAGE_EXTENSIONS, center_crop_resize, open_rgb, pil_to_tensor
 from dl_lightning.data.ordered import dataset_videos, real_batches
 from dl_lightning.errors import UserError, cli_entry
@@ -30,6 +35,8 @@ from dl_lightning.metrics.animation_metrics import animation_metrics
 from dl_lightning.metrics.features import make_extractor
 from dl_lightning.metrics.fid import fid_kid, generated_batches
 from dl_lightning.metrics.lpips_metric import load_lpips, lpips_distance
+from dl_lightning.metrics.motion import generated_motion, real_motion
+from dl_lightning.training.segmenter_module import DEFAULT_SEGMENTER, load_segmenter
 
 
 def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -46,26 +53,50 @@ def eval_gan(args: argparse.Namespace) -> dict:
         real = real_batches(args.data, source, args.num, res, args.batch)
         fake = (x.cpu() for x in generated_batches(G, args.num, args.batch, args.truncation, args.seed))
         out[f"vs_{source}"] = fid_kid(real, fake, feature, args.kid_subset_size)
-    rows = []
-    gen = torch.Generator().manual_seed(args.seed)
-    motion = get_motion(args.motion, horizon=0.0)
-    for _ in tqdm(range(args.videos), desc="timelapses", unit="video"):
-        z_st = torch.randn(1, G.cfg.z_st_dim, generator=gen)
-        z0, z1 = torch.randn(2, 1, G.cfg.z_dyn_dim, generator=gen)
-        noise = [[torch.randn(1, 1, r, r, generator=gen).to(args.device) for r in G.layer_res] for _ in range(2)]
-        ws = ws_path(G, z_st.to(args.device), zdyn_path(args.daytime, z0, z1, args.frames).to(args.device), args.truncation)
-        frames = render_frames(G, ws, noise[0], noise[1], motion)
-        rows.append(animation_metrics(torch.cat([f.cpu() for f in frames])))
-    out["animation_generated"] = mean_of(rows)
+    video = torch.stack([f.cpu() for f in sample_timelapse(G, args.videos, args.frames, args.seed, args.motion,
+                                                             args.daytime, args.truncation)])  # (T, N, 3, R, R)
+    out["animation_generated"] = mean_of([animation_metrics(video[:, i]) for i in range(args.videos)])
+    segmenter = _segmenter(args.segmenter)
+    if segmenter is not None:
+        out["motion"] = motion_table(G, segmenter, args)
     return out
+
+
+def _segmenter(path: str | None):
+    """The segmenter at ``path`` (default location if None); None with one line if there is none."""
+    if path is None and not Path(DEFAULT_SEGMENTER).is_file():
+        print(f"no segmenter at {DEFAULT_SEGMENTER}: skipping the dynamic-region motion table "
+              "(dl-train fit --config configs/segmenter/synthetic64.yaml, or --segmenter PATH)")
+        return None
+    return load_segmenter(path or DEFAULT_SEGMENTER)
+
+
+def motion_table(G, segmenter, args: argparse.Namespace) -> dict:
+    """Dynamic-region motion of generated time-lapses (presets x daytime paths) and of real videos."""
+    table = {}
+    settings = [(m, d) for m in args.motion_presets.split(",") for d in args.motion_daytimes.split(",")]
+    for motion, daytime in tqdm(settings, desc="motion", unit="setting"):
+        table[f"generated/{motion}/{daytime}"] = generated_motion(
+            G, segmenter.to(args.device), args.motion_videos, args.frames, motion, daytime, args.truncation, args.seed)
+    real = real_motion(dataset_videos(args.data, args.motion_videos, G.cfg.resolution), segmenter.to(args.device))
+    table.update({f"real/{k}": v for k, v in real.items()})
+    print(f"\n{'dynamic-region motion':<36} {'dynamic':>8} {'static':>8} {'ratio':>7} {'excess':>8} {'videos':>6}")
+    for name, r in table.items():
+        print(f"{name:<36} {r['dynamic']:8.4f} {r['static']:8.4f} {r['ratio']:7.2f} {r['excess']:8.4f} {r['videos']:6d}")
+    print()
+    return table
 
 
 def eval_videos(args: argparse.Namespace) -> dict:
     res = args.resolution
-    rows = [animation_metrics(v, m) for v, m in tqdm(dataset_videos(args.data, args.num, res), desc="videos", unit="video")]
-    if not rows:
+    videos = list(tqdm(dataset_videos(args.data, args.num, res), desc="videos", unit="video"))
+    if not videos:
         raise UserError(f"{args.data} has no videos")
-    return {"data": str(args.data), "videos": len(rows), "animation_real": mean_of(rows)}
+    rows = [animation_metrics(v, m) for v, m in videos]
+    out = {"data": str(args.data), "videos": len(rows), "animation_real": mean_of(rows)}
+    segmenter = _segmenter(args.segmenter)
+    out["motion_real"] = real_motion(videos, segmenter)
+    return out
 
 
 def _image_pairs(a: Path, b: Path) -> list[tuple[Path, Path]]:
@@ -96,7 +127,6 @@ def eval_lpips(args: argparse.Namespace) -> dict:
 @torch.no_grad()
 def eval_lighting(args: argparse.Namespace) -> dict:
     from dl_lightning.inversion.pipeline import load_lighting
-    from dl_lightning.models.generator import normalize_2nd_moment
 
     G = load_generator(args.ckpt)
     A = load_lighting(args.lighting, G)
@@ -106,9 +136,21 @@ def eval_lighting(args: argparse.Namespace) -> dict:
     w = G.mapping(z_st, z_dyn)
     p_st, p_dyn = A(w)
     cos = torch.nn.functional.cosine_similarity
-    return {"num": args.num, "zdyn_cosine": float(cos(p_dyn, normalize_2nd_moment(z_dyn), dim=1).mean()),
-            "zst_cosine": float(cos(p_st, normalize_2nd_moment(z_st), dim=1).mean()),
+    return {"num": args.num, "zdyn_cosine": float(cos(p_dyn, z_dyn, dim=1).mean()),
+            "zst_cosine": float(cos(p_st, z_st, dim=1).mean()),
             "relative_cycle_error": float((G.mapping(p_st, p_dyn) - w).square().mean() / w.var())}
+
+
+@torch.no_grad()
+def eval_segmenter(args: argparse.Namespace) -> dict:
+    from dl_lightning.data.masks import load_masked
+
+    seg = _segmenter(args.segmenter or DEFAULT_SEGMENTER)
+    images, masks = load_masked(args.data, "videos", args.resolution, args.num)
+    pred = torch.cat([seg.predict(images[i:i + 64].float() / 127.5 - 1) for i in range(0, len(images), 64)])
+    return {"frames": len(images), "accuracy": float((pred == masks).float().mean()),
+            "iou_dynamic": float((pred & masks).sum() / (pred | masks).sum().clamp(min=1)),
+            "dynamic_share_true": float(masks.float().mean()), "dynamic_share_predicted": float(pred.float().mean())}
 
 
 # ---------------------------------------------------------------- output
@@ -160,7 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--videos", type=int, default=8, help="generated time-lapses for animation metrics")
     q.add_argument("--frames", type=int, default=24)
     q.add_argument("--motion", default="right_wind", help=f"one of {', '.join(load_motions())}")
-    q.add_argument("--daytime", default="slerp")
+    q.add_argument("--daytime", default="slerp", choices=DAYTIME_PATHS)
+    q.add_argument("--segmenter", help=f"SegmenterModule checkpoint for the motion table (default {DEFAULT_SEGMENTER} if present)")
+    q.add_argument("--motion-presets", default="clouds,right_wind,towards_viewer", help="comma-separated presets for the motion table")
+    q.add_argument("--motion-daytimes", default="fixed,slerp", help="comma-separated daytime paths for the motion table")
+    q.add_argument("--motion-videos", type=int, default=32, help="generated and real videos per motion-table row")
     q.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     common(q)
 
@@ -168,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", default="data/synthetic64")
     q.add_argument("--num", type=int, default=32, help="number of clips")
     q.add_argument("--resolution", type=int, default=64)
+    q.add_argument("--segmenter", help=f"SegmenterModule checkpoint: also measure with predicted masks (default {DEFAULT_SEGMENTER} if present)")
     common(q)
 
     q = sub.add_parser("lpips", help="LPIPS between two images (or folders of same-named images)")
@@ -184,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--num", type=int, default=2048, help="held-out latents")
     q.add_argument("--seed", type=int, default=999, help="seed of the held-out latents (training draws its own)")
     common(q)
+
+    q = sub.add_parser("segmenter", help="segmenter pixel accuracy and dynamic IoU on video frames (held out from training)")
+    q.add_argument("--segmenter", help=f"SegmenterModule checkpoint (default {DEFAULT_SEGMENTER})")
+    q.add_argument("--data", default="data/synthetic64")
+    q.add_argument("--num", type=int, default=512, help="frames (first and last of each clip)")
+    q.add_argument("--resolution", type=int, default=64)
+    common(q)
     return p
 
 
@@ -192,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "num", 2) < 2:
         raise UserError("--num must be >= 2")
-    job = {"gan": eval_gan, "videos": eval_videos, "lpips": eval_lpips, "lighting": eval_lighting}[args.command]
+    job = {"gan": eval_gan, "videos": eval_videos, "lpips": eval_lpips, "lighting": eval_lighting,
+           "segmenter": eval_segmenter}[args.command]
     t0 = time.perf_counter()
     results = {"command": args.command, **job(args), "seconds": round(time.perf_counter() - t0, 2)}
     print_table(results)

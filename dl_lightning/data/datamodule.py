@@ -20,7 +20,7 @@ class LandscapeDataModule(pl.LightningDataModule):
         batch_size: per-GPU batch size.
         num_workers: dataloader worker processes per rank.
         epoch_length: batches per epoch per rank (the streams are endless; this sets epoch boundaries).
-        max_gap: largest frame distance between the two frames of a pair.
+        max_gap: largest frame distance between the two frames of a pair; None = any two frames of a clip.
         pairs_per_video: pairs drawn from one decoded clip.
         flip: random horizontal flips (identical for both frames of a pair).
         shuffle_buffer: per-worker shuffle buffer in samples.
@@ -28,7 +28,7 @@ class LandscapeDataModule(pl.LightningDataModule):
     """
 
     def __init__(self, static_root: str = "data/synthetic64", video_root: str | None = None, resolution: int = 64,
-                 batch_size: int = 16, num_workers: int = 2, epoch_length: int = 500, max_gap: int = 8,
+                 batch_size: int = 16, num_workers: int = 2, epoch_length: int = 500, max_gap: int | None = None,
                  pairs_per_video: int = 4, flip: bool = True, shuffle_buffer: int = 256, seed: int = 0):
         super().__init__()
         self.save_hyperparameters()

@@ -92,7 +92,8 @@ class LandscapeStream(IterableDataset):
         video_urls: video shard paths (each sample = one clip of frames ``fNNN.<ext>``).
         resolution: output side in pixels.
         samples_per_epoch: samples this rank yields per epoch (split across its workers).
-        max_gap: largest frame-index distance between the two frames of a pair (>= 1).
+        max_gap: largest frame-index distance between the two frames of a pair (>= 1); None = any two
+            distinct frames of the clip, uniformly (the paper).
         pairs_per_video: pairs drawn from each decoded clip before moving on.
         flip: random horizontal flip (the same flip for both frames of a pair).
         shuffle_buffer: reservoir size for sample shuffling.
@@ -100,10 +101,10 @@ class LandscapeStream(IterableDataset):
     """
 
     def __init__(self, static_urls: list[str], video_urls: list[str], resolution: int, samples_per_epoch: int,
-                 max_gap: int = 8, pairs_per_video: int = 4, flip: bool = True, shuffle_buffer: int = 256,
+                 max_gap: int | None = None, pairs_per_video: int = 4, flip: bool = True, shuffle_buffer: int = 256,
                  seed: int = 0, rank: int = 0, world_size: int = 1):
         super().__init__()
-        if max_gap < 1:
+        if max_gap is not None and max_gap < 1:
             raise UserError(f"max_gap must be >= 1, got {max_gap}")
         self.static_urls, self.video_urls = list(static_urls), list(video_urls)
         self.resolution, self.samples_per_epoch = resolution, samples_per_epoch
@@ -120,6 +121,18 @@ class LandscapeStream(IterableDataset):
     def _warn_skip(self, key: str, err: Exception) -> None:
         self.skipped += 1
         warnings.warn(f"skipping corrupt sample {key}: {err}", stacklevel=2)
+
+    def _frame_pair(self, n: int, rng: random.Random) -> tuple[int, int]:
+        """Indices of two distinct frames of an n-frame clip, at most ``max_gap`` apart."""
+        if self.max_gap is None or self.max_gap >= n - 1:
+            i, j = rng.sample(range(n), 2)
+            return i, j
+        i = rng.randrange(n)
+        gap = rng.randint(1, self.max_gap)
+        j = i + gap if i + gap < n else i - gap
+        if j < 0:
+            j = i + 1 if i + 1 < n else i - 1
+        return i, j
 
     def _statics(self, consumer: int, n: int, rng: random.Random) -> Iterator[tuple[str, torch.Tensor]]:
         for s in shuffled(iterate_samples(self.static_urls, consumer, n, rng), self.shuffle_buffer, rng):
@@ -138,11 +151,7 @@ class LandscapeStream(IterableDataset):
                     self._warn_skip(s.get("__key__", "?"), UserError("fewer than 2 frames"))
                     continue
                 for _ in range(self.pairs_per_video):
-                    i = rng.randrange(len(names))
-                    gap = rng.randint(1, min(self.max_gap, len(names) - 1))
-                    j = i + gap if i + gap < len(names) else i - gap
-                    if j < 0:
-                        j = i + 1 if i + 1 < len(names) else i - 1
+                    i, j = self._frame_pair(len(names), rng)
                     yield s["__key__"], s[names[i]], s[names[j]]
 
         for key, a, b in shuffled(raw_pairs(), self.shuffle_buffer, rng):

@@ -56,9 +56,9 @@ class FinetuneModule(KeepFrozenInEval, pl.LightningModule):
         loss = reconstruction_loss(self.render(), target, self._lpips[0], hp.lpips_weight)
         with torch.no_grad():
             ws_rand = self.G_ref.map(*self.G_ref.sample_z(hp.locality_batch, self.device))
-            noise = self.G_ref.sample_noise(hp.locality_batch, self.device)
-            ref = self.G_ref.synthesis(ws_rand, noise, noise)
-        locality = F.mse_loss(self.G.synthesis(ws_rand, noise, noise), ref)
+            noise_st, noise_dyn = (self.G_ref.sample_noise(hp.locality_batch, self.device) for _ in range(2))
+            ref = self.G_ref.synthesis(ws_rand, noise_st, noise_dyn)
+        locality = F.mse_loss(self.G.synthesis(ws_rand, noise_st, noise_dyn), ref)
         total = loss + hp.locality_weight * locality
         self.log_dict({"loss/recon": loss, "reg/locality": locality})
         self.log("loss", total, prog_bar=True)

@@ -1,8 +1,13 @@
 """LatentOptimModule: optimise W+ and both noise sets to reconstruct one photo.
 
-Starts from the encoder's W+ and zero noise. Loss = pixel MSE + LPIPS + in-domain regularisers
-(per-layer spread of W+, distance to the mapping's range via A when available) + noise
-regulariser (keeps the maps white and unit-variance, so that warping S_dyn still makes sense).
+Starts from the encoder's W+ and unit-normal noise. Loss = pixel MSE + LPIPS + in-domain
+regularisers (per-layer spread of W+, distance to the mapping's range via A when available) +
+noise regulariser. With a dynamic mask (sky, water), S_dyn is fitted only where the photo moves
+and S_st only where it stays, as the authors do, so warping S_dyn moves the sky and not the land.
+
+Noise maps start from a unit normal (at zero the regulariser has no gradient and the maps absorb
+the residual as structured texture, which does not animate like clouds) and after every step are
+renormalised to zero mean and unit variance inside the region they fit (the StyleGAN2 projector).
 """
 
 from __future__ import annotations
@@ -13,13 +18,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from dl_lightning.inversion.frozen import KeepFrozenInEval
-from dl_lightning.inversion.losses import (
-    noise_regularizer,
-    recon_metrics,
-    reconstruction_loss,
-    wplus_regularizer,
-    zero_noise,
-)
+import torch.nn.functional as F
+
+from dl_lightning.inversion.losses import noise_regularizer, recon_metrics, reconstruction_loss, wplus_regularizer
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.lighting import LightingNet
 
@@ -38,21 +39,32 @@ class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
         lr: Adam learning rate for W+ (noise uses ``noise_lr``).
         noise_lr: Adam learning rate for the noise maps.
         lpips_weight, spread_weight, domain_weight, noise_weight: loss weights.
+        dynamic_mask: (1, 1, R, R) in [0, 1], 1 where the photo moves (None: both noise sets fit everywhere).
+        seed: seed of the initial noise maps.
     """
 
     frozen = ("G",)
 
     def __init__(self, G: Generator, ws_init: torch.Tensor, lpips_model=None, A: LightingNet | None = None,
                  lr: float = 0.01, noise_lr: float = 0.05, lpips_weight: float = 1.0, spread_weight: float = 0.01,
-                 domain_weight: float = 0.01, noise_weight: float = 1e-3):
+                 domain_weight: float = 0.01, noise_weight: float = 1e-3, dynamic_mask: torch.Tensor | None = None,
+                 seed: int = 0):
         super().__init__()
-        self.save_hyperparameters(ignore=["G", "ws_init", "lpips_model", "A"])
+        self.save_hyperparameters(ignore=["G", "ws_init", "lpips_model", "A", "dynamic_mask"])
         self.G = G.eval().requires_grad_(False)
         self.A = A.eval().requires_grad_(False) if A is not None else None
         self._lpips = [lpips_model]
         self.ws = nn.Parameter(ws_init.detach().clone().float())
-        self.noise_st = nn.ParameterList([nn.Parameter(n) for n in zero_noise(G, 1, ws_init.device)])
-        self.noise_dyn = nn.ParameterList([nn.Parameter(n) for n in zero_noise(G, 1, ws_init.device)])
+        _, _, noise_st, noise_dyn = G.sample_latents(1, torch.Generator().manual_seed(seed), ws_init.device)
+        self.noise_st = nn.ParameterList([nn.Parameter(n) for n in noise_st])
+        self.noise_dyn = nn.ParameterList([nn.Parameter(n) for n in noise_dyn])
+        for name, region in (("dyn", True), ("st", False)):  # where each set may change: (1, 1, r, r) bool per layer
+            regions = layer_regions(dynamic_mask, G.layer_res, region)
+            for i, m in enumerate(regions):
+                self.register_buffer(f"region_{name}_{i}", m)
+        for params, name in ((self.noise_st, "st"), (self.noise_dyn, "dyn")):
+            for i, p in enumerate(params):
+                p.register_hook(lambda g, i=i, name=name: g * getattr(self, f"region_{name}_{i}"))
 
     def render(self) -> torch.Tensor:
         return self.G.synthesis(self.ws, list(self.noise_st), list(self.noise_dyn))
@@ -68,6 +80,16 @@ class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
         self.log("loss", total, prog_bar=True)
         return total
 
+    @torch.no_grad()
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        """Renormalise every noise map to zero mean, unit variance inside the region it fits."""
+        for params, name in ((self.noise_st, "st"), (self.noise_dyn, "dyn")):
+            for i, p in enumerate(params):
+                m = getattr(self, f"region_{name}_{i}")
+                if m.sum() >= 4:
+                    inside = p[m]
+                    p[m] = (inside - inside.mean()) / inside.std().clamp(min=1e-8)
+
     def configure_optimizers(self):
         hp = self.hparams
         return torch.optim.Adam([{"params": [self.ws], "lr": hp.lr},
@@ -76,3 +98,15 @@ class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
     @torch.no_grad()
     def metrics(self, target: torch.Tensor) -> dict[str, float]:
         return recon_metrics(self.render(), target, self._lpips[0])
+
+
+def layer_regions(mask: torch.Tensor | None, resolutions: list[int], dynamic: bool) -> list[torch.Tensor]:
+    """Per-layer (1, 1, r, r) bool regions of a (1, 1, R, R) dynamic mask: where it is (``dynamic``) or is not
+    at least half covered at resolution r. Without a mask, everything."""
+    if mask is None:
+        return [torch.ones(1, 1, r, r, dtype=torch.bool) for r in resolutions]
+    out = []
+    for r in resolutions:
+        m = F.interpolate(mask.float(), size=(r, r), mode="area") >= 0.5
+        out.append(m if dynamic else ~m)
+    return out

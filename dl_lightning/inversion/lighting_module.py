@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from dl_lightning.export import load_generator
 from dl_lightning.inversion.frozen import KeepFrozenInEval
-from dl_lightning.models.generator import normalize_2nd_moment
+from dl_lightning.models.generator import normalize_z
 from dl_lightning.models.lighting import LightingNet
 
 
@@ -42,7 +42,8 @@ class LightingModule(KeepFrozenInEval, pl.LightningModule):
         with torch.no_grad():
             w = self.G.mapping(z_st, z_dyn)
         p_st, p_dyn = self.A(w)
-        return {"z_st": F.mse_loss(p_st, normalize_2nd_moment(z_st)), "z_dyn": F.mse_loss(p_dyn, normalize_2nd_moment(z_dyn)),
+        t_st, t_dyn = normalize_z(z_st, z_dyn)
+        return {"z_st": F.mse_loss(p_st, t_st), "z_dyn": F.mse_loss(p_dyn, t_dyn),
                 "cycle": F.mse_loss(self.G.mapping(p_st, p_dyn), w)}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

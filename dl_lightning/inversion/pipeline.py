@@ -23,8 +23,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from dl_lightning.animation import Motion, render_frames, zdyn_path
+from dl_lightning.checkpoints import read_checkpoint, submodule_state
 from dl_lightning.data.images import center_crop_resize, open_rgb, pil_to_tensor
 from dl_lightning.errors import UserError
+from dl_lightning.inversion.composite import Geometry, photo_square
 from dl_lightning.inversion.finetune import FinetuneModule
 from dl_lightning.inversion.latent_optim import LatentOptimModule, repeat_target
 from dl_lightning.inversion.losses import recon_metrics, zero_noise
@@ -59,52 +61,38 @@ class Inversion:
             return self.G.synthesis(self.ws, self.noise_st, self.noise_dyn)
 
 
-def prepare_photo(path: str | Path, resolution: int, fit: str = "crop") -> torch.Tensor:
-    """Any photo -> (1, 3, R, R) in [-1, 1]: centre-crop, or pad (edge colour) to square, then resize."""
+def open_photo(path: str | Path, fit: str = "crop") -> tuple[Image.Image, Geometry]:
+    """Any photo -> the square the generator sees (centre-crop or pad, see :func:`photo_square`) and its geometry."""
     img = open_rgb(path)
     if min(img.size) < 8:
         raise UserError(f"{path}: {img.width}x{img.height} px is too small to invert (need at least 8 px)")
-    if fit == "pad":
-        side = max(img.size)
-        canvas = Image.new("RGB", (side, side), img.getpixel((0, 0)))
-        canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
-        img = canvas
-    elif fit != "crop":
-        raise UserError(f"--fit must be crop or pad, got {fit!r}")
-    return pil_to_tensor(center_crop_resize(img, resolution))[None]
+    return photo_square(img, fit)
 
 
-def _checkpoint(path: str | Path, kind: str) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{kind} checkpoint {path} not found")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise UserError(f"{path}: not a readable checkpoint ({str(err).splitlines()[0][:100]})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("dl_lightning", {}).get("kind") != kind:
-        raise UserError(f"{path}: not a dl_lightning {kind} checkpoint (train one with configs/{kind}/*.yaml)")
-    return ckpt
+def prepare_photo(path: str | Path, resolution: int, fit: str = "crop") -> torch.Tensor:
+    """Any photo -> (1, 3, R, R) in [-1, 1]: centre-crop, or pad (edge colour) to square, then resize."""
+    square, _ = open_photo(path, fit)
+    return pil_to_tensor(center_crop_resize(square, resolution))[None]
 
 
 def load_encoder(path: str | Path, G: Generator) -> Encoder:
     """Encoder from an EncoderModule checkpoint; it must match G's latent layout."""
-    ckpt = _checkpoint(path, "encoder")
+    ckpt = read_checkpoint(path, "encoder")
     if ckpt["dl_lightning"]["generator"] != asdict(G.cfg):
         raise UserError(f"{path}: encoder was trained for another generator configuration")
     cfg = EncoderConfig(**{**ckpt["dl_lightning"]["encoder"], "backbone_weights": None})
     E = Encoder(G.cfg.resolution, G.num_ws, G.cfg.w_dim, G.mapping.w_avg, cfg)
-    E.load_state_dict({k[2:]: v for k, v in ckpt["state_dict"].items() if k.startswith("E.")})
+    E.load_state_dict(submodule_state(ckpt, "E"))
     return E.eval().requires_grad_(False)
 
 
 def load_lighting(path: str | Path, G: Generator) -> LightingNet:
     """Lighting network A from a LightingModule checkpoint."""
-    ckpt = _checkpoint(path, "lighting")
+    ckpt = read_checkpoint(path, "lighting")
     if ckpt["dl_lightning"]["generator"] != asdict(G.cfg):
         raise UserError(f"{path}: lighting network was trained for another generator configuration")
     A = LightingNet(G.cfg.w_dim, G.cfg.z_st_dim, G.cfg.z_dyn_dim, **ckpt["dl_lightning"]["lighting"])
-    A.load_state_dict({k[2:]: v for k, v in ckpt["state_dict"].items() if k.startswith("A.")})
+    A.load_state_dict(submodule_state(ckpt, "A"))
     return A.eval().requires_grad_(False)
 
 
@@ -116,9 +104,10 @@ def _fit(module: pl.LightningModule, photo: torch.Tensor, steps: int, progress: 
 
 def invert_photo(photo: torch.Tensor, G: Generator, encoder: Encoder | None = None, A: LightingNet | None = None,
                  optim_steps: int = 200, finetune_steps: int = 100, lpips_model=None, lpips_weight: float = 1.0,
-                 progress: bool = True, **stage_kwargs) -> Inversion:
+                 progress: bool = True, dynamic_mask: torch.Tensor | None = None, **stage_kwargs) -> Inversion:
     """Run the three stages on ``photo`` (1,3,R,R); records MSE/PSNR/LPIPS and seconds after each.
 
+    ``dynamic_mask`` (1,1,R,R) in [0, 1]: fit S_dyn only where the photo moves, S_st elsewhere.
     ``stage_kwargs`` may hold ``optim={...}`` / ``finetune={...}`` extra module arguments.
     """
     metrics, stages = {}, {}
@@ -130,7 +119,8 @@ def invert_photo(photo: torch.Tensor, G: Generator, encoder: Encoder | None = No
     metrics["encoder"] = {**recon_metrics(stages["encoder"], photo, lpips_model), "seconds": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
-    opt = LatentOptimModule(G, ws0, lpips_model, A, lpips_weight=lpips_weight, **stage_kwargs.get("optim", {}))
+    opt = LatentOptimModule(G, ws0, lpips_model, A, lpips_weight=lpips_weight, dynamic_mask=dynamic_mask,
+                            **stage_kwargs.get("optim", {}))
     if optim_steps > 0:
         _fit(opt, photo, optim_steps, progress)
     ws = opt.ws.detach()
@@ -182,18 +172,22 @@ def load_inversion(path: str | Path) -> Inversion:
                      G.eval().requires_grad_(False), t["photo"], json.loads(meta.get("metrics", "{}")))
 
 
-def animate_inversion(inv: Inversion, motion: Motion, frames: int, daytime: str = "fixed", A: LightingNet | None = None,
-                      zdyn_end: torch.Tensor | None = None, chunk: int = 8, seed: int = 0) -> Iterator[torch.Tensor]:
-    """Frames (1,3,R,R) of the inverted photo: S_dyn warped by ``motion``; relit along ``daytime`` if A is given.
+def inversion_ws(inv: Inversion, frames: int, daytime: str = "fixed", A: LightingNet | None = None,
+                 zdyn_end: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
+    """W+ of every frame (T, 1, num_ws, w_dim): the photo's own, relit along ``daytime`` if A is given.
 
     Relighting starts from the photo's own z_dyn read off by A and ends at ``zdyn_end`` (or a random one).
     """
-    G = inv.G
     if A is None or daytime == "fixed":
-        ws = inv.ws[None].expand(frames, -1, -1, -1)
-    else:
-        _, z0 = read_zdyn(A, inv.ws)
-        z1 = zdyn_end.view(1, -1).to(z0) if zdyn_end is not None else torch.randn(
-            1, G.cfg.z_dyn_dim, generator=torch.Generator().manual_seed(seed)).to(z0)
-        ws = torch.stack([relight(G, A, inv.ws, z) for z in zdyn_path(daytime, z0, z1, frames)])
-    return render_frames(G, ws, inv.noise_st, inv.noise_dyn, motion, chunk)
+        return inv.ws[None].expand(frames, -1, -1, -1)
+    _, z0 = read_zdyn(A, inv.ws)
+    z1 = zdyn_end.view(1, -1).to(z0) if zdyn_end is not None else torch.randn(
+        1, inv.G.cfg.z_dyn_dim, generator=torch.Generator().manual_seed(seed)).to(z0)
+    return torch.stack([relight(inv.G, A, inv.ws, z) for z in zdyn_path(daytime, z0, z1, frames)])
+
+
+def animate_inversion(inv: Inversion, motion: Motion, frames: int, daytime: str = "fixed", A: LightingNet | None = None,
+                      zdyn_end: torch.Tensor | None = None, chunk: int = 8, seed: int = 0) -> Iterator[torch.Tensor]:
+    """Frames (1,3,R,R) of the inverted photo: S_dyn warped by ``motion``; relit along ``daytime`` if A is given."""
+    ws = inversion_ws(inv, frames, daytime, A, zdyn_end, seed)
+    return render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk)

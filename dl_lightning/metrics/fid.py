@@ -26,11 +26,8 @@ def generated_batches(G: Generator, num: int, batch: int = 32, truncation: float
     done = 0
     while done < num:
         b = min(batch, num - done)
-        z_st = torch.randn(b, G.cfg.z_st_dim, generator=gen).to(dev)
-        z_dyn = torch.randn(b, G.cfg.z_dyn_dim, generator=gen).to(dev)
-        noise = [torch.randn(b, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
-        noise_dyn = [torch.randn(b, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
-        yield G(z_st, z_dyn, noise_st=noise, noise_dyn=noise_dyn, truncation=truncation)
+        z_st, z_dyn, noise_st, noise_dyn = G.sample_latents(b, gen, dev)
+        yield G(z_st, z_dyn, noise_st=noise_st, noise_dyn=noise_dyn, truncation=truncation)
         done += b
 
 

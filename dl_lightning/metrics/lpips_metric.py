@@ -17,13 +17,23 @@ from dl_lightning.errors import UserError
 BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}
 
 
+def cached_backbone(net: str) -> Path:
+    """Where torchvision's hub cache keeps the ``net`` backbone weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / BACKBONE_FILES[net]
+
+
+def lpips_backbone_available(net: str = "alex") -> bool:
+    """Whether the ``net`` backbone weights are in the local torch hub cache."""
+    return net in BACKBONE_FILES and cached_backbone(net).is_file()
+
+
 def load_lpips(net: str = "alex", backbone_weights: str | None = None, random_backbone: bool = False) -> torch.nn.Module:
     """An ``lpips.LPIPS`` module in eval mode; see the module docstring for where weights come from."""
     import lpips
 
     if net not in BACKBONE_FILES:
         raise UserError(f"LPIPS net must be one of {', '.join(BACKBONE_FILES)}, got {net!r}")
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / BACKBONE_FILES[net]
+    cached = cached_backbone(net)
     if not random_backbone and backbone_weights is None and not cached.is_file():
         raise UserError(f"LPIPS needs {net} backbone weights, which cannot be downloaded on this machine: "
                         f"pass --lpips-weights PATH (torchvision {BACKBONE_FILES[net]}) or copy it to {cached}")

@@ -1,14 +1,15 @@
 """Discriminators: ``D_st`` on single images and the pairwise temporal ``D_dyn``.
 
 Both are StyleGAN2 residual discriminators. ``D_dyn`` runs a shared per-frame stem on
-each frame of an (unordered) pair, merges the two feature maps with the symmetric
-``[f1 + f2, |f1 - f2|]`` and finishes with a residual trunk, so D_dyn(a, b) == D_dyn(b, a)
-exactly and it can only judge what the two frames have (in)consistent between them.
+each frame of an (unordered) pair, merges the two feature maps symmetrically (see
+``DiscriminatorConfig.dyn_merge``) and finishes with a residual trunk, so D_dyn(a, b) ==
+D_dyn(b, a) exactly and it can only judge what the two frames have (in)consistent between them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -28,6 +29,11 @@ class DiscriminatorConfig:
         dyn_resolution: input side of D_dyn (None = ``resolution``); pairs are resampled to it.
             Judging consistency of lighting and static content needs less detail than D_st.
         dyn_merge_res: resolution at which D_dyn merges the two frames' features.
+        dyn_merge: how D_dyn merges the frames' features f1, f2 (all symmetric in the frames):
+            ``square``: [f1 + f2, (f1 - f2)^2], smooth at f1 = f2;
+            ``concat``: the paper's channel concatenation, merged in both orders and averaged, smooth;
+            ``abs``: [f1 + f2, |f1 - f2|], which has a kink at f1 = f2: its response to a small
+            difference is linear in the difference's size, an L1-like push on G towards no change.
     """
 
     resolution: int = 64
@@ -36,6 +42,7 @@ class DiscriminatorConfig:
     mbstd_group: int = 4
     dyn_resolution: int | None = None
     dyn_merge_res: int = 16
+    dyn_merge: Literal["square", "concat", "abs"] = "square"
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -47,6 +54,8 @@ class DiscriminatorConfig:
         m = self.dyn_merge_res
         if m < 4 or m > d or m & (m - 1):
             raise ValueError(f"discriminator.dyn_merge_res must be a power of two in [4, {d}], got {m}")
+        if self.dyn_merge not in ("square", "concat", "abs"):
+            raise ValueError(f"discriminator.dyn_merge must be square, concat or abs, got {self.dyn_merge!r}")
 
     def channels(self, res: int) -> int:
         return max(1, min(self.channel_base // res, self.channel_max))
@@ -137,7 +146,12 @@ class PairDiscriminator(nn.Module):
         frames = pairs.flatten(0, 1).contiguous(memory_format=torch.channels_last)  # (2B, 3, R, R)
         f = self.stem(self.from_rgb(frames)).unflatten(0, (b, 2))
         f1, f2 = f[:, 0], f[:, 1]
-        x = self.merge(torch.cat([f1 + f2, (f1 - f2).abs()], dim=1))
+        kind = self.cfg.dyn_merge
+        if kind == "concat":
+            x = (self.merge(torch.cat([f1, f2], dim=1)) + self.merge(torch.cat([f2, f1], dim=1))) / 2
+        else:
+            diff = (f1 - f2).square() if kind == "square" else (f1 - f2).abs()
+            x = self.merge(torch.cat([f1 + f2, diff], dim=1))
         return self.epilogue(self.trunk(x))
 
 

@@ -3,8 +3,11 @@
 Latents (Logacheva et al. 2020, Sec. 3):
 
 * ``z_st`` (B, z_st_dim): colours and layout; ``z_dyn`` (B, z_dyn_dim): global lighting /
-  time of day. Each is normalised to unit second moment, then they are concatenated and
-  mapped to ``w`` by the mapping network.
+  time of day. They are concatenated, normalised together to unit second moment (as in the
+  paper, where z_dyn replaces the last coordinates of one z) and mapped to ``w``. Normalising
+  them together keeps a continuous range for a small z_dyn: normalised alone, a 1-d z_dyn
+  would be +-1 and a 3-d one would live on a sphere, so a straight path between two lighting
+  states would pass near the undefined zero.
 * ``noise_st`` / ``noise_dyn`` (``S_st`` / ``S_dyn``): one (B, 1, h, w) map per synthesis
   layer, each added with its own learned per-channel strength.
 
@@ -67,6 +70,12 @@ def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + eps)
 
 
+def normalize_z(z_st: torch.Tensor, z_dyn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mapping network's input: [z_st, z_dyn] normalised together, split back into its two parts."""
+    z = normalize_2nd_moment(torch.cat([z_st, z_dyn], dim=1))
+    return z[:, : z_st.shape[1]], z[:, z_st.shape[1]:]
+
+
 class MappingNetwork(nn.Module):
     """(z_st, z_dyn) -> w. Keeps a running mean ``w_avg`` for truncation."""
 
@@ -79,8 +88,7 @@ class MappingNetwork(nn.Module):
 
     def forward(self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
         """z_st (B, z_st_dim), z_dyn (B, z_dyn_dim) -> w (B, w_dim)."""
-        z = torch.cat([normalize_2nd_moment(z_st), normalize_2nd_moment(z_dyn)], dim=1)
-        w = self.net(z)
+        w = self.net(torch.cat(normalize_z(z_st, z_dyn), dim=1))
         if self.training and torch.is_grad_enabled():
             self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.beta))
         if truncation != 1.0:
@@ -154,6 +162,16 @@ class Generator(nn.Module):
         """One standard-normal map (B, 1, r, r) per synthesis layer (``S_st`` or ``S_dyn``)."""
         device = device or self.const.device
         return [torch.randn(batch, 1, r, r, device=device, generator=generator) for r in self.layer_res]
+
+    def sample_latents(self, batch: int, generator: torch.Generator | None = None, device=None
+                       ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """(z_st, z_dyn, S_st, S_dyn) for ``batch`` scenes, drawn in that order from ``generator`` (on the CPU
+        when one is given, so a seed gives the same scenes on any device) and moved to ``device``."""
+        device = device or self.const.device
+        src = "cpu" if generator is not None else device
+        z_st, z_dyn = self.sample_z(batch, src, generator)
+        s_st, s_dyn = self.sample_noise(batch, src, generator), self.sample_noise(batch, src, generator)
+        return z_st.to(device), z_dyn.to(device), [n.to(device) for n in s_st], [n.to(device) for n in s_dyn]
 
     def map(self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
         """Mapping broadcast to W+: (B, num_ws, w_dim)."""

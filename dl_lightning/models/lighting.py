@@ -10,12 +10,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dl_lightning.models.generator import Generator, normalize_2nd_moment
+from dl_lightning.models.generator import Generator, normalize_z
 from dl_lightning.models.layers import EqualLinear
 
 
 class LightingNet(nn.Module):
-    """A: w (B, w_dim) -> (z_st (B, z_st_dim), z_dyn (B, z_dyn_dim)), both unit second moment."""
+    """A: w (B, w_dim) -> (z_st (B, z_st_dim), z_dyn (B, z_dyn_dim)), normalised together as the mapping's input."""
 
     def __init__(self, w_dim: int, z_st_dim: int, z_dyn_dim: int, hidden: int = 256, layers: int = 4):
         super().__init__()
@@ -26,7 +26,7 @@ class LightingNet(nn.Module):
 
     def forward(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.net(w)
-        return normalize_2nd_moment(z[:, : self.z_st_dim]), normalize_2nd_moment(z[:, self.z_st_dim:])
+        return normalize_z(z[:, : self.z_st_dim], z[:, self.z_st_dim:])
 
 
 @torch.no_grad()

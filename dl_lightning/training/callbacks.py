@@ -1,4 +1,4 @@
-"""Callbacks: periodic samples (grid PNG + timelapse GIF/MP4) and the EMA generator export."""
+"""Callbacks: periodic samples (grid PNG + timelapse GIF/MP4), FID and motion monitors, the EMA generator export."""
 
 from __future__ import annotations
 
@@ -51,10 +51,8 @@ class SampleLogger(pl.Callback):
         G = module.G_ema
         psi = module.hparams.sample_truncation
         gen = torch.Generator().manual_seed(self.seed)
-        z_st = torch.randn(self.num_images, G.cfg.z_st_dim, generator=gen).to(module.device)
-        z_dyn = torch.randn(self.num_images, G.cfg.z_dyn_dim, generator=gen).to(module.device)
-        noise = [torch.randn(self.num_images, 1, r, r, generator=gen).to(module.device) for r in G.layer_res]
-        imgs = G(z_st, z_dyn, noise_st=noise, noise_dyn=noise, truncation=psi)
+        z_st, z_dyn, noise_st, noise_dyn = G.sample_latents(self.num_images, gen, module.device)
+        imgs = G(z_st, z_dyn, noise_st=noise_st, noise_dyn=noise_dyn, truncation=psi)
         out = run_dir(trainer) / "samples"
         paths = {"grid": save_image(make_grid(imgs), out / f"grid_{step:07d}.png")}
         frames = list(tile_frames(sample_timelapse(G, self.num_videos, self.frames, self.seed, self.motion,
@@ -140,3 +138,80 @@ class FIDMonitor(pl.Callback):
         for fake in generated_batches(module.G_ema, self.num, self.batch, 1.0, seed=123):
             self.fid.update(to_uint8(fake), real=False)
         module.log("val/fid", float(self.fid.compute()), on_step=True, prog_bar=True)
+
+
+class MotionMonitor(pl.Callback):
+    """Every ``every_n_steps``, how much the EMA generator's time-lapses move, and where.
+
+    Logs:
+
+    * ``val/motion_dynamic``, ``val/motion_static``, ``val/motion_ratio``: mean frame-to-frame
+      change inside / outside the segmenter's dynamic region of generated time-lapses (``motion``
+      preset, time of day fixed, so all change comes from warping S_dyn); needs ``segmenter``;
+    * ``noise/st_<layer>``, ``noise/dyn_<layer>``: mean |per-channel strength| of S_st and S_dyn;
+    * ``d_dyn/score_{resampled,warped,zero}``: D_dyn's mean logit on generated pairs that differ
+      only in S_dyn: drawn afresh, moved as in training (``pair_motion``), or both zero.
+
+    Args:
+        every_n_steps: interval in training iterations.
+        segmenter: SegmenterModule checkpoint (``configs/segmenter``); without it the motion
+            figures are skipped (one line says so) and the rest is logged.
+        motion: motion preset of the generated time-lapses.
+        num_videos: generated time-lapses per measurement.
+        frames: frames per time-lapse.
+        num_pairs: generated pairs for the D_dyn scores.
+    """
+
+    def __init__(self, every_n_steps: int = 500, segmenter: str | None = None, motion: str = "clouds",
+                 num_videos: int = 16, frames: int = 12, num_pairs: int = 32):
+        self.every, self.segmenter_path, self.motion = every_n_steps, segmenter, motion
+        self.num_videos, self.frames, self.num_pairs = num_videos, frames, num_pairs
+        self.segmenter = None
+
+    def on_fit_start(self, trainer, module) -> None:
+        from dl_lightning.training.segmenter_module import load_segmenter
+
+        if self.segmenter_path and Path(self.segmenter_path).is_file():
+            self.segmenter = load_segmenter(self.segmenter_path)
+        elif trainer.is_global_zero:
+            print(f"MotionMonitor: no segmenter at {self.segmenter_path}; logging noise strengths and D_dyn scores only "
+                  "(train one with `dl-train fit --config configs/segmenter/synthetic64.yaml`)")
+
+    @torch.no_grad()
+    def d_dyn_scores(self, module) -> dict[str, float]:
+        from dl_lightning.training.pairs import dyn_noise_pair
+
+        G, b, gen = module.G_ema, self.num_pairs, torch.Generator().manual_seed(7)
+        z_st, z_dyn, noise_st, noise_dyn = G.sample_latents(b, gen, module.device)
+        ws = G.map(z_st, z_dyn).repeat(2, 1, 1)
+        st2 = [n.repeat(2, 1, 1, 1) for n in noise_st]
+        first, second = dyn_noise_pair(noise_dyn, module.pair_motion, generator=None)
+        variants = {"resampled": [torch.cat([n, torch.randn_like(n)]) for n in noise_dyn],
+                    "warped": [torch.cat([a, c]) for a, c in zip(first, second)],
+                    "zero": [torch.zeros_like(n).repeat(2, 1, 1, 1) for n in noise_dyn]}
+        scores = {}
+        for name, dyn in variants.items():
+            pairs = G.synthesis(ws, st2, dyn).unflatten(0, (2, b)).transpose(0, 1)
+            scores[f"d_dyn/score_{name}"] = float(module.D_dyn(module.crop_pairs(pairs)).float().mean())
+        return scores
+
+    @staticmethod
+    def strengths(G) -> dict[str, float]:
+        out = {}
+        for i, layer in enumerate(G.layers):
+            out[f"noise/st_{i:02d}_{G.layer_res[i]}px"] = float(layer.strength_st.abs().mean())
+            out[f"noise/dyn_{i:02d}_{G.layer_res[i]}px"] = float(layer.strength_dyn.abs().mean())
+        return out
+
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if self.every <= 0 or trainer.global_step % self.every != 0:
+            return
+        from dl_lightning.metrics.motion import generated_motion
+
+        logs = {**self.strengths(module.G_ema), **self.d_dyn_scores(module)}
+        if self.segmenter is not None:
+            m = generated_motion(module.G_ema, self.segmenter, self.num_videos, self.frames, self.motion, "fixed",
+                                 module.hparams.sample_truncation)
+            logs.update({"val/motion_dynamic": m["dynamic"], "val/motion_static": m["static"], "val/motion_ratio": m["ratio"]})
+        module.log_dict(logs, on_step=True)

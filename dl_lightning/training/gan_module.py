@@ -4,10 +4,12 @@ Manual optimisation, three Adam optimisers updated in turn every iteration:
 
 1. ``D_st``: real static images vs generated frames (+ lazy R1 every ``r1_every`` steps).
 2. ``D_dyn``: real pairs (two frames of one video, same crop) vs fake pairs: generated pairs
-   (same ``z_st``/``S_st``, independent ``z_dyn``/``S_dyn``, same crop) where each is replaced
-   with probability ``crop_pair_prob`` by two shifted crops of one real frame (+ lazy R1).
-3. ``G``: non-saturating loss against D_st plus ``dyn_weight`` x the loss against D_dyn
-   (+ optional lazy path-length regularisation). Then the EMA generator is updated.
+   (same ``z_st``/``S_st`` and crop; by default frame 2's ``S_dyn`` is frame 1's moved and its
+   ``z_dyn`` a short step away, as in the animation, see :mod:`dl_lightning.training.pairs`)
+   where each is replaced with probability ``crop_pair_prob`` by two shifted crops of one real
+   frame (+ lazy R1). On a share ``dyn_prob`` of iterations (the paper's schedule decays it).
+3. ``G``: non-saturating loss against D_st (on either frame of each pair) plus ``dyn_weight`` x
+   the loss against D_dyn (+ optional lazy path-length regularisation). Then the EMA update.
 
 ``trainer.global_step`` counts iterations (G updates); the D optimisers step through the
 strategy directly so that they do not advance it.
@@ -16,21 +18,21 @@ strategy directly so that they do not advance it.
 from __future__ import annotations
 
 import copy
-import math
+import random
 import time
 from dataclasses import asdict
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.strategies import DDPStrategy
 
-from dl_lightning.animation import Motion, warp_noise
 from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.training.crops import same_crop, shifted_crops
 from dl_lightning.training.ddp import GANDDPStrategy
-from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty
+from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty, still_penalty
+from dl_lightning.training.pairs import PairMotionConfig, dyn_noise_pair, zdyn_pair
 
 
 def _as(cls, value):
@@ -40,6 +42,15 @@ def _as(cls, value):
 
 class NonFiniteLossError(UserError):
     """A loss became NaN/inf (the message names the step)."""
+
+
+class GeneratedPairs(NamedTuple):
+    """Generated pairs and the latents that made them (frame-1 rows first, then frame-2 rows)."""
+
+    frames: torch.Tensor  # (B, 2, 3, R, R)
+    ws: torch.Tensor  # (2B, num_ws, w_dim)
+    noise_st: list[torch.Tensor]  # per layer (2B, 1, r, r)
+    noise_dyn: list[torch.Tensor]  # per layer (2B, 1, r, r)
 
 
 class DeepLandscapeGAN(pl.LightningModule):
@@ -59,15 +70,26 @@ class DeepLandscapeGAN(pl.LightningModule):
         pl_weight: path-length regularisation weight (0 disables it).
         pl_every: lazy interval for path-length regularisation.
         dyn_weight: weight of the D_dyn term in the generator loss.
-        dyn_weight_final: D_dyn weight reached after ``dyn_weight_decay_steps`` (linear decay).
-        dyn_weight_decay_steps: steps of the decay; 0 keeps ``dyn_weight`` constant.
+        dyn_weight_final: D_dyn weight reached after ``dyn_decay_steps`` (linear decay).
+        dyn_prob: share of iterations that update D_dyn and use it in G's loss (the paper: 0.5).
+        dyn_prob_final: share reached after ``dyn_decay_steps`` (the paper: 0.1 after 600k images).
+        dyn_decay_steps: iterations of the linear decays of the D_dyn weight and share; 0 keeps both constant.
         crop_fraction: D_dyn sees crops of this fraction of the side, resized back.
         crop_pair_prob: probability that a fake D_dyn pair is two shifted crops of one real frame.
         min_crop_shift: least distance between the two shifted crops (fraction of the side).
         style_mixing_prob: probability of mixing two W's at a random layer for G's samples.
-        pair_noise_shift: 0 samples S_dyn independently for the two frames of a generated pair (the
-            paper); > 0 makes frame 2's S_dyn frame 1's translated by a random shift of up to this
-            many normalised units (2 = frame width), i.e. coherent motion as in animation.
+        pair_mode: how a generated pair's two frames differ (both share z_st, S_st).
+            ``warp``: frame 2's S_dyn is frame 1's moved by a random motion and its z_dyn a short
+            step along a path (``pair_motion``), the animation's noise model, so D_dyn rewards the
+            motion the animation uses. ``independent``: z_dyn and S_dyn drawn afresh (the paper).
+        pair_motion: the motion prior of ``warp`` pairs (see :class:`PairMotionConfig`).
+        still_weight: weight of the stillness term (0 disables it): the mean |change| inside the
+            segmenter's static region (land) between frame 1 and frame 1 re-rendered with frame 2's
+            S_dyn, i.e. the land motion that warping S_dyn would cause in an animation. Not in the
+            paper, whose D_dyn learns this over days of training; here it makes the ground still
+            within a CPU run. Needs ``segmenter``.
+        still_every: lazy interval of the stillness term (its weight is scaled by it).
+        segmenter: SegmenterModule checkpoint for ``still_weight`` (``configs/segmenter``).
         ema_kimg: half-life of the generator EMA in thousands of images.
         ema_rampup: EMA half-life is at most ``ema_rampup`` x images seen (None: no ramp-up).
         nan_policy: on a NaN/inf loss, 'raise' stops with the step number, 'skip' skips the update.
@@ -90,12 +112,18 @@ class DeepLandscapeGAN(pl.LightningModule):
         pl_every: int = 4,
         dyn_weight: float = 1.0,
         dyn_weight_final: float = 1.0,
-        dyn_weight_decay_steps: int = 0,
+        dyn_prob: float = 1.0,
+        dyn_prob_final: float = 1.0,
+        dyn_decay_steps: int = 0,
         crop_fraction: float = 0.75,
         crop_pair_prob: float = 0.5,
         min_crop_shift: float = 0.05,
         style_mixing_prob: float = 0.9,
-        pair_noise_shift: float = 0.0,
+        pair_mode: Literal["warp", "independent"] = "warp",
+        pair_motion: PairMotionConfig | None = None,
+        still_weight: float = 0.0,
+        still_every: int = 4,
+        segmenter: str | None = None,
         ema_kimg: float = 10.0,
         ema_rampup: float | None = 0.05,
         nan_policy: Literal["raise", "skip"] = "raise",
@@ -103,27 +131,48 @@ class DeepLandscapeGAN(pl.LightningModule):
     ):
         super().__init__()
         g_cfg, d_cfg = _as(GeneratorConfig, generator), _as(DiscriminatorConfig, discriminator)
+        m_cfg = _as(PairMotionConfig, pair_motion)
+        if pair_mode not in ("warp", "independent"):
+            raise ValueError(f"pair_mode must be warp or independent, got {pair_mode!r}")
+        if not (0 <= dyn_prob <= 1 and 0 <= dyn_prob_final <= 1):
+            raise ValueError("dyn_prob and dyn_prob_final must be in [0, 1]")
         if g_cfg.resolution != d_cfg.resolution:
             raise ValueError(f"generator.resolution ({g_cfg.resolution}) != discriminator.resolution ({d_cfg.resolution})")
         if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
             raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
         if crop_pair_prob > 0 and crop_fraction >= 1:
             raise ValueError("crop_pair_prob > 0 needs crop_fraction < 1 (shifted crops need room to move)")
-        hparams = {k: v for k, v in locals().items() if k not in ("self", "__class__", "generator", "discriminator", "g_cfg", "d_cfg")}
+        hparams = {k: v for k, v in locals().items()
+                   if k not in ("self", "__class__", "generator", "discriminator", "pair_motion", "g_cfg", "d_cfg", "m_cfg")}
         # explicit dicts (not dataclasses) keep checkpoints loadable with weights_only=True; _class_path lets
         # LightningCLI re-read them on `--ckpt_path` resume
         self.save_hyperparameters({"_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
-                                   "generator": asdict(g_cfg), "discriminator": asdict(d_cfg), **hparams})
+                                   "generator": asdict(g_cfg), "discriminator": asdict(d_cfg),
+                                   "pair_motion": asdict(m_cfg), **hparams})
+        self.pair_motion = m_cfg
         self.automatic_optimization = False
         self.G = Generator(g_cfg)
         self.D_st = Discriminator(d_cfg)
         self.D_dyn = PairDiscriminator(d_cfg)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self._segmenter = [self._load_segmenter(segmenter) if still_weight > 0 else None]  # a list: not saved in checkpoints
         self.register_buffer("pl_mean", torch.zeros(()))
         self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
         self._t_last: float | None = None
 
     # ---------------------------------------------------------------- set-up
+    @staticmethod
+    def _load_segmenter(path: str | None):
+        from dl_lightning.training.segmenter_module import load_segmenter
+
+        if not path:
+            raise ValueError("model.still_weight > 0 needs model.segmenter (a SegmenterModule checkpoint: make segmenter)")
+        return load_segmenter(path)
+
+    def on_fit_start(self) -> None:
+        if self._segmenter[0] is not None:
+            self._segmenter[0] = self._segmenter[0].to(self.device)
+
     def setup(self, stage: str) -> None:
         strategy = self.trainer.strategy
         if isinstance(strategy, DDPStrategy) and not isinstance(strategy, GANDDPStrategy):
@@ -142,35 +191,50 @@ class DeepLandscapeGAN(pl.LightningModule):
                 adam(self.D_dyn.parameters(), hp.lr_d_dyn, hp.r1_every)]
 
     # ---------------------------------------------------------------- sampling
-    def generate_pairs(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Generated pairs (B,2,3,R,R) and their W+ (B,2,num_ws,w_dim).
+    def generate_pairs(self, batch: int) -> GeneratedPairs:
+        """Generated pairs (B,2,3,R,R) and the latents that made them.
 
-        Both frames share z_st and S_st; z_dyn and S_dyn are independent. With probability
+        Both frames share z_st and S_st; z_dyn and S_dyn follow ``pair_mode``. With probability
         ``style_mixing_prob`` layers from a random cutoff on take their w from a second z_st
-        (mapped with the same z_dyn), identically for both frames. Frame 0 doubles as D_st's
+        (mapped with the same z_dyn), identically for both frames. Either frame serves as D_st's
         single fake image, so one synthesis of 2B images serves both discriminators.
         """
         G, dev = self.G, self.device
-        z_st = torch.randn(batch, G.cfg.z_st_dim, device=dev)
-        z_dyn = torch.randn(2 * batch, G.cfg.z_dyn_dim, device=dev)
+        z_st, z_dyn = G.sample_z(batch, dev)
+        z_dyn2 = zdyn_pair(z_dyn, self.pair_motion) if self.hparams.pair_mode == "warp" else torch.randn_like(z_dyn)
+        z_dyn = torch.cat([z_dyn, z_dyn2])
         ws = G.map(z_st.repeat(2, 1), z_dyn)
         if self.hparams.style_mixing_prob > 0 and torch.rand(()) < self.hparams.style_mixing_prob:
             cutoff = int(torch.randint(1, G.num_ws, ()))
             ws2 = G.map(torch.randn(batch, G.cfg.z_st_dim, device=dev).repeat(2, 1), z_dyn)
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, dev)]
-        frames = G.synthesis(ws, noise_st, self.pair_dyn_noise(batch))
-        return frames.unflatten(0, (2, batch)).transpose(0, 1), ws.unflatten(0, (2, batch)).transpose(0, 1)
+        noise_dyn = self.pair_dyn_noise(batch)
+        frames = G.synthesis(ws, noise_st, noise_dyn)
+        return GeneratedPairs(frames.unflatten(0, (2, batch)).transpose(0, 1), ws, noise_st, noise_dyn)
+
+    def stillness(self, pairs: GeneratedPairs) -> torch.Tensor:
+        """Land change caused by S_dyn alone: frame 1 vs frame 1 re-rendered with frame 2's S_dyn, inside the
+        segmenter's confidently static region (probability of 'dynamic' below 0.2) of frame 1."""
+        b = pairs.frames.shape[0]
+        first = pairs.frames[:, 0]
+        with torch.no_grad():
+            static = torch.sigmoid(self._segmenter[0](first.float())) < 0.2
+        moved = self.G.synthesis(pairs.ws[:b], [n[:b] for n in pairs.noise_st], [n[b:] for n in pairs.noise_dyn])
+        return still_penalty(moved, first, static)
 
     def pair_dyn_noise(self, batch: int) -> list[torch.Tensor]:
-        """S_dyn for both frames of B pairs, stacked (2B, 1, r, r): independent, or frame 2 = frame 1 shifted."""
-        G, dev, shift = self.G, self.device, self.hparams.pair_noise_shift
-        if shift <= 0:
-            return G.sample_noise(2 * batch, dev)
-        first = G.sample_noise(batch, dev)
-        angle, dist = float(torch.rand(())) * 2 * math.pi, float(torch.rand(())) * shift
-        H = Motion(shift=(dist * math.cos(angle), dist * math.sin(angle))).homography(1)  # one shift per batch
-        return [torch.cat([a, b]) for a, b in zip(first, warp_noise(first, H))]
+        """S_dyn for both frames of B pairs, stacked (2B, 1, r, r): frame 2 = frame 1 moved, or independent."""
+        if self.hparams.pair_mode == "independent":
+            return self.G.sample_noise(2 * batch, self.device)
+        first, second = dyn_noise_pair(self.G.sample_noise(batch, self.device), self.pair_motion)
+        return [torch.cat([a, b]) for a, b in zip(first, second)]
+
+    @staticmethod
+    def either_frame(pairs: torch.Tensor) -> torch.Tensor:
+        """One frame of each pair (B,2,3,R,R) -> (B,3,R,R), chosen at random, so D_st judges both frames."""
+        pick = torch.randint(0, 2, (pairs.shape[0],), device=pairs.device)
+        return pairs[torch.arange(pairs.shape[0], device=pairs.device), pick]
 
     def crop_pairs(self, pairs: torch.Tensor) -> torch.Tensor:
         """Same random crop on both frames, resampled to D_dyn's resolution."""
@@ -187,12 +251,17 @@ class DeepLandscapeGAN(pl.LightningModule):
                 fake = torch.where(use[:, None, None, None, None], shifted.to(fake.dtype), fake)
         return fake
 
+    def _decayed(self, start: float, final: float, step: int) -> float:
+        steps = self.hparams.dyn_decay_steps
+        return start if steps <= 0 else start + (final - start) * min(step / steps, 1.0)
+
     def current_dyn_weight(self) -> float:
-        hp = self.hparams
-        if hp.dyn_weight_decay_steps <= 0:
-            return hp.dyn_weight
-        t = min(self.global_step / hp.dyn_weight_decay_steps, 1.0)
-        return hp.dyn_weight + (hp.dyn_weight_final - hp.dyn_weight) * t
+        return self._decayed(self.hparams.dyn_weight, self.hparams.dyn_weight_final, self.global_step)
+
+    def uses_dyn(self, step: int) -> bool:
+        """Whether iteration ``step`` trains D_dyn and G against it (share ``dyn_prob``; the same on every rank)."""
+        p = self._decayed(self.hparams.dyn_prob, self.hparams.dyn_prob_final, step)
+        return p >= 1 or random.Random(step).random() < p
 
     # ---------------------------------------------------------------- training
     def _check_finite(self, losses: dict[str, torch.Tensor]) -> bool:
@@ -242,33 +311,43 @@ class DeepLandscapeGAN(pl.LightningModule):
         do_r1 = hp.r1_every > 0 and step % hp.r1_every == 0
 
         with torch.no_grad():
-            fake_pairs, _ = self.generate_pairs(b)
+            fake_pairs = self.generate_pairs(b).frames
 
         # 1. D_st: real images vs generated frames
-        logs = self._discriminator_step("st", opt_ds, self.D_st, real, fake_pairs[:, 0], hp.r1_gamma_st, do_r1)
+        logs = self._discriminator_step("st", opt_ds, self.D_st, real, self.either_frame(fake_pairs), hp.r1_gamma_st, do_r1)
         # 2. D_dyn: real pairs (same crop) vs generated pairs and shifted crops of real frames
-        logs.update(self._discriminator_step("dyn", opt_dd, self.D_dyn, self.crop_pairs(real_pairs),
-                                             self.fake_pairs_for_d_dyn(fake_pairs, real_pairs), hp.r1_gamma_dyn, do_r1))
+        use_dyn = self.uses_dyn(step)
+        if use_dyn:
+            logs.update(self._discriminator_step("dyn", opt_dd, self.D_dyn, self.crop_pairs(real_pairs),
+                                                 self.fake_pairs_for_d_dyn(fake_pairs, real_pairs), hp.r1_gamma_dyn, do_r1))
 
         # 3. G against both discriminators
         self.toggle_optimizer(opt_g)
-        pairs, _ = self.generate_pairs(b)
-        losses = {"g_st": g_nonsaturating(self.D_st(pairs[:, 0])), "g_dyn": g_nonsaturating(self.D_dyn(self.crop_pairs(pairs)))}
-        w_dyn = self.current_dyn_weight()
-        loss_g = losses["g_st"] + w_dyn * losses["g_dyn"]
+        generated = self.generate_pairs(b)
+        pairs = generated.frames
+        losses = {"g_st": g_nonsaturating(self.D_st(self.either_frame(pairs)))}
+        w_dyn = self.current_dyn_weight() if use_dyn else 0.0
+        loss_g = losses["g_st"]
+        if use_dyn:
+            losses["g_dyn"] = g_nonsaturating(self.D_dyn(self.crop_pairs(pairs)))
+            loss_g = loss_g + w_dyn * losses["g_dyn"]
         if hp.pl_weight > 0 and step % hp.pl_every == 0:
             pl_b = max(1, b // 2)
             ws_pl = self.G.map(*self.G.sample_z(pl_b, self.device)).detach().requires_grad_(True)
             losses["pl"], logs["reg/path_length"], self.pl_mean = path_length_penalty(
                 self.G.synthesis(ws_pl), ws_pl, self.pl_mean)
             loss_g = loss_g + hp.pl_weight * hp.pl_every * losses["pl"]
+        if hp.still_weight > 0 and step % hp.still_every == 0:
+            losses["still"] = self.stillness(generated)
+            loss_g = loss_g + hp.still_weight * hp.still_every * losses["still"]
         stepped = self._check_finite(losses)
         if stepped:
             self._step(opt_g, loss_g, True)
         self.untoggle_optimizer(opt_g)
         if stepped:
             self.update_ema(b * self.trainer.world_size)
-        logs.update({"loss/g_st": losses["g_st"].detach(), "loss/g_dyn": losses["g_dyn"].detach(), "loss/dyn_weight": w_dyn,
+        logs.update({f"loss/{k}": losses[k].detach() for k in ("g_st", "g_dyn", "still") if k in losses})
+        logs.update({"loss/dyn_weight": w_dyn,
                      "lr/g": opt_g.param_groups[0]["lr"], "lr/d_st": opt_ds.param_groups[0]["lr"],
                      "lr/d_dyn": opt_dd.param_groups[0]["lr"], "skipped_steps": self.skipped_steps.float()})
         now = time.perf_counter()

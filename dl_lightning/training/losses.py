@@ -1,4 +1,4 @@
-"""GAN losses and regularisers (StyleGAN2): logistic losses, R1, path-length."""
+"""GAN losses and regularisers (StyleGAN2): logistic losses, R1, path-length; and the stillness term."""
 
 from __future__ import annotations
 
@@ -34,3 +34,9 @@ def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, mean: torch.Tens
     lengths = grad.float().square().sum(2).mean(1).sqrt()
     new_mean = mean.lerp(lengths.mean().detach(), decay)
     return (lengths - new_mean).square().mean(), lengths.mean().detach(), new_mean
+
+
+def still_penalty(moved: torch.Tensor, reference: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+    """Mean |moved - reference| (images (B,3,H,W)) over the pixels where ``static`` (B,1,H,W) is true."""
+    m = static.to(moved.dtype)
+    return ((moved.float() - reference.float()).abs() * m).sum() / (3 * m.sum()).clamp(min=1)

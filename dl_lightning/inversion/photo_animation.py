@@ -1,0 +1,109 @@
+"""Animating an inverted photo at its own resolution: dynamic mask, horizon, composited frames.
+
+The dynamic mask (sky, water) comes from a user mask (white = moves) or the segmenter. It
+restricts the noise fitting (S_dyn in the mask, S_st outside), sets the horizon below which
+motion is mirrored (water), and blends the generator's frames into the photo (see
+:mod:`dl_lightning.inversion.composite`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+
+from dl_lightning.animation import Motion, render_frames
+from dl_lightning.data.images import open_rgb
+from dl_lightning.errors import UserError
+from dl_lightning.inversion.composite import (Geometry, composite, feathered_mask, frame_to_output, lighting_gain,
+                                              photo_square)
+from dl_lightning.inversion.pipeline import Inversion
+
+
+def user_mask(path: str | Path, photo_size: tuple[int, int], fit: str, resolution: int) -> torch.Tensor:
+    """A user's mask image (white = moves, same size as the photo) -> (1, 1, R, R) in {0, 1}."""
+    img = open_rgb(path)
+    if img.size != photo_size:
+        raise UserError(f"--mask {path} is {img.width}x{img.height} px but the photo is {photo_size[0]}x{photo_size[1]}: "
+                        "give a mask of the photo's size (white = sky/water that moves)")
+    square, _ = photo_square(img, fit)
+    grey = torch.from_numpy(np.asarray(square.convert("L").resize((resolution, resolution), Image.BOX)).copy())
+    return (grey.float() / 255 >= 0.5).float()[None, None]
+
+
+def horizon_from_mask(mask: torch.Tensor) -> float | None:
+    """Normalised y of the horizon for mirrored (water) motion, from a (1, 1, R, R) dynamic mask.
+
+    Rows are scanned from the top: the horizon is where the top dynamic band (sky) ends. If no
+    dynamic region lies below it (no water), or the top is not dynamic, there is nothing to
+    mirror and the answer is None. No fixed height or layout is assumed.
+    """
+    rows = mask[0, 0].float().mean(dim=1)  # share of dynamic pixels per row
+    h = rows.shape[0]
+    if rows[0] < 0.5:
+        return None
+    below = torch.nonzero(rows < 0.5).flatten()
+    if len(below) == 0:
+        return None
+    k = int(below[0])
+    if rows[k:].max() < 0.05:
+        return None
+    return k / h * 2 - 1
+
+
+@torch.no_grad()
+def photo_frames(inv: Inversion, ws: torch.Tensor, motion: Motion, photo: torch.Tensor, alpha: torch.Tensor,
+                 geometry: Geometry, relight: bool, upsampler: torch.nn.Module | None = None,
+                 chunk: int = 8) -> Iterator[torch.Tensor]:
+    """Output frames (1, 3, h, w) at the photo's resolution.
+
+    Args:
+        inv: the inversion (latents and tuned generator).
+        ws: W+ of every frame (T, 1, num_ws, w_dim) (see ``pipeline.inversion_ws``).
+        motion: S_dyn motion.
+        photo: the photo at output size (1, 3, h, w) in [-1, 1].
+        alpha: feathered dynamic mask (1, 1, h, w) in [0, 1] (0: exactly the photo).
+        geometry: where the photo lies on the generator's square.
+        relight: carry the lighting change of the generator's frames over to the static region.
+        upsampler: optional x4 super-resolution net for the dynamic region.
+    """
+    hw = tuple(photo.shape[-2:])
+    frames = render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk)
+    lit = render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, Motion(), chunk) if relight else None
+    reference = inv.render() if relight else None
+    for f in frames:
+        gain = lighting_gain(next(lit), reference, hw, geometry) if relight else None
+        yield composite(photo, frame_to_output(f, geometry, hw, upsampler), alpha, gain)
+
+
+class RegionChange:
+    """Running mean frame-to-frame change (pixels in [0, 1]) inside the static and dynamic parts of ``alpha``."""
+
+    def __init__(self, alpha: torch.Tensor):
+        self.static, self.dynamic = alpha[0, 0] == 0, alpha[0, 0] > 0.5
+        self.prev, self.sums, self.n = None, {"static": 0.0, "dynamic": 0.0}, 0
+
+    def add(self, frame: torch.Tensor) -> None:
+        if self.prev is not None:
+            d = (frame[0] - self.prev).abs().mean(0) / 2
+            for name, m in (("static", self.static), ("dynamic", self.dynamic)):
+                self.sums[name] += float(d[m].mean()) if m.any() else 0.0
+            self.n += 1
+        self.prev = frame[0]
+
+    def result(self) -> dict[str, float]:
+        n = max(self.n, 1)
+        return {f"change_{k}": v / n for k, v in self.sums.items()} | {
+            "static_share": float(self.static.float().mean()), "dynamic_share": float(self.dynamic.float().mean())}
+
+
+def mask_to_alpha(mask: torch.Tensor | None, photo: torch.Tensor, geometry: Geometry) -> torch.Tensor:
+    """(1, 1, R, R) dynamic mask (or None = everything moves) -> feathered alpha at the photo's size; tiny values
+    are set to exactly 0, so the static region is the photo to the bit."""
+    if mask is None:
+        return torch.ones(1, 1, *photo.shape[-2:])
+    alpha = feathered_mask(frame_to_output(mask, geometry, tuple(photo.shape[-2:])).clamp(0, 1), photo)
+    return torch.where(alpha < 1e-3, torch.zeros_like(alpha), alpha)

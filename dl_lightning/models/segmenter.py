@@ -1,0 +1,64 @@
+"""Dynamic-region segmenter: which pixels of a landscape may move (sky, water) and which stay (land).
+
+A small U-Net, a plain ``nn.Module``. It serves the motion metrics (change inside vs outside the
+predicted dynamic region of generated time-lapses) and masks real photos for animation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class SegmenterConfig:
+    """Attributes:
+        width: channels of the first level; each of the ``depth`` downsamplings doubles them.
+        depth: number of x2 downsamplings (inputs are padded to a multiple of 2**depth).
+    """
+
+    width: int = 16
+    depth: int = 3
+
+    def __post_init__(self) -> None:
+        if self.width < 1 or self.depth < 1:
+            raise ValueError("segmenter width and depth must be >= 1")
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Segmenter(nn.Module):
+    """(B, 3, H, W) image in [-1, 1], any H, W -> (B, 1, H, W) logits of "dynamic" (sky or water)."""
+
+    def __init__(self, cfg: SegmenterConfig | None = None, **kwargs):
+        super().__init__()
+        cfg = cfg or SegmenterConfig(**kwargs)
+        self.cfg = cfg
+        chs = [cfg.width * 2**i for i in range(cfg.depth + 1)]
+        self.down = nn.ModuleList([_block(3, chs[0])] + [_block(a, b) for a, b in zip(chs, chs[1:])])
+        self.up = nn.ModuleList([_block(b + a, a) for a, b in zip(chs[:-1], chs[1:])])
+        self.head = nn.Conv2d(chs[0], 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        k = 2**self.cfg.depth
+        ph, pw = -h % k, -w % k
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        for block, skip in zip(reversed(self.up), reversed(skips[:-1])):
+            x = block(torch.cat([F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1))
+        return self.head(x)[..., :h, :w]
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+        """(B, 3, H, W) in [-1, 1] -> (B, H, W) bool, True where the scene may move."""
+        return torch.sigmoid(self(images.float())[:, 0]) > threshold

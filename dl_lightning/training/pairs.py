@@ -1,0 +1,100 @@
+"""Generated frame pairs for D_dyn that follow the animation's noise model.
+
+The paper animates a scene by sampling ``S_dyn`` once and warping it from frame to frame
+(and moving ``z_dyn`` along a path). Training pairs that are built the same way reward exactly
+the motion the animation uses: frame 2's ``S_dyn`` is frame 1's moved by a random motion, and
+frame 2's ``z_dyn`` lies a short way along a path from frame 1's. Both frames are moved by half
+the motion in opposite directions, so they have the same statistics (neither is the "original").
+
+Translations are exact (Fourier shift, see :func:`dl_lightning.animation.fourier_shift`), so
+the noise stays white: bilinear resampling would blur frame 2, a tell that real pairs never show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from dl_lightning.animation import Motion, shift_noise_map, slerp, warp_noise_map
+
+
+@dataclass
+class PairMotionConfig:
+    """Random motion of ``S_dyn`` between the two frames of a generated pair.
+
+    Units are normalised image coordinates (the frame spans [-1, 1], so 2 = one frame width).
+    The default covers the motion presets of ``motions.yaml`` over a whole clip and the cloud
+    motion of the synthetic videos (0.01-0.09 widths per frame, pairs up to 15 frames apart).
+
+    Attributes:
+        max_shift: largest drift between the two frames; its length is uniform in [0, max_shift].
+        max_angle: the drift direction is within this many radians of horizontal (left or right).
+        mirror_prob: share of pairs whose motion is mirrored below a random horizon (water).
+        zoom_prob: share of pairs that zoom (``towards_viewer``) instead of drifting; a zoom
+            needs bilinear resampling, so these pairs are slightly blurred (both frames alike).
+        max_zoom: largest zoom factor between the two frames.
+        refresh: angle a (radians) mixing frame 2's warped noise with fresh noise,
+            cos(a) warped + sin(a) fresh, so shapes can evolve while they move (0 = pure warp).
+        zdyn_step: frame 2's ``z_dyn`` is slerp(frame 1's, another sample, t), t uniform in [0, zdyn_step].
+    """
+
+    max_shift: float = 0.8
+    max_angle: float = 0.35
+    mirror_prob: float = 0.5
+    zoom_prob: float = 0.1
+    max_zoom: float = 1.15
+    refresh: float = 0.0
+    zdyn_step: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.max_shift < 0 or not 0 <= self.mirror_prob <= 1 or not 0 <= self.zoom_prob <= 1:
+            raise ValueError("pair_motion: max_shift must be >= 0, mirror_prob and zoom_prob in [0, 1]")
+        if self.max_zoom < 1 or not 0 <= self.zdyn_step <= 1 or not 0 <= self.refresh <= math.pi / 2:
+            raise ValueError("pair_motion: max_zoom must be >= 1, zdyn_step in [0, 1], refresh in [0, pi/2]")
+
+
+def sample_shifts(batch: int, cfg: PairMotionConfig, device=None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Per-sample drift (B, 2) between the two frames: mostly horizontal, either direction."""
+    u = torch.rand(batch, 3, device=device, generator=generator)
+    angle = (2 * u[:, 0] - 1) * cfg.max_angle + math.pi * (u[:, 1] < 0.5)
+    return (u[:, 2] * cfg.max_shift)[:, None] * torch.stack([angle.cos(), angle.sin()], dim=1)
+
+
+def sample_horizons(batch: int, cfg: PairMotionConfig, device=None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Per-sample horizon (B,) in normalised y for mirrored motion; 2.0 (below the frame) = not mirrored."""
+    u = torch.rand(batch, 2, device=device, generator=generator)
+    return torch.where(u[:, 0] < cfg.mirror_prob, -0.2 + 0.8 * u[:, 1], torch.full_like(u[:, 1], 2.0))
+
+
+def dyn_noise_pair(noise: list[torch.Tensor], cfg: PairMotionConfig, generator: torch.Generator | None = None
+                   ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``S_dyn`` of both frames from one draw ``noise`` (per layer (B, 1, r, r)): frame 2 is frame 1 moved.
+
+    Drifting pairs: frame 1 = noise shifted by -m/2, frame 2 = noise shifted by +m/2 (exact), so
+    frame 2 is frame 1 shifted by m. Zooming pairs: frame 1/2 = noise zoomed by 1/sqrt(z) and sqrt(z).
+    """
+    b, dev = noise[0].shape[0], noise[0].device
+    m = sample_shifts(b, cfg, dev, generator)
+    hz = sample_horizons(b, cfg, dev, generator)
+    first = [shift_noise_map(n, -m / 2, hz) for n in noise]
+    second = [shift_noise_map(n, m / 2, hz) for n in noise]
+    u = torch.rand(b, 3, device=dev, generator=generator)
+    for i in torch.nonzero(u[:, 0] < cfg.zoom_prob).flatten().tolist():
+        zoom = Motion(zoom=cfg.max_zoom ** float(u[i, 1]), centre=(0.0, float(u[i, 2]) - 0.7))
+        horizon = float(hz[i]) if hz[i] < 1 else None
+        for layers, t in ((first, -0.5), (second, 0.5)):
+            for k, n in enumerate(noise):
+                layers[k][i:i + 1] = warp_noise_map(n[i:i + 1], zoom.homography(t), horizon)
+    if cfg.refresh > 0:
+        c, s = math.cos(cfg.refresh), math.sin(cfg.refresh)
+        second = [c * n + s * torch.randn(n.shape, device=dev, generator=generator) for n in second]
+    return first, second
+
+
+def zdyn_pair(z_dyn: torch.Tensor, cfg: PairMotionConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Frame 2's ``z_dyn`` (B, d): a short way (t <= ``zdyn_step``) along a slerp from frame 1's to a new sample."""
+    other = torch.randn(z_dyn.shape, device=z_dyn.device, generator=generator)
+    t = torch.rand(z_dyn.shape[0], 1, device=z_dyn.device, generator=generator) * cfg.zdyn_step
+    return slerp(z_dyn, other, t)
