@@ -19,7 +19,7 @@ def tiny_args(data, tmp_path, steps=2):
             "--data.init_args.num_workers=0", "--data.init_args.shuffle_buffer=4", f"--trainer.max_steps={steps}",
             "--trainer.logger=pytorch_lightning.loggers.CSVLogger", f"--trainer.logger.save_dir={tmp_path}",
             "--trainer.callbacks=null", "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path}",
-            "--trainer.enable_checkpointing=false"]
+            "--trainer.enable_checkpointing=false", "--model.init_args.still_weight=0"]  # no segmenter in tests
 
 
 def run(args, timeout=300):
