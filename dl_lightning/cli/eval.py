@@ -73,12 +73,12 @@ def _segmenter(path: str | None):
 
 def motion_table(G, segmenter, args: argparse.Namespace) -> dict:
     """Dynamic-region motion of generated time-lapses (presets x daytime paths) and of real videos."""
-    table = {}
+    table, segmenter = {}, segmenter.to(args.device)
     settings = [(m, d) for m in args.motion_presets.split(",") for d in args.motion_daytimes.split(",")]
     for motion, daytime in tqdm(settings, desc="motion", unit="setting"):
         table[f"generated/{motion}/{daytime}"] = generated_motion(
-            G, segmenter.to(args.device), args.motion_videos, args.frames, motion, daytime, args.truncation, args.seed)
-    real = real_motion(dataset_videos(args.data, args.motion_videos, G.cfg.resolution), segmenter.to(args.device))
+            G, segmenter, args.motion_videos, args.frames, motion, daytime, args.truncation, args.seed)
+    real = real_motion(dataset_videos(args.data, args.motion_videos, G.cfg.resolution), segmenter)
     table.update({f"real/{k}": v for k, v in real.items()})
     print(f"\n{'dynamic-region motion':<36} {'dynamic':>8} {'static':>8} {'ratio':>7} {'excess':>8} {'videos':>6}")
     for name, r in table.items():
