@@ -6,6 +6,8 @@
 #   IMAGE   photo for `make animate IMAGE=...`: trains what is missing or older than CKPT first
 #           (ENCODER, LIGHTING network A, SEGMENTER), then animates the photo at its own resolution
 #   SEGMENTER  dynamic-region segmenter checkpoint (trained by `make train` first if missing)
+#   UPSAMPLER  x4 super-resolution checkpoint for photo animation (trained by `make animate IMAGE=` if missing,
+#              on HR_DATA, 256 px synthetic renders built on the spot)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,12 +20,14 @@ IMAGE ?=
 ENCODER ?= runs/encoder64/checkpoints/last.ckpt
 LIGHTING ?= runs/lighting64/checkpoints/last.ckpt
 SEGMENTER ?= runs/segmenter64/checkpoints/last.ckpt
+UPSAMPLER ?= runs/upsampler256/checkpoints/last.ckpt
+HR_DATA ?= data/synthetic256
 SWEEP ?= configs/sweeps/gan_synthetic64.yaml
 COUNT ?= 4
 STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
-.PHONY: install data segmenter train test test-all bench animate eval sweep clean
+.PHONY: install data segmenter upsampler train lint test test-all bench animate eval sweep clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -39,8 +43,18 @@ segmenter: $(SEGMENTER)
 $(SEGMENTER): $(DATA)/manifest.json | $(STAMP)
 	$(BIN)/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root=$(DATA)
 
+upsampler: $(UPSAMPLER)
+$(HR_DATA)/manifest.json: | $(STAMP)
+	$(BIN)/dl-data synthetic --out $(HR_DATA) --resolution 256 --num-static 384 --num-videos 16 --frames 2 --format png --overwrite
+$(UPSAMPLER): $(HR_DATA)/manifest.json | $(STAMP)
+	$(BIN)/dl-train fit --config configs/upsampler/synthetic256.yaml --data.init_args.root=$(HR_DATA)
+
 train: install data segmenter
 	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: install
 	$(BIN)/python -m pytest -q $(ARGS)
@@ -57,9 +71,9 @@ $(ENCODER): $(CKPT) | $(STAMP)
 $(LIGHTING): $(CKPT) | $(STAMP)
 	$(BIN)/dl-train fit --config configs/lighting/synthetic64.yaml --model.init_args.generator_ckpt=$(CKPT)
 
-animate: install $(if $(IMAGE),$(ENCODER) $(LIGHTING) $(SEGMENTER))
+animate: install $(if $(IMAGE),$(ENCODER) $(LIGHTING) $(SEGMENTER) $(UPSAMPLER))
 	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE) --encoder $(ENCODER) \
-		--lighting $(LIGHTING) --segmenter $(SEGMENTER)) $(ARGS)
+		--lighting $(LIGHTING) --segmenter $(SEGMENTER) --upsampler $(UPSAMPLER)) $(ARGS)
 
 eval: install data
 	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)

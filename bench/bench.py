@@ -8,6 +8,13 @@ Prints a table and writes ``bench/results.json``. Sections:
           as the plain-StyleGAN2 baseline. Also FLOP/s achieved vs a measured GEMM peak.
 * generate: frames/s of EMA-generator inference at 64 and 256 px, fp32 and bf16.
 * data:   decoded samples/s (one static image + one frame pair) per dataloader worker at 256 px.
+* precision: what ``trainer.precision: null`` chooses on this machine and why (AMX or not).
+* ratios: the performance targets (iteration vs the grouped-conv fp32 baseline, share of the bf16
+          GEMM peak at 256 px, generation vs the previous results file).
+
+``--profile`` also profiles iterations (torch.profiler) in the auto-chosen precision and prints the
+share of each part of the step (the ``gan/*`` record_function ranges of ``training_step``) and the
+top operators; traces go to ``outputs/bench/profile_<config>.json`` (open in chrome://tracing or Perfetto).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import yaml
 from torch.utils.data import DataLoader, IterableDataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from dl_lightning.hardware import auto_precision, has_amx
 from dl_lightning.models import Generator, GeneratorConfig
 from dl_lightning.training.gan_module import DeepLandscapeGAN
 
@@ -43,8 +51,10 @@ class RandomBatches(IterableDataset):
 
     def __iter__(self):
         while True:
-            yield {"static": torch.rand(self.batch, 3, self.res, self.res) * 2 - 1,
-                   "pairs": torch.rand(self.batch, 2, 3, self.res, self.res) * 2 - 1}
+            yield {
+                "static": torch.rand(self.batch, 3, self.res, self.res) * 2 - 1,
+                "pairs": torch.rand(self.batch, 2, 3, self.res, self.res) * 2 - 1,
+            }
 
 
 class StepTimer(pl.Callback):
@@ -61,12 +71,62 @@ def train_speed(config: str, batch: int, steps: int, precision: str, fused: bool
     module = DeepLandscapeGAN(**args)
     res = args["generator"]["resolution"]
     timer = StepTimer(warmup=2)
-    trainer = pl.Trainer(accelerator="cpu" if not torch.cuda.is_available() else "auto", devices=1, max_steps=steps + 3,
-                         precision=precision, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, callbacks=[timer])
+    trainer = pl.Trainer(
+        accelerator="cpu" if not torch.cuda.is_available() else "auto",
+        devices=1,
+        max_steps=steps + 3,
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
+    )
     trainer.fit(module, DataLoader(RandomBatches(res, batch), batch_size=None))
-    t = timer.times[timer.warmup:]
+    t = timer.times[timer.warmup :]
     return batch * (len(t) - 1) / (t[-1] - t[0])
+
+
+class ProfilerStep(pl.Callback):
+    def __init__(self, prof):
+        self.prof = prof
+
+    def on_train_batch_end(self, *args):
+        self.prof.step()
+
+
+def profile_steps(config: str, batch: int, precision: str, out: Path, active: int = 3) -> dict[str, float]:
+    """Profile ``active`` iterations after 2 warm-up ones; returns the share of step time per part."""
+    from torch.profiler import ProfilerActivity, profile, schedule
+
+    module = DeepLandscapeGAN(**model_args(config))
+    res = module.G.cfg.resolution
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=acts, schedule=schedule(wait=0, warmup=2, active=active)) as prof:
+        trainer = pl.Trainer(
+            accelerator="auto",
+            devices=1,
+            max_steps=2 + active,
+            precision=precision,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            callbacks=[ProfilerStep(prof)],
+        )
+        trainer.fit(module, DataLoader(RandomBatches(res, batch), batch_size=None))
+    events = prof.key_averages()
+    total = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))
+    parts = {e.key: e.cpu_time_total / total for e in events if e.key.startswith("gan/")}
+    parts["other (Lightning, logging, data, optimizer bookkeeping)"] = 1 - sum(parts.values())
+    print(f"profile {Path(config).stem} ({precision}, batch {batch}): share of iteration time")
+    for k, v in sorted(parts.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:58s} {100 * v:5.1f}%")
+    print(events.table(sort_by="self_cpu_time_total", row_limit=15))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    prof.export_chrome_trace(str(out))
+    print(f"trace: {out}")
+    return parts
 
 
 def step_flops(config: str, batch: int) -> float:
@@ -79,7 +139,9 @@ def step_flops(config: str, batch: int) -> float:
         with torch.no_grad():
             fake_pairs = module.generate_pairs(batch).frames
         (module.D_st(real).sum() + module.D_st(fake_pairs[:, 0]).sum()).backward()
-        (module.D_dyn(module.crop_pairs(real_pairs)).sum() + module.D_dyn(module.crop_pairs(fake_pairs)).sum()).backward()
+        (
+            module.D_dyn(module.crop_pairs(real_pairs)).sum() + module.D_dyn(module.crop_pairs(fake_pairs)).sum()
+        ).backward()
         pairs = module.generate_pairs(batch).frames
         (module.D_st(pairs[:, 0]).sum() + module.D_dyn(module.crop_pairs(pairs)).sum()).backward()
     return float(counter.get_total_flops())
@@ -114,7 +176,9 @@ def data_speed(res: int, samples: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "d"
         build_synthetic(root, resolution=res, num_static=48, num_videos=12, frames=8, shard_size=16, workers=2)
-        stream = LandscapeStream(shard_urls(root, "static"), shard_urls(root, "videos"), res, samples, shuffle_buffer=32)
+        stream = LandscapeStream(
+            shard_urls(root, "static"), shard_urls(root, "videos"), res, samples, shuffle_buffer=32
+        )
         it = iter(stream)
         next(it)
         t = time.perf_counter()
@@ -122,14 +186,46 @@ def data_speed(res: int, samples: int) -> float:
         return n / (time.perf_counter() - t)
 
 
+def ratios(results: dict, previous: dict) -> dict[str, float]:
+    """The issue's targets as measured ratios (same machine, same run; generation vs the previous results file)."""
+    out = {}
+    t64 = results.get("train_synthetic64")
+    if t64:
+        target = "3x with AMX" if results["machine"]["amx"] else "1.5x without AMX"
+        out[f"64px iteration / grouped fp32 baseline (target {target})"] = t64["speedup_vs_grouped_fp32"]
+    t256 = results.get("train_256")
+    if t256:
+        out["256px bf16 share of bf16 GEMM peak (target 0.40)"] = t256["bf16"]["share_of_gemm_peak"]
+    before = previous.get("generate_synthetic64", {})
+    if before and "generate_synthetic64" in results:
+        best = lambda d: max(d.values())  # noqa: E731
+        out["64px generation / previous results file (target 2x)"] = best(results["generate_synthetic64"]) / best(
+            before
+        )
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="64 px only, fewer steps")
     p.add_argument("--out", default=str(REPO / "bench" / "results.json"))
+    p.add_argument("--profile", action="store_true", help="also profile iterations (torch.profiler; table + trace)")
     args = p.parse_args()
     torch.set_float32_matmul_precision("high")
-    results: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                                 "torch": torch.__version__, "cuda": torch.cuda.is_available()}}
+    precision, why = auto_precision()
+    previous = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {}
+    results: dict = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "cuda": torch.cuda.is_available(),
+            "amx": has_amx(),
+            "auto_precision": precision,
+            "auto_precision_reason": why,
+        }
+    }
+    print(f"machine: AMX {'present' if has_amx() else 'absent'}; precision auto -> {precision} ({why})")
     peak32, peak16 = gemm_peak(torch.float32), gemm_peak(torch.bfloat16)
     results["gemm_peak_gflops"] = {"fp32": peak32 / 1e9, "bf16": peak16 / 1e9}
     cases = [("configs/gan/synthetic64.yaml", 16, 6)] + ([] if args.quick else [("configs/gan/256.yaml", 2, 2)])
@@ -137,13 +233,27 @@ def main() -> None:
         name = Path(config).stem
         flops = step_flops(config, batch)
         row = {"batch": batch, "gflop_per_iteration": flops / 1e9}
-        for label, precision, fused in [("fp32", "32-true", False), ("bf16", "bf16-mixed", False), ("fp32_grouped", "32-true", True)]:
+        for label, precision, fused in [
+            ("fp32", "32-true", False),
+            ("bf16", "bf16-mixed", False),
+            ("fp32_grouped", "32-true", True),
+        ]:
             ips = train_speed(config, batch, steps, precision, fused)
             peak = peak16 if precision.startswith("bf16") else peak32
             row[label] = {"images_per_s": ips, "share_of_gemm_peak": flops / batch * ips / peak}
-            print(f"train {name:12s} {label:13s} {ips:8.2f} img/s  ({100 * row[label]['share_of_gemm_peak']:.1f}% of GEMM peak)", flush=True)
-        row["speedup_vs_grouped_fp32"] = max(row["fp32"]["images_per_s"], row["bf16"]["images_per_s"]) / row["fp32_grouped"]["images_per_s"]
+            print(
+                f"train {name:12s} {label:13s} {ips:8.2f} img/s  "
+                f"({100 * row[label]['share_of_gemm_peak']:.1f}% of GEMM peak)",
+                flush=True,
+            )
+        row["speedup_vs_grouped_fp32"] = (
+            max(row["fp32"]["images_per_s"], row["bf16"]["images_per_s"]) / row["fp32_grouped"]["images_per_s"]
+        )
         results[f"train_{name}"] = row
+        if args.profile:
+            row["profile"] = profile_steps(
+                config, batch, precision, REPO / "outputs" / "bench" / f"profile_{name}.json"
+            )
         for bf16 in (False, True):
             fps = generate_speed(config, batch=8 if "64" in name else 2, reps=5 if "64" in name else 2, bf16=bf16)
             results.setdefault(f"generate_{name}", {})["bf16" if bf16 else "fp32"] = fps
@@ -152,6 +262,9 @@ def main() -> None:
     results["data_256px_samples_per_s_per_worker"] = sps
     print(f"data 256 px: {sps:.0f} samples/s per worker (1 static + 1 pair each)")
     print(f"GEMM peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
+    results["ratios"] = ratios(results, previous)
+    for k, v in results["ratios"].items():
+        print(f"ratio {k:52s} {v:6.2f}")
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
 

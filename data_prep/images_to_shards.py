@@ -53,5 +53,7 @@ def images_to_shards(
                 writer.skip(short_reason(err).split(" (")[0])
                 continue
             meta = {"path": str(path.relative_to(src))}
-            writer.write("static", {"__key__": f"i{i:08d}", fmt: encode_image(img, fmt), "json": json.dumps(meta).encode()})
+            writer.write(
+                "static", {"__key__": f"i{i:08d}", fmt: encode_image(img, fmt), "json": json.dumps(meta).encode()}
+            )
     return writer

@@ -42,11 +42,13 @@ def _render_video(args: tuple[int, int, str, int, float]) -> dict:
     taus, times = video_schedule(rng, n_frames, daytime_span)
     frames, mask = render_scene(seed, size, taus, times)
     sample = {f"f{i:03d}.{fmt}": encode_image(_to_pil(f), fmt) for i, f in enumerate(frames)}
-    sample.update({
-        "__key__": f"v{seed:08d}",
-        "mask.png": _mask_png(mask),
-        "json": json.dumps({"seed": seed, "daytime": taus.tolist(), "frames": n_frames}).encode(),
-    })
+    sample.update(
+        {
+            "__key__": f"v{seed:08d}",
+            "mask.png": _mask_png(mask),
+            "json": json.dumps({"seed": seed, "daytime": taus.tolist(), "frames": n_frames}).encode(),
+        }
+    )
     return sample
 
 
@@ -69,16 +71,28 @@ def build_synthetic(
     the two sets never share a scene. ``daytime_span`` is the largest change of time of day
     over one video (fraction of 24 h); 0 keeps the lighting fixed.
     """
-    settings = dict(source="synthetic", resolution=resolution, num_static=num_static, num_videos=num_videos,
-                    frames=frames, daytime_span=daytime_span, seed=seed, format=fmt)
+    settings = dict(
+        source="synthetic",
+        resolution=resolution,
+        num_static=num_static,
+        num_videos=num_videos,
+        frames=frames,
+        daytime_span=daytime_span,
+        seed=seed,
+        format=fmt,
+    )
     base = seed * 10**7
     jobs_s = [(base + i, resolution, fmt) for i in range(num_static)]
     jobs_v = [(base + 5 * 10**6 + i, resolution, fmt, frames, daytime_span) for i in range(num_videos)]
     sizes = {"static": shard_size, "videos": max(1, shard_size // 8)}  # videos are ~frames x larger
     with DatasetWriter(out, shard_size=sizes, overwrite=overwrite, settings=settings) as writer:
         with Pool(max(1, workers)) as pool:
-            for sample in tqdm(pool.imap(_render_static, jobs_s, chunksize=8), total=len(jobs_s), desc="static", unit="img"):
+            for sample in tqdm(
+                pool.imap(_render_static, jobs_s, chunksize=8), total=len(jobs_s), desc="static", unit="img"
+            ):
                 writer.write("static", sample)
-            for sample in tqdm(pool.imap(_render_video, jobs_v, chunksize=2), total=len(jobs_v), desc="videos", unit="video"):
+            for sample in tqdm(
+                pool.imap(_render_video, jobs_v, chunksize=2), total=len(jobs_v), desc="videos", unit="video"
+            ):
                 writer.write("videos", sample)
     return writer

@@ -159,11 +159,19 @@ def sample_scene(rng: np.random.Generator, width: int) -> SceneParams:
     angle = rng.uniform(-0.35, 0.35) + (np.pi if rng.random() < 0.5 else 0.0)
     speed = rng.uniform(0.01, 0.04)
     return SceneParams(
-        horizon=float(horizon), ridges=ridges, has_water=has_water, shore=shore,
-        ground=ground, ground_far=ground * 0.75 + np.array([0.05, 0.07, 0.1]), water=water, trees=trees,
-        cloud_lattices=cloud_lattices, cloud_cover=float(rng.uniform(0.25, 0.75)),
+        horizon=float(horizon),
+        ridges=ridges,
+        has_water=has_water,
+        shore=shore,
+        ground=ground,
+        ground_far=ground * 0.75 + np.array([0.05, 0.07, 0.1]),
+        water=water,
+        trees=trees,
+        cloud_lattices=cloud_lattices,
+        cloud_cover=float(rng.uniform(0.25, 0.75)),
         wind=np.array([np.cos(angle), 0.25 * np.sin(angle)]) * speed,
-        sun_from_left=bool(rng.random() < 0.5), star_lattice=rng.random((128, 128)),
+        sun_from_left=bool(rng.random() < 0.5),
+        star_lattice=rng.random((128, 128)),
     )
 
 

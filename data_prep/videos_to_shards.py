@@ -7,8 +7,8 @@ with its source. Long videos give several clips; ``every`` keeps one frame in ``
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import av
 from PIL import Image
@@ -84,8 +84,15 @@ def videos_to_shards(
     sources = find_videos(src)
     if not sources:
         raise UserError(f"no videos ({', '.join(VIDEO_EXTENSIONS)}) or frame folders found under {src}")
-    settings = dict(source="videos", src=str(src), resolution=resolution, frames_per_clip=frames_per_clip,
-                    every=every, upscale=upscale, format=fmt)
+    settings = dict(
+        source="videos",
+        src=str(src),
+        resolution=resolution,
+        frames_per_clip=frames_per_clip,
+        every=every,
+        upscale=upscale,
+        format=fmt,
+    )
     with DatasetWriter(out, shard_size=shard_size, overwrite=overwrite, settings=settings) as writer:
         for v, path in enumerate(tqdm(sources, desc="videos", unit="video")):
             frames = read_frame_folder(path, every) if path.is_dir() else read_video_frames(path, every)

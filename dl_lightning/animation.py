@@ -14,16 +14,18 @@ shrinks its variance 4x and correlates neighbours, i.e. blurs the texture).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Iterator
 
 import kornia
 import torch
 import yaml
 
 from dl_lightning.errors import UserError
+from dl_lightning.inversion.result import Inversion
 from dl_lightning.models.generator import Generator
+from dl_lightning.models.lighting import LightingNet, read_zdyn, relight
 
 
 @dataclass
@@ -40,16 +42,23 @@ class Motion:
         """(3, 3) map from frame-0 to frame-t coordinates (normalised): zoom about centre, then shift."""
         s = self.zoom**t
         cx, cy = self.centre
-        return torch.tensor([[s, 0.0, cx - s * cx + self.shift[0] * t],
-                             [0.0, s, cy - s * cy + self.shift[1] * t],
-                             [0.0, 0.0, 1.0]])
+        return torch.tensor(
+            [[s, 0.0, cx - s * cx + self.shift[0] * t], [0.0, s, cy - s * cy + self.shift[1] * t], [0.0, 0.0, 1.0]]
+        )
 
 
 def load_motions(path: str | None = None) -> dict[str, Motion]:
     """Named presets from ``path`` or the packaged ``motions.yaml``."""
     text = open(path).read() if path else resources.files("dl_lightning").joinpath("motions.yaml").read_text()
-    return {name: Motion(shift=tuple(v["shift"]), zoom=float(v["zoom"]), centre=tuple(v["centre"]),
-                         mirror_below_horizon=bool(v["mirror_below_horizon"])) for name, v in yaml.safe_load(text).items()}
+    return {
+        name: Motion(
+            shift=tuple(v["shift"]),
+            zoom=float(v["zoom"]),
+            centre=tuple(v["centre"]),
+            mirror_below_horizon=bool(v["mirror_below_horizon"]),
+        )
+        for name, v in yaml.safe_load(text).items()
+    }
 
 
 def get_motion(name: str, horizon: float | None = None) -> Motion:
@@ -160,8 +169,12 @@ def bilinear_warp_noise(noise: torch.Tensor, homography: torch.Tensor, horizon: 
     def at(yy, xx):
         return flat[..., (yy * w + xx).reshape(-1)].reshape(b, c, h, w)
 
-    out = (at(y0, x0) * ((1 - fx) * (1 - fy)) + at(y0, x1) * (fx * (1 - fy))
-           + at(y1, x0) * ((1 - fx) * fy) + at(y1, x1) * (fx * fy))
+    out = (
+        at(y0, x0) * ((1 - fx) * (1 - fy))
+        + at(y0, x1) * (fx * (1 - fy))
+        + at(y1, x0) * ((1 - fx) * fy)
+        + at(y1, x1) * (fx * fy)
+    )
     var = ((1 - fx) ** 2 + fx**2) * ((1 - fy) ** 2 + fy**2)
     return (out / var.sqrt()).to(noise.dtype)
 
@@ -216,8 +229,14 @@ def ws_path(G: Generator, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: f
 
 
 @torch.no_grad()
-def render_frames(G: Generator, ws: torch.Tensor, noise_st: list[torch.Tensor], noise_dyn: list[torch.Tensor],
-                  motion: Motion, chunk: int = 8) -> Iterator[torch.Tensor]:
+def render_frames(
+    G: Generator,
+    ws: torch.Tensor,
+    noise_st: list[torch.Tensor],
+    noise_dyn: list[torch.Tensor],
+    motion: Motion,
+    chunk: int = 8,
+) -> Iterator[torch.Tensor]:
     """Yield frames (B, 3, R, R) of B scenes, one per time step, computed ``chunk`` frames at a time.
 
     Args:
@@ -235,18 +254,70 @@ def render_frames(G: Generator, ws: torch.Tensor, noise_st: list[torch.Tensor], 
         n_st = [n.repeat(k, 1, 1, 1) for n in noise_st]
         imgs = G.synthesis(ws[ts].flatten(0, 1), n_st, n_dyn)
         for i in range(k):
-            yield imgs[i * b:(i + 1) * b]
+            yield imgs[i * b : (i + 1) * b]
 
 
-def sample_timelapse(G: Generator, num: int, frames: int, seed: int = 0, motion: str | Motion = "right_wind",
-                     daytime: str = "slerp", truncation: float = 0.8, chunk: int = 8) -> Iterator[torch.Tensor]:
-    """Random scenes animated: yields (num, 3, R, R) frames. Seeded and device-aware."""
+def sample_timelapse(
+    G: Generator,
+    num: int,
+    frames: int,
+    seed: int = 0,
+    motion: str | Motion = "right_wind",
+    daytime: str = "slerp",
+    truncation: float = 0.8,
+    chunk: int = 8,
+    zdyn_start: torch.Tensor | None = None,
+    zdyn_end: torch.Tensor | None = None,
+) -> Iterator[torch.Tensor]:
+    """Random scenes animated: yields (num, 3, R, R) frames. Seeded and device-aware.
+
+    ``zdyn_start`` / ``zdyn_end`` (z_dyn_dim,) fix the ends of the daytime path for every scene.
+    """
     dev = G.const.device
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    z_st = torch.randn(num, G.cfg.z_st_dim, generator=gen).to(dev)
-    z0, z1 = torch.randn(2, num, G.cfg.z_dyn_dim, generator=gen).to(dev)
-    noise_st = [torch.randn(num, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
-    noise_dyn = [torch.randn(num, 1, r, r, generator=gen).to(dev) for r in G.layer_res]
+    gen = torch.Generator().manual_seed(seed)
+    z_st, z0, noise_st, noise_dyn = G.sample_latents(num, gen, dev)
+    z1 = torch.randn(z0.shape, generator=gen)
+    z0 = z0.cpu() if zdyn_start is None else zdyn_start.view(1, -1).expand(num, -1)
+    z1 = z1 if zdyn_end is None else zdyn_end.view(1, -1).expand(num, -1)
     m = motion if isinstance(motion, Motion) else get_motion(motion, horizon=0.0)
-    path = zdyn_path(daytime, z0.cpu(), z1.cpu(), frames).to(dev)
+    path = zdyn_path(daytime, z0, z1, frames).to(dev)
     yield from render_frames(G, ws_path(G, z_st, path, truncation), noise_st, noise_dyn, m, chunk)
+
+
+# ---------------------------------------------------------------- inverted photos
+def inversion_ws(
+    inv: Inversion,
+    frames: int,
+    daytime: str = "fixed",
+    A: LightingNet | None = None,
+    zdyn_end: torch.Tensor | None = None,
+    seed: int = 0,
+) -> torch.Tensor:
+    """W+ of every frame (T, 1, num_ws, w_dim): the photo's own, relit along ``daytime`` if A is given.
+
+    Relighting starts from the photo's own z_dyn read off by A and ends at ``zdyn_end`` (or a random one).
+    """
+    if A is None or daytime == "fixed":
+        return inv.ws[None].expand(frames, -1, -1, -1)
+    _, z0 = read_zdyn(A, inv.ws)
+    z1 = (
+        zdyn_end.view(1, -1).to(z0)
+        if zdyn_end is not None
+        else torch.randn(1, inv.G.cfg.z_dyn_dim, generator=torch.Generator().manual_seed(seed)).to(z0)
+    )
+    return torch.stack([relight(inv.G, A, inv.ws, z) for z in zdyn_path(daytime, z0, z1, frames)])
+
+
+def animate_inversion(
+    inv: Inversion,
+    motion: Motion,
+    frames: int,
+    daytime: str = "fixed",
+    A: LightingNet | None = None,
+    zdyn_end: torch.Tensor | None = None,
+    chunk: int = 8,
+    seed: int = 0,
+) -> Iterator[torch.Tensor]:
+    """Frames (1,3,R,R) of the inverted photo: S_dyn warped by ``motion``; relit along ``daytime`` if A is given."""
+    ws = inversion_ws(inv, frames, daytime, A, zdyn_end, seed)
+    return render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk)

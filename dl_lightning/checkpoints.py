@@ -1,29 +1,184 @@
-"""Reading dl_lightning Lightning checkpoints of a given kind (weights_only, one-line errors)."""
+"""Every file format of dl_lightning in one place: reading, writing, kinds and validation.
+
+* Lightning ``.ckpt`` of each trained network, marked by ``on_save_checkpoint`` with a kind
+  (:func:`mark_checkpoint`) and read back with ``weights_only=True`` (:func:`read_checkpoint`):
+  ``gan``, ``encoder``, ``lighting``, ``segmenter``, ``upsampler``.
+* Exported generators and saved photo inversions: ``.safetensors`` with their config as metadata.
+
+Errors are one line (:class:`UserError`), never a traceback from inside torch.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from dl_lightning.errors import UserError
+from dl_lightning.files import atomic_path
+from dl_lightning.inversion.result import Inversion
+from dl_lightning.models.encoder import Encoder, EncoderConfig
+from dl_lightning.models.generator import Generator, GeneratorConfig
+from dl_lightning.models.lighting import LightingNet
+from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
+from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig
+
+#: Where ``make segmenter`` (run by ``make train``) leaves the segmenter; the CLIs look here when not told.
+DEFAULT_SEGMENTER = "runs/segmenter64/checkpoints/last.ckpt"
+#: Where ``make upsampler`` leaves the x4 upsampler; photo animation uses it when present, bicubic otherwise.
+DEFAULT_UPSAMPLER = "runs/upsampler256/checkpoints/last.ckpt"
 
 
-def read_checkpoint(path: str | Path, kind: str) -> dict:
-    """Load a ``.ckpt`` written by a dl_lightning module whose ``on_save_checkpoint`` marked it ``kind``."""
+def mark_checkpoint(checkpoint: dict, kind: str, **info) -> None:
+    """In a module's ``on_save_checkpoint``: record the kind and what is needed to rebuild the networks."""
+    checkpoint["dl_lightning"] = {"kind": kind, **info}
+
+
+def read_checkpoint(path: str | Path, kind: str, label: str | None = None) -> dict:
+    """Load a ``.ckpt`` written by a dl_lightning module whose ``on_save_checkpoint`` marked it ``kind``
+    (``label``: how errors name it, default ``kind``)."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{kind} checkpoint {path} not found")
+        raise UserError(f"{label or kind} checkpoint {path} not found (train one with configs/{kind}/*.yaml)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise UserError(f"{path}: not a readable checkpoint ({str(err).splitlines()[0][:100]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("dl_lightning", {}).get("kind") != kind:
-        raise UserError(f"{path}: not a dl_lightning {kind} checkpoint (train one with configs/{kind}/*.yaml)")
+        raise UserError(f"{path}: not a dl_lightning {label or kind} checkpoint (train one with configs/{kind}/*.yaml)")
     return ckpt
+
+
+def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``state`` under ``prefix.`` (e.g. ``"E"``), with the prefix removed."""
+    p = prefix + "."
+    return {k[len(p) :]: v for k, v in state.items() if k.startswith(p)}
 
 
 def submodule_state(ckpt: dict, prefix: str) -> dict[str, torch.Tensor]:
     """The state dict of the module attribute ``prefix`` (e.g. ``"E"``) of a LightningModule checkpoint."""
-    p = prefix + "."
-    return {k[len(p):]: v for k, v in ckpt["state_dict"].items() if k.startswith(p)}
+    return strip_prefix(ckpt["state_dict"], prefix)
+
+
+# ---------------------------------------------------------------- generator exports
+def write_safetensors(tensors: dict[str, torch.Tensor], path: str | Path, kind: str, **meta: str) -> Path:
+    """Write ``tensors`` with metadata ``dl_lightning=kind`` and ``meta`` (strings), atomically."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"dl_lightning": kind, **meta})
+    return Path(path)
+
+
+def read_safetensors(path: str | Path, kind: str) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """(metadata, tensors) of a file written by :func:`write_safetensors` with this ``kind``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{kind} file {path} not found")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()} if meta.get("dl_lightning") == kind else {}
+    except Exception as err:  # safetensors raises its own error types for corrupt headers
+        raise UserError(f"{path}: unreadable safetensors file ({err})") from None
+    if meta.get("dl_lightning") != kind:
+        raise UserError(f"{path}: not a dl_lightning {kind} file")
+    return meta, tensors
+
+
+def save_generator(G: Generator, path: str | Path) -> Path:
+    """Write G's weights and config to a ``.safetensors`` file (atomically)."""
+    return write_safetensors(G.state_dict(), path, "generator", config=json.dumps(asdict(G.cfg)))
+
+
+def _from_state(config: dict, state: dict[str, torch.Tensor], source: str) -> Generator:
+    try:
+        G = Generator(GeneratorConfig(**config))
+        G.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise UserError(f"{source}: generator weights do not match its config ({str(err).splitlines()[0]})") from None
+    return G.eval().requires_grad_(False)
+
+
+def load_generator(path: str | Path, ema: bool = True) -> Generator:
+    """Load a generator from an exported ``.safetensors`` or a GAN Lightning ``.ckpt``.
+
+    With a checkpoint, ``ema=True`` returns the EMA generator (the one to sample from).
+    Raises :class:`UserError` for a missing file or a checkpoint of another model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} not found (train one with `make train`)")
+    if path.suffix == ".safetensors":
+        meta, state = read_safetensors(path, "generator")
+        return _from_state(json.loads(meta["config"]), state, str(path))
+    ckpt = read_checkpoint(path, "gan", "GAN")
+    return _from_state(ckpt["dl_lightning"]["generator"], submodule_state(ckpt, "G_ema" if ema else "G"), str(path))
+
+
+# ---------------------------------------------------------------- networks trained by dl-train
+def load_encoder(path: str | Path, G: Generator) -> Encoder:
+    """Encoder from an EncoderModule checkpoint; it must match G's latent layout."""
+    ckpt = read_checkpoint(path, "encoder")
+    if ckpt["dl_lightning"]["generator"] != asdict(G.cfg):
+        raise UserError(f"{path}: encoder was trained for another generator configuration")
+    cfg = EncoderConfig(**{**ckpt["dl_lightning"]["encoder"], "backbone_weights": None})
+    E = Encoder(G.cfg.resolution, G.num_ws, G.cfg.w_dim, G.mapping.w_avg, cfg)
+    E.load_state_dict(submodule_state(ckpt, "E"))
+    return E.eval().requires_grad_(False)
+
+
+def load_lighting(path: str | Path, G: Generator) -> LightingNet:
+    """Lighting network A from a LightingModule checkpoint."""
+    ckpt = read_checkpoint(path, "lighting")
+    if ckpt["dl_lightning"]["generator"] != asdict(G.cfg):
+        raise UserError(f"{path}: lighting network was trained for another generator configuration")
+    A = LightingNet(G.cfg.w_dim, G.cfg.z_st_dim, G.cfg.z_dyn_dim, **ckpt["dl_lightning"]["lighting"])
+    A.load_state_dict(submodule_state(ckpt, "A"))
+    return A.eval().requires_grad_(False)
+
+
+def load_segmenter(path: str | Path) -> Segmenter:
+    """The segmenter of a SegmenterModule checkpoint, in eval mode."""
+    ckpt = read_checkpoint(path, "segmenter")
+    net = Segmenter(SegmenterConfig(**ckpt["dl_lightning"]["segmenter"]))
+    net.load_state_dict(submodule_state(ckpt, "net"))
+    return net.eval().requires_grad_(False)
+
+
+def load_upsampler(path: str | Path) -> Upsampler:
+    """The upsampler of an UpsamplerModule checkpoint, in eval mode."""
+    ckpt = read_checkpoint(path, "upsampler")
+    net = Upsampler(UpsamplerConfig(**ckpt["dl_lightning"]["upsampler"]))
+    net.load_state_dict(submodule_state(ckpt, "net"))
+    return net.eval().requires_grad_(False)
+
+
+# ---------------------------------------------------------------- photo inversions
+def save_inversion(inv: Inversion, path: str | Path) -> Path:
+    """Write latents, tuned weights, config, photo and metrics to one safetensors file (atomically)."""
+    tensors = {"ws": inv.ws, "photo": inv.photo}
+    tensors.update({f"noise_st.{i}": n for i, n in enumerate(inv.noise_st)})
+    tensors.update({f"noise_dyn.{i}": n for i, n in enumerate(inv.noise_dyn)})
+    tensors.update({f"G.{k}": v for k, v in inv.G.state_dict().items()})
+    meta = {"generator": json.dumps(asdict(inv.G.cfg)), "metrics": json.dumps(inv.metrics)}
+    return write_safetensors(tensors, path, "inversion", **meta)
+
+
+def load_inversion(path: str | Path) -> Inversion:
+    """Read a file written by :func:`save_inversion`."""
+    meta, t = read_safetensors(path, "inversion")
+    G = Generator(GeneratorConfig(**json.loads(meta["generator"])))
+    G.load_state_dict(strip_prefix(t, "G"))
+    n = len(G.layers)
+    return Inversion(
+        t["ws"],
+        [t[f"noise_st.{i}"] for i in range(n)],
+        [t[f"noise_dyn.{i}"] for i in range(n)],
+        G.eval().requires_grad_(False),
+        t["photo"],
+        json.loads(meta.get("metrics", "{}")),
+    )

@@ -27,7 +27,9 @@ class AutoWandbLogger(WandbLogger):
         if offline is None:
             offline = os.environ.get("WANDB_MODE") in ("offline", "dryrun") or not wandb_has_credentials()
         if offline:
-            os.environ["WANDB_MODE"] = os.environ.get("WANDB_MODE") if os.environ.get("WANDB_MODE") == "disabled" else "offline"
+            os.environ["WANDB_MODE"] = (
+                os.environ.get("WANDB_MODE") if os.environ.get("WANDB_MODE") == "disabled" else "offline"
+            )
         Path(save_dir).mkdir(parents=True, exist_ok=True)
         super().__init__(project=project, save_dir=save_dir, offline=offline, **kwargs)
 

@@ -7,36 +7,18 @@ crash never leaves a half-written file under the final name.
 from __future__ import annotations
 
 import math
-import os
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import av
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path``; rename it to ``path`` if the block succeeds."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create {path.parent}: {err.strerror}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise UserError(f"cannot write to {path.parent}: permission denied")
-    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+from dl_lightning.files import atomic_path
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -48,7 +30,7 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np
     grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, 3), 255, np.uint8)
     for i in range(n):
         r, c = divmod(i, nrow)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = arr[i]
+        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = arr[i]
     return grid
 
 
@@ -110,8 +92,14 @@ class VideoSink:
             self.abort()
             raise UserError(f"{self.path}: no frames to write")
         if self.kind == ".gif":
-            self._gif[0].save(self.tmp, format="GIF", save_all=True, append_images=self._gif[1:],
-                              duration=int(1000 / self.fps), loop=0)
+            self._gif[0].save(
+                self.tmp,
+                format="GIF",
+                save_all=True,
+                append_images=self._gif[1:],
+                duration=int(1000 / self.fps),
+                loop=0,
+            )
         else:
             for packet in self._stream.encode():
                 self._container.mux(packet)
@@ -142,3 +130,21 @@ def tile_frames(frames: Iterable[torch.Tensor], nrow: int | None = None) -> Iter
     """Turn a stream of (B, 3, H, W) frame batches into a stream of uint8 grid frames."""
     for batch in frames:
         yield make_grid(batch, nrow=nrow, pad=0 if batch.shape[0] == 1 else 2)
+
+
+def write_streams(
+    frames, named: dict[str, Callable], out: Path, formats: list[str], fps: int, total: int
+) -> list[Path]:
+    """Feed a stream of (B,3,R,R) frame batches to video files; ``named`` maps a file stem to batch -> uint8 frame."""
+    sinks = {(stem, ext): VideoSink(out / f"{stem}.{ext}", fps) for stem in named for ext in formats}
+    try:
+        for batch in tqdm(frames, total=total, desc="frames", unit="frame"):
+            for stem, to_frame in named.items():
+                frame = to_frame(batch)
+                for ext in formats:
+                    sinks[stem, ext].add(frame)
+    except BaseException:
+        for s in sinks.values():
+            s.abort()
+        raise
+    return [s.close() for s in sinks.values()]

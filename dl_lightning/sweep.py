@@ -82,7 +82,9 @@ def command_for(spec: dict, params: dict) -> list[str]:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="dl-sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="dl-sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("sweep", help="W&B sweep YAML")
     p.add_argument("--count", type=int, default=4, help="number of trials")
     p.add_argument("--seed", type=int, default=0, help="seed of the local random search")

@@ -25,8 +25,9 @@ def _seed_and_threads():
 def tiny_data(tmp_path_factory) -> Path:
     """32 px dataset: 24 stills, 8 videos of 6 frames, fixed lighting within videos, PNG (lossless)."""
     root = tmp_path_factory.mktemp("data") / "tiny32"
-    build_synthetic(root, resolution=32, num_static=24, num_videos=8, frames=6, daytime_span=0.0,
-                    shard_size=8, fmt="png", workers=1)
+    build_synthetic(
+        root, resolution=32, num_static=24, num_videos=8, frames=6, daytime_span=0.0, shard_size=8, fmt="png", workers=1
+    )
     return root
 
 
@@ -48,11 +49,19 @@ def segmenter_ckpt(tiny_data, tmp_path_factory):
     path = tmp_path_factory.mktemp("seg") / "seg.ckpt"
     pl.seed_everything(0)
     module = SegmenterModule({"width": 8, "depth": 2}, lr=0.01)
-    trainer = pl.Trainer(accelerator="cpu", max_steps=120, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, enable_checkpointing=False, limit_val_batches=0)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=120,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        limit_val_batches=0,
+    )
     trainer.fit(module, datamodule=MaskDataModule(str(tiny_data), resolution=32, batch_size=8))
     trainer.save_checkpoint(path)
     validator = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
-    metrics = validator.validate(module, datamodule=MaskDataModule(str(tiny_data), resolution=32, batch_size=8),
-                                 verbose=False)[0]
+    metrics = validator.validate(
+        module, datamodule=MaskDataModule(str(tiny_data), resolution=32, batch_size=8), verbose=False
+    )[0]
     return path, metrics

@@ -2,8 +2,8 @@ import av
 import pytest
 import torch
 
+from dl_lightning.checkpoints import load_generator, save_generator
 from dl_lightning.cli.animate import main as animate
-from dl_lightning.export import load_generator, save_generator
 from dl_lightning.models import Generator, GeneratorConfig
 from tests.conftest import TINY_G
 
@@ -25,8 +25,8 @@ def test_export_round_trip_gives_identical_frames(exported):
 
 
 def test_animate_writes_videos_with_requested_properties(exported, tmp_path):
-    animate(["--ckpt", str(exported), "--out", str(tmp_path), "--num", "2", "--frames", "6", "--fps", "8",
-             "--motion", "left_wind", "--daytime", "linear", "--zdyn-start", "0,0,1", "--chunk", "4"])
+    flags = "--num 2 --frames 6 --fps 8 --motion left_wind --daytime linear --zdyn-start 0,0,1 --chunk 4".split()
+    animate(["--ckpt", str(exported), "--out", str(tmp_path)] + flags)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["grid.gif", "grid.mp4", "scene_000.gif", "scene_000.mp4", "scene_001.gif", "scene_001.mp4"]
     with av.open(str(tmp_path / "scene_000.mp4")) as c:
@@ -35,12 +35,15 @@ def test_animate_writes_videos_with_requested_properties(exported, tmp_path):
         assert len(list(c.decode(video=0))) == 6
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--frames", "0"], "--frames must be >= 1"),
-    (["--motion", "sideways"], "unknown motion"),
-    (["--zdyn-start", "1,2"], "needs 3 values"),
-    (["--formats", "avi"], "--formats"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--frames", "0"], "--frames must be >= 1"),
+        (["--motion", "sideways"], "unknown motion"),
+        (["--zdyn-start", "1,2"], "needs 3 values"),
+        (["--formats", "avi"], "--formats"),
+    ],
+)
 def test_bad_arguments(exported, tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exc:
         animate(["--ckpt", str(exported), "--out", str(tmp_path)] + args)

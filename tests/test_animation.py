@@ -2,8 +2,16 @@ import av
 import pytest
 import torch
 
-from dl_lightning.animation import (Motion, get_motion, load_motions, render_frames, slerp, warp_noise_map, ws_path,
-                                    zdyn_path)
+from dl_lightning.animation import (
+    Motion,
+    get_motion,
+    load_motions,
+    render_frames,
+    slerp,
+    warp_noise_map,
+    ws_path,
+    zdyn_path,
+)
 from dl_lightning.errors import UserError
 from dl_lightning.models import Generator, GeneratorConfig
 from tests.conftest import TINY_G
@@ -26,10 +34,12 @@ def test_warp_is_consistent_across_scales_and_keeps_unit_variance():
     big = torch.randn(256, 1, 32, 32)
     warped = warp_noise_map(big, m.homography(2.5))
     assert abs(warped.std().item() - 1) < 0.03 and abs(warped.mean().item()) < 0.03
+
     # one smooth pattern sampled at two resolutions moves the same way at both
     def pattern(r):
         y, x = torch.meshgrid((torch.arange(r) + 0.5) / r, (torch.arange(r) + 0.5) / r, indexing="ij")
         return torch.sin(2 * torch.pi * x)[None, None]
+
     shift = Motion(shift=(0.25, 0.0)).homography(1)
     lo, hi = warp_noise_map(pattern(16), shift), warp_noise_map(pattern(64), shift)
     torch.testing.assert_close(torch.nn.functional.avg_pool2d(hi, 4), lo, atol=0.08, rtol=0)
@@ -53,7 +63,9 @@ def test_presets_and_daytime_paths():
     torch.testing.assert_close(zdyn_path("slerp", a, b, 5)[-1], b, atol=1e-5, rtol=1e-5)
     cyc = zdyn_path("cycle", a, b, 8)
     assert cyc.shape == (8, 2, 3) and torch.allclose(cyc[0], a)
-    torch.testing.assert_close(slerp(a, b, 0.5).norm(dim=-1), (a.norm(dim=-1) * b.norm(dim=-1)).sqrt(), atol=0.5, rtol=0.5)
+    torch.testing.assert_close(
+        slerp(a, b, 0.5).norm(dim=-1), (a.norm(dim=-1) * b.norm(dim=-1)).sqrt(), atol=0.5, rtol=0.5
+    )
 
 
 def _frames(G, motion, daytime, frames=5, chunk=2):
@@ -81,8 +93,9 @@ def test_frames_equal_without_motion_and_differ_with_it():
 
 
 def test_read_back_video_properties(tmp_path):
-    from dl_lightning.media import write_video
     import numpy as np
+
+    from dl_lightning.media import write_video
 
     frames = [np.full((30, 40, 3), i * 10, np.uint8) for i in range(7)]
     assert write_video(iter(frames), tmp_path / "v.mp4", fps=9) == 7

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-
 from tests.conftest import REPO, TINY_D, TINY_G
 
 TRAIN = [sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(REPO / "configs/gan/synthetic64.yaml")]
@@ -14,12 +13,23 @@ TRAIN = [sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(
 def tiny_args(data, tmp_path, steps=2):
     g = json.dumps(TINY_G)
     d = json.dumps(TINY_D)
-    return [f"--model.init_args.generator={g}", f"--model.init_args.discriminator={d}",
-            f"--data.init_args.static_root={data}", "--data.init_args.resolution=32", "--data.init_args.batch_size=4",
-            "--data.init_args.num_workers=0", "--data.init_args.shuffle_buffer=4", f"--trainer.max_steps={steps}",
-            "--trainer.logger=pytorch_lightning.loggers.CSVLogger", f"--trainer.logger.save_dir={tmp_path}",
-            "--trainer.callbacks=null", "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path}",
-            "--trainer.enable_checkpointing=false", "--model.init_args.still_weight=0"]  # no segmenter in tests
+    return [
+        f"--model.init_args.generator={g}",
+        f"--model.init_args.discriminator={d}",
+        f"--data.init_args.static_root={data}",
+        "--data.init_args.resolution=32",
+        "--data.init_args.batch_size=4",
+        "--data.init_args.num_workers=0",
+        "--data.init_args.shuffle_buffer=4",
+        f"--trainer.max_steps={steps}",
+        "--trainer.logger=pytorch_lightning.loggers.CSVLogger",
+        f"--trainer.logger.save_dir={tmp_path}",
+        "--trainer.callbacks=null",
+        "--trainer.enable_progress_bar=false",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.enable_checkpointing=false",
+        "--model.init_args.still_weight=0",
+    ]  # no segmenter in tests
 
 
 def run(args, timeout=300):
@@ -49,9 +59,17 @@ def test_resolution_mismatch_and_missing_data(tiny_data, tmp_path):
 
 def test_two_process_ddp_on_cpu_keeps_ranks_in_sync(tiny_data, tmp_path):
     out = tmp_path / "fp"
-    args = TRAIN + tiny_args(tiny_data, tmp_path, steps=3) + [
-        "--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp_gan",
-        "--trainer.callbacks+=tests.helpers.ParamFingerprint", f"--trainer.callbacks.out={out}"]
+    args = (
+        TRAIN
+        + tiny_args(tiny_data, tmp_path, steps=3)
+        + [
+            "--trainer.accelerator=cpu",
+            "--trainer.devices=2",
+            "--trainer.strategy=ddp_gan",
+            "--trainer.callbacks+=tests.helpers.ParamFingerprint",
+            f"--trainer.callbacks.out={out}",
+        ]
+    )
     r = run(args, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     ranks = [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)]
@@ -61,8 +79,11 @@ def test_two_process_ddp_on_cpu_keeps_ranks_in_sync(tiny_data, tmp_path):
 
 
 def test_plain_ddp_is_refused_with_advice(tiny_data, tmp_path):
-    r = run(TRAIN + tiny_args(tiny_data, tmp_path) + ["--trainer.accelerator=cpu", "--trainer.devices=1",
-                                                      "--trainer.strategy=ddp"])
+    r = run(
+        TRAIN
+        + tiny_args(tiny_data, tmp_path)
+        + ["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=ddp"]
+    )
     assert r.returncode != 0 and "ddp_gan" in r.stderr
 
 
@@ -73,9 +94,14 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_data, tmp_path):
     import torch
 
     ckpts = tmp_path / "ck"
-    ckpt_cb = ["--trainer.callbacks+=pytorch_lightning.callbacks.ModelCheckpoint", f"--trainer.callbacks.dirpath={ckpts}",
-               "--trainer.callbacks.every_n_train_steps=2", "--trainer.callbacks.save_last=true",
-               "--trainer.callbacks.enable_version_counter=false", "--trainer.enable_checkpointing=true"]
+    ckpt_cb = [
+        "--trainer.callbacks+=pytorch_lightning.callbacks.ModelCheckpoint",
+        f"--trainer.callbacks.dirpath={ckpts}",
+        "--trainer.callbacks.every_n_train_steps=2",
+        "--trainer.callbacks.save_last=true",
+        "--trainer.callbacks.enable_version_counter=false",
+        "--trainer.enable_checkpointing=true",
+    ]
     args = TRAIN + tiny_args(tiny_data, tmp_path, steps=10_000) + ckpt_cb
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -100,3 +126,21 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_data, tmp_path):
     resumed = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)
     assert resumed["global_step"] == start + 2
     assert [s["state"][0]["step"].item() for s in resumed["optimizer_states"]] == [start + 2] * 3
+
+
+def test_precision_is_chosen_from_the_hardware_and_recorded(tiny_data, tmp_path):
+    from dl_lightning.hardware import auto_precision, has_amx
+
+    expected, why = auto_precision("cpu")
+    assert expected == ("bf16-mixed" if has_amx() else "32-true") and why
+    r = run(TRAIN + tiny_args(tiny_data, tmp_path, steps=1) + ["--trainer.accelerator=cpu"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"precision: {expected} (" in r.stdout
+    saved = next(tmp_path.rglob("config.yaml")).read_text()
+    assert f"precision: {expected}" in saved, "the run's config records what was chosen"
+    r = run(
+        TRAIN
+        + tiny_args(tiny_data, tmp_path / "b", steps=1)
+        + ["--trainer.accelerator=cpu", "--trainer.precision=32-true"]
+    )
+    assert r.returncode == 0 and "precision:" not in r.stdout, "an explicit precision is kept as given"

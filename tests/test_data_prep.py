@@ -104,7 +104,7 @@ def _write_mp4(path: Path, frames: int, size: int = 48) -> None:
         s.pix_fmt = "yuv420p"
         for t in range(frames):
             arr = np.zeros((size, size, 3), np.uint8)
-            arr[10:20, 2 * t % size: 2 * t % size + 8] = 255  # a moving square
+            arr[10:20, 2 * t % size : 2 * t % size + 8] = 255  # a moving square
             for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
                 c.mux(p)
         for p in s.encode():

@@ -18,8 +18,10 @@ def _keys(stream, n):
 def test_two_ranks_read_disjoint_shards(tiny_data):
     urls_s, urls_v = shard_urls(tiny_data, "static"), shard_urls(tiny_data, "videos")
     assert len(urls_s) == 3
-    ranks = [LandscapeStream(urls_s, urls_v, 32, samples_per_epoch=12, rank=r, world_size=2, shuffle_buffer=4)
-             for r in range(2)]
+    ranks = [
+        LandscapeStream(urls_s, urls_v, 32, samples_per_epoch=12, rank=r, world_size=2, shuffle_buffer=4)
+        for r in range(2)
+    ]
     k0, k1 = set(_keys(ranks[0], 12)), set(_keys(ranks[1], 12))
     assert k0 and k1 and not (k0 & k1)
     # more consumers than shards: sample-level split, still disjoint and covering everything
@@ -29,7 +31,9 @@ def test_two_ranks_read_disjoint_shards(tiny_data):
 
 def test_stream_is_deterministic_per_seed_and_epoch(tiny_data):
     def make(seed):
-        return LandscapeStream(shard_urls(tiny_data, "static"), shard_urls(tiny_data, "videos"), 32, 8, seed=seed, shuffle_buffer=4)
+        return LandscapeStream(
+            shard_urls(tiny_data, "static"), shard_urls(tiny_data, "videos"), 32, 8, seed=seed, shuffle_buffer=4
+        )
 
     a, b = make(1), make(1)
     ea, eb = [i["static"] for i in a], [i["static"] for i in b]
@@ -39,7 +43,9 @@ def test_stream_is_deterministic_per_seed_and_epoch(tiny_data):
 
 def test_pairs_come_from_one_video_with_the_same_flip(tiny_data):
     # tiny_data has fixed lighting within a video and lossless PNG: land pixels agree exactly
-    dm = LandscapeDataModule(str(tiny_data), resolution=32, batch_size=8, num_workers=0, epoch_length=2, shuffle_buffer=4)
+    dm = LandscapeDataModule(
+        str(tiny_data), resolution=32, batch_size=8, num_workers=0, epoch_length=2, shuffle_buffer=4
+    )
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert batch["static"].shape == (8, 3, 32, 32) and batch["pairs"].shape == (8, 2, 3, 32, 32)
@@ -50,10 +56,14 @@ def test_pairs_come_from_one_video_with_the_same_flip(tiny_data):
 
 
 def test_datamodule_with_workers(tiny_data):
-    dm = LandscapeDataModule(str(tiny_data), resolution=32, batch_size=4, num_workers=2, epoch_length=3, shuffle_buffer=4)
+    dm = LandscapeDataModule(
+        str(tiny_data), resolution=32, batch_size=4, num_workers=2, epoch_length=3, shuffle_buffer=4
+    )
     dm.setup("fit")
     batches = list(dm.train_dataloader())
-    assert len(batches) == 2 and all(b["pairs"].shape == (4, 2, 3, 32, 32) for b in batches)  # 3 batches -> 2 workers x 1 full
+    assert len(batches) == 2 and all(
+        b["pairs"].shape == (4, 2, 3, 32, 32) for b in batches
+    )  # 3 batches -> 2 workers x 1 full
 
 
 def test_missing_dataset_says_how_to_build(tmp_path):

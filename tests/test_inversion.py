@@ -11,16 +11,17 @@ import pytorch_lightning as pl
 import torch
 from PIL import Image
 
+from dl_lightning.animation import animate_inversion, get_motion
+from dl_lightning.checkpoints import load_inversion, save_generator, save_inversion
 from dl_lightning.cli.animate import main as animate
 from dl_lightning.cli.eval import main as dl_eval
 from dl_lightning.data.datamodule import LandscapeDataModule
+from dl_lightning.data.photos import prepare_photo
 from dl_lightning.errors import UserError
-from dl_lightning.export import save_generator
 from dl_lightning.inversion.encoder_module import EncoderModule
 from dl_lightning.inversion.lighting_module import LightingModule
-from dl_lightning.inversion.pipeline import animate_inversion, invert_photo, load_inversion, prepare_photo, save_inversion
+from dl_lightning.inversion.pipeline import invert_photo
 from dl_lightning.metrics.lpips_metric import load_lpips
-from dl_lightning.animation import get_motion
 from dl_lightning.models import Generator, GeneratorConfig
 from tests.conftest import TINY_G
 
@@ -40,8 +41,14 @@ def gen_ckpt(tmp_path_factory):
 
 
 def quiet_trainer(steps):
-    return pl.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False)
+    return pl.Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
 
 
 def test_each_stage_lowers_reconstruction_error():
@@ -49,8 +56,16 @@ def test_each_stage_lowers_reconstruction_error():
     with torch.no_grad():
         target = G(*G.sample_z(1), noise_st=G.sample_noise(1), noise_dyn=G.sample_noise(1))
     lp = load_lpips("alex", random_backbone=True)
-    inv = invert_photo(target, G, optim_steps=40, finetune_steps=30, lpips_model=lp, lpips_weight=0.1, progress=False,
-                       finetune={"lr": 2e-3})
+    inv = invert_photo(
+        target,
+        G,
+        optim_steps=40,
+        finetune_steps=30,
+        lpips_model=lp,
+        lpips_weight=0.1,
+        progress=False,
+        finetune={"lr": 2e-3},
+    )
     mse = [inv.metrics[s]["mse"] for s in ("encoder", "optimised", "finetuned")]
     assert mse[0] > mse[1] > mse[2], mse
     assert inv.metrics["finetuned"]["psnr"] > inv.metrics["encoder"]["psnr"]
@@ -84,8 +99,13 @@ def test_saved_inversion_reloads_to_identical_frames(tmp_path):
 
 
 def test_encoder_training_reduces_latent_error(gen_ckpt, tiny_data):
-    module = EncoderModule(str(gen_ckpt), encoder={"channel_base": 256, "channel_max": 32}, perceptual={"weight": 0.0},
-                           lr=2e-3, real_weight=0.5)
+    module = EncoderModule(
+        str(gen_ckpt),
+        encoder={"channel_base": 256, "channel_max": 32},
+        perceptual={"weight": 0.0},
+        lr=2e-3,
+        real_weight=0.5,
+    )
     G = module.G
 
     def latent_error():
@@ -95,14 +115,16 @@ def test_encoder_training_reduces_latent_error(gen_ckpt, tiny_data):
             return torch.nn.functional.mse_loss(module.E(G.synthesis(ws)), ws).item()
 
     before = latent_error()
-    dm = LandscapeDataModule(str(tiny_data), resolution=32, batch_size=8, num_workers=0, epoch_length=100, shuffle_buffer=4)
+    dm = LandscapeDataModule(
+        str(tiny_data), resolution=32, batch_size=8, num_workers=0, epoch_length=100, shuffle_buffer=4
+    )
     quiet_trainer(60).fit(module, datamodule=dm)
     assert latent_error() < 0.7 * before
     assert all(not p.requires_grad for p in G.parameters())
 
 
 def test_lighting_network_inverts_the_mapping_on_held_out_samples(gen_ckpt, tmp_path):
-    """Stated accuracy on the tiny test generator: held-out z_dyn cosine similarity > 0.8 after 300 steps (0.86 measured)."""
+    """Stated accuracy on the tiny test generator: held-out z_dyn cosine > 0.8 after 300 steps (0.86 measured)."""
     module = LightingModule(str(gen_ckpt), hidden=128, layers=3, lr=3e-3, batch_size=256, epoch_length=300)
     trainer = quiet_trainer(300)
     trainer.fit(module)
@@ -157,16 +179,18 @@ def test_bad_photos(tmp_path, hills):
 
 def test_animate_a_photo_cli_and_reanimate(gen_ckpt, tmp_path, hills, capsys):
     out = tmp_path / "photo"
-    animate(["--ckpt", str(gen_ckpt), "--image", str(hills), "--out", str(out), "--optim-steps", "3",
-             "--finetune-steps", "2", "--frames", "4", "--formats", "gif", "--size", "0"])  # LPIPS: falls back offline
+    flags = "--optim-steps 3 --finetune-steps 2 --frames 4 --formats gif --size 0".split()
+    animate(["--ckpt", str(gen_ckpt), "--image", str(hills), "--out", str(out)] + flags)  # LPIPS: falls back offline
     names = sorted(p.name for p in out.iterdir())
     assert names == ["inversion.safetensors", "metrics.json", "photo.gif", "reconstruction.png"]
     text = capsys.readouterr().out
     assert "optimised" in text and "finetuned" in text and "psnr" in text
     again = tmp_path / "again"
-    animate(["--inversion", str(out / "inversion.safetensors"), "--out", str(again), "--frames", "3", "--formats", "mp4",
-             "--motion", "left_wind"])
+    flags = "--frames 3 --formats mp4 --motion left_wind".split()
+    animate(["--inversion", str(out / "inversion.safetensors"), "--out", str(again)] + flags)
     assert (again / "photo.mp4").is_file()
     with pytest.raises(SystemExit):
-        animate(["--ckpt", str(gen_ckpt), "--image", str(hills), "--out", str(tmp_path / "x"), "--encoder", str(gen_ckpt)])
+        animate(
+            ["--ckpt", str(gen_ckpt), "--image", str(hills), "--out", str(tmp_path / "x"), "--encoder", str(gen_ckpt)]
+        )
     assert "not a dl_lightning encoder checkpoint" in capsys.readouterr().err

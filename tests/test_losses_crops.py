@@ -47,7 +47,9 @@ def test_same_crop_is_identical_on_both_frames():
 
 def test_shifted_crops_are_displaced():
     ramp = torch.linspace(-1, 1, 64)
-    frames = torch.stack([ramp[None, :].expand(64, 64), ramp[:, None].expand(64, 64), torch.zeros(64, 64)])[None].repeat(32, 1, 1, 1)
+    frames = torch.stack([ramp[None, :].expand(64, 64), ramp[:, None].expand(64, 64), torch.zeros(64, 64)])[
+        None
+    ].repeat(32, 1, 1, 1)
     pairs = shifted_crops(frames, 0.75, min_shift=0.05)
     # mean of the x/y ramps = crop centre; displacement between crops >= 0.05 of the side (0.1 normalised)
     shift = (pairs[:, 1, :2].mean(dim=(2, 3)) - pairs[:, 0, :2].mean(dim=(2, 3))).norm(dim=1)

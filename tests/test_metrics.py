@@ -21,7 +21,7 @@ def smooth_images(n, seed):
 
 
 def batches(x, b=25):
-    return [x[i:i + b] for i in range(0, len(x), b)]
+    return [x[i : i + b] for i in range(0, len(x), b)]
 
 
 def test_fid_kid_zero_on_same_set_and_growing_with_noise():
@@ -30,8 +30,16 @@ def test_fid_kid_zero_on_same_set_and_growing_with_noise():
     same = fid_kid(batches(x), batches(x), feat, kid_subset_size=50, progress=False)
     assert abs(same["fid"]) < 1e-3 and abs(same["kid_mean"]) < 1e-3
     g = torch.Generator().manual_seed(1)
-    results = [fid_kid(batches(x), batches((x + s * torch.randn(x.shape, generator=g)).clamp(-1, 1)), feat,
-                       kid_subset_size=50, progress=False) for s in (0.1, 0.3, 0.6)]
+    results = [
+        fid_kid(
+            batches(x),
+            batches((x + s * torch.randn(x.shape, generator=g)).clamp(-1, 1)),
+            feat,
+            kid_subset_size=50,
+            progress=False,
+        )
+        for s in (0.1, 0.3, 0.6)
+    ]
     fids = [r["fid"] for r in results]
     kids = [r["kid_mean"] for r in results]
     assert fids[0] < fids[1] < fids[2], fids
@@ -72,7 +80,7 @@ def moving_square_video(frames=8, inside=True):
     mask[:16] = True  # top half dynamic ("sky")
     for t in range(frames):
         r0 = 4 if inside else 20
-        v[t, :, r0:r0 + 6, 2 + 3 * t: 8 + 3 * t] = 0.8
+        v[t, :, r0 : r0 + 6, 2 + 3 * t : 8 + 3 * t] = 0.8
     return v, mask
 
 
@@ -87,9 +95,18 @@ def test_animation_metrics_ordering():
     jitter = ramp.clone()
     jitter[1::2] += 0.3
     assert flicker(ramp) < 1e-6 < flicker(jitter)
-    assert daytime_range(static)["luminance_range"] == 0 and daytime_range(ramp)["luminance_range"] == pytest.approx(1.0)
-    assert set(animation_metrics(v_in, mask)) == {"change_all", "change_dynamic", "change_static",
-                                                  "dynamic_static_ratio", "flicker", "colour_range", "luminance_range"}
+    assert daytime_range(static)["luminance_range"] == 0 and daytime_range(ramp)["luminance_range"] == pytest.approx(
+        1.0
+    )
+    assert set(animation_metrics(v_in, mask)) == {
+        "change_all",
+        "change_dynamic",
+        "change_static",
+        "dynamic_static_ratio",
+        "flicker",
+        "colour_range",
+        "luminance_range",
+    }
 
 
 def test_eval_videos_on_synthetic_data_json_schema(tiny_data, tmp_path):
@@ -102,14 +119,14 @@ def test_eval_videos_on_synthetic_data_json_schema(tiny_data, tmp_path):
 
 
 def test_eval_gan_and_lpips_cli(tiny_data, tmp_path):
-    from dl_lightning.export import save_generator
+    from dl_lightning.checkpoints import save_generator
     from dl_lightning.models import Generator, GeneratorConfig
     from tests.conftest import TINY_G
 
     ckpt = save_generator(Generator(GeneratorConfig(**TINY_G)), tmp_path / "g.safetensors")
     out = tmp_path / "g.json"
-    dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--num", "16", "--batch", "8", "--features",
-             "random", "--kid-subset-size", "8", "--videos", "2", "--frames", "4", "--json", str(out)])
+    flags = "--num 16 --batch 8 --features random --kid-subset-size 8 --videos 2 --frames 4".split()
+    dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--json", str(out)] + flags)
     r = json.loads(out.read_text())
     for side in ("vs_static", "vs_videos"):
         assert set(r[side]) == {"fid", "kid_mean", "kid_std", "num_real", "num_fake"} and r[side]["fid"] > 0

@@ -24,7 +24,9 @@ def test_shapes_and_wplus(G):
     assert G.num_ws == len(G.layers) + 1 == 8
     noise = G.sample_noise(3)
     assert [n.shape[-1] for n in noise] == [4, 8, 8, 16, 16, 32, 32]
-    torch.testing.assert_close(G(z_st, z_dyn, noise_st=noise, noise_dyn=noise), G(ws=ws, noise_st=noise, noise_dyn=noise))
+    torch.testing.assert_close(
+        G(z_st, z_dyn, noise_st=noise, noise_dyn=noise), G(ws=ws, noise_st=noise, noise_dyn=noise)
+    )
 
 
 def test_fixed_dynamic_latents_give_identical_frames(G):
@@ -63,7 +65,9 @@ def test_fused_and_nonfused_modconv_agree(G):
     Gf.load_state_dict(G.state_dict())
     z = G.sample_z(3)
     n1, n2 = G.sample_noise(3), G.sample_noise(3)
-    torch.testing.assert_close(G(*z, noise_st=n1, noise_dyn=n2), Gf(*z, noise_st=n1, noise_dyn=n2), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        G(*z, noise_st=n1, noise_dyn=n2), Gf(*z, noise_st=n1, noise_dyn=n2), atol=1e-4, rtol=1e-4
+    )
 
 
 def test_pair_discriminator_is_symmetric_and_sensitive():

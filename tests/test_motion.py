@@ -7,11 +7,11 @@ import torch
 
 from data_prep.synthetic import render_scene
 from dl_lightning.animation import Motion, bilinear_warp_noise, fourier_shift, warp_noise_map
+from dl_lightning.checkpoints import load_segmenter
 from dl_lightning.data.ordered import dataset_videos
 from dl_lightning.metrics.motion import generated_motion, real_motion, region_change
 from dl_lightning.models import Generator, PairDiscriminator
 from dl_lightning.training.pairs import PairMotionConfig, dyn_noise_pair, sample_shifts
-from dl_lightning.training.segmenter_module import load_segmenter
 from tests.conftest import TINY_D, TINY_G
 
 
@@ -30,8 +30,12 @@ def without_nyquist(x: torch.Tensor) -> torch.Tensor:
 
 def test_fourier_shift_is_exact_white_and_unit_variance():
     x = torch.randn(256, 1, 32, 32)
-    torch.testing.assert_close(fourier_shift(x, torch.tensor([[0.25, -0.125]]).expand(256, 2)),
-                               torch.roll(x, (-2, 4), dims=(-2, -1)), atol=1e-5, rtol=0)  # 4 px right, 2 px up
+    torch.testing.assert_close(
+        fourier_shift(x, torch.tensor([[0.25, -0.125]]).expand(256, 2)),
+        torch.roll(x, (-2, 4), dims=(-2, -1)),
+        atol=1e-5,
+        rtol=0,
+    )  # 4 px right, 2 px up
     half = torch.tensor([[1 / 32, 0.0]]).expand(256, 2)  # half a pixel at 32 px
     y = fourier_shift(x, half)
     assert abs(y.var().item() - 1) < 0.03 and abs(neighbour_corr(y)) < 0.06
@@ -39,8 +43,12 @@ def test_fourier_shift_is_exact_white_and_unit_variance():
     torch.testing.assert_close(warp_noise_map(x, H), y, atol=1e-6, rtol=0), "translations take the exact path"
     assert neighbour_corr(bilinear_warp_noise(x, H)) > 0.3, "the bilinear fallback blurs; the Fourier shift does not"
     a, b = torch.tensor([[0.013, 0.007]]), torch.tensor([[0.021, -0.004]])
-    torch.testing.assert_close(without_nyquist(fourier_shift(fourier_shift(x[:1], a), b)),
-                               without_nyquist(fourier_shift(x[:1], a + b)), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        without_nyquist(fourier_shift(fourier_shift(x[:1], a), b)),
+        without_nyquist(fourier_shift(x[:1], a + b)),
+        atol=1e-6,
+        rtol=0,
+    )
 
 
 def test_pair_s_dyn_frame_two_is_frame_one_moved():

@@ -3,16 +3,24 @@
 import nbformat
 from nbclient import NotebookClient
 
-from dl_lightning.export import save_generator
+from dl_lightning.checkpoints import save_generator
 from dl_lightning.models import Generator, GeneratorConfig
 from tests.conftest import REPO, TINY_G
 
 
 def test_animate_a_photo_notebook_executes(tmp_path, monkeypatch, hills):
     ckpt = save_generator(Generator(GeneratorConfig(**TINY_G)), tmp_path / "g.safetensors")
-    env = {"DL_CKPT": str(ckpt), "DL_ENCODER": str(tmp_path / "none"), "DL_LIGHTING": str(tmp_path / "none"),
-           "DL_PHOTO": str(hills), "DL_OPTIM_STEPS": "3", "DL_FINETUNE_STEPS": "2", "DL_FRAMES": "3",
-           "DL_OUT": str(tmp_path / "out"), "WANDB_MODE": "disabled"}
+    env = {
+        "DL_CKPT": str(ckpt),
+        "DL_ENCODER": str(tmp_path / "none"),
+        "DL_LIGHTING": str(tmp_path / "none"),
+        "DL_PHOTO": str(hills),
+        "DL_OPTIM_STEPS": "3",
+        "DL_FINETUNE_STEPS": "2",
+        "DL_FRAMES": "3",
+        "DL_OUT": str(tmp_path / "out"),
+        "WANDB_MODE": "disabled",
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     nb = nbformat.read(REPO / "notebooks" / "animate_a_photo.ipynb", as_version=4)

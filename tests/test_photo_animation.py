@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from dl_lightning.cli.animate import main as animate
-from dl_lightning.inversion.composite import composite, frame_to_output, photo_at, photo_square
+from dl_lightning.data.photos import photo_at, photo_square
+from dl_lightning.inversion.composite import composite, frame_to_output
 from dl_lightning.inversion.latent_optim import LatentOptimModule
 from dl_lightning.inversion.photo_animation import horizon_from_mask, mask_to_alpha
 from dl_lightning.inversion.pipeline import repeat_target
@@ -19,7 +20,7 @@ def half_sky_mask(r: int, sky: float = 0.4, water: float = 0.0) -> torch.Tensor:
     m = torch.zeros(1, 1, r, r)
     m[..., : round(sky * r), :] = 1
     if water:
-        m[..., r - round(water * r):, :] = 1
+        m[..., r - round(water * r) :, :] = 1
     return m
 
 
@@ -41,7 +42,9 @@ def test_masked_noise_fitting_keeps_each_set_in_its_region():
         if r >= 16:
             assert not torch.equal(dyn[m], start_dyn[i][m]) and not torch.equal(st[~m], start_st[i][~m])
             inside = dyn[m]
-            assert abs(inside.mean().item()) < 1e-4 and abs(inside.std().item() - 1) < 1e-4, "renormalised in its region"
+            assert abs(inside.mean().item()) < 1e-4 and abs(inside.std().item() - 1) < 1e-4, (
+                "renormalised in its region"
+            )
 
 
 def test_horizon_comes_from_the_mask():
@@ -78,11 +81,17 @@ def test_one_command_animates_a_photo_at_its_resolution(gen_ckpt, tmp_path, hill
     mask[:60] = 255
     Image.fromarray(mask).save(tmp_path / "mask.png")
     out = tmp_path / "out"
-    animate(["--ckpt", str(gen_ckpt), "--image", str(tmp_path / "crop.jpg"), "--mask", str(tmp_path / "mask.png"),
-             "--out", str(out), "--optim-steps", "3", "--finetune-steps", "2", "--frames", "4", "--fit", "pad",
-             "--size", "120", "--motion", "fast", "--daytime", "fixed"])
-    assert sorted(p.name for p in out.iterdir()) == ["inversion.safetensors", "mask.png", "metrics.json", "photo.gif",
-                                                     "photo.mp4", "reconstruction.png"]
+    photo_args = ["--ckpt", str(gen_ckpt), "--image", str(tmp_path / "crop.jpg"), "--out", str(out)]
+    flags = "--optim-steps 3 --finetune-steps 2 --frames 4 --fit pad --size 120 --motion fast --daytime fixed".split()
+    animate(photo_args + ["--mask", str(tmp_path / "mask.png")] + flags)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "inversion.safetensors",
+        "mask.png",
+        "metrics.json",
+        "photo.gif",
+        "photo.mp4",
+        "reconstruction.png",
+    ]
     report = json.loads((out / "metrics.json").read_text())
     assert report["size"] == [120, 200] and report["mask"].startswith("--mask")
     rc = report["region_change"]
@@ -91,4 +100,4 @@ def test_one_command_animates_a_photo_at_its_resolution(gen_ckpt, tmp_path, hill
     gif = Image.open(out / "photo.gif")
     assert gif.size == (200, 120) and gif.n_frames == 4
     with pytest.raises(SystemExit):
-        animate(["--ckpt", str(gen_ckpt), "--image", str(tmp_path / "crop.jpg"), "--mask", str(hills), "--out", str(out)])
+        animate(photo_args + ["--mask", str(hills)])

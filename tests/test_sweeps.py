@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from dl_lightning.sweep import command_for, load_sweep, main as sweep_main, trials
+from dl_lightning.sweep import command_for, load_sweep, trials
+from dl_lightning.sweep import main as sweep_main
 from tests.conftest import REPO
 
 SWEEPS = sorted((REPO / "configs" / "sweeps").glob("*.yaml"))
@@ -20,8 +21,14 @@ def test_every_swept_parameter_is_accepted_by_the_cli(path):
     cmd = command_for(spec, params)
     assert cmd[1:4] == ["fit", "--config", "configs/gan/synthetic64.yaml"]
     # --print_config parses and validates every argument without training
-    r = subprocess.run([sys.executable, "-m", "dl_lightning.cli.train"] + cmd[1:] + ["--print_config"], cwd=REPO,
-                       capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"}, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "dl_lightning.cli.train"] + cmd[1:] + ["--print_config"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "WANDB_MODE": "disabled"},
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     for key, value in params.items():
         leaf = key.split(".")[-1]

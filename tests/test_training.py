@@ -5,8 +5,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from dl_lightning.checkpoints import load_generator
 from dl_lightning.data.datamodule import LandscapeDataModule
-from dl_lightning.export import load_generator
 from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
 from tests.conftest import TINY_D, TINY_G
 
@@ -16,20 +16,32 @@ def make_module(**kw) -> DeepLandscapeGAN:
 
 
 def make_data(root, **kw) -> LandscapeDataModule:
-    return LandscapeDataModule(str(root), resolution=32, batch_size=4, num_workers=0, epoch_length=20, shuffle_buffer=4, **kw)
+    return LandscapeDataModule(
+        str(root), resolution=32, batch_size=4, num_workers=0, epoch_length=20, shuffle_buffer=4, **kw
+    )
 
 
 def fit(module, data, steps, tmp_path=None, ckpt_path=None, callbacks=(), **trainer_kw):
-    trainer = pl.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, callbacks=list(callbacks),
-                         enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
-                         default_root_dir=tmp_path, **trainer_kw)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=list(callbacks),
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
+        default_root_dir=tmp_path,
+        **trainer_kw,
+    )
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
     return trainer
 
 
 def snapshot(module):
-    return {name: [p.detach().clone() for p in getattr(module, name).parameters()] for name in ("G", "D_st", "D_dyn", "G_ema")}
+    return {
+        name: [p.detach().clone() for p in getattr(module, name).parameters()]
+        for name in ("G", "D_st", "D_dyn", "G_ema")
+    }
 
 
 def changed(before, module, name):
@@ -50,8 +62,13 @@ def test_each_optimiser_updates_only_its_own_network(tiny_data, only):
 
 
 def test_checkpoint_resume_continues_at_the_same_step(tiny_data, tmp_path):
-    ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=2, save_top_k=-1, filename="s{step}",
-                           auto_insert_metric_name=False)
+    ckpt = ModelCheckpoint(
+        dirpath=tmp_path / "ckpt",
+        every_n_train_steps=2,
+        save_top_k=-1,
+        filename="s{step}",
+        auto_insert_metric_name=False,
+    )
     fit(make_module(), make_data(tiny_data), 3, tmp_path, callbacks=[ckpt])  # "killed" after step 3
     path = tmp_path / "ckpt" / "s2.ckpt"
     assert path.is_file()
@@ -120,10 +137,16 @@ def test_path_length_and_dyn_weight_decay(tiny_data):
 def test_fid_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_path):
     from dl_lightning.training.callbacks import FIDMonitor
 
-    best = ModelCheckpoint(dirpath=tmp_path / "ck", filename="best", monitor="val/fid", mode="min",
-                           every_n_train_steps=1, save_top_k=1)
-    trainer = fit(make_module(), make_data(tiny_data), 2, tmp_path,
-                  callbacks=[FIDMonitor(every_n_steps=1, num_samples=8, batch=8), best])
+    best = ModelCheckpoint(
+        dirpath=tmp_path / "ck", filename="best", monitor="val/fid", mode="min", every_n_train_steps=1, save_top_k=1
+    )
+    trainer = fit(
+        make_module(),
+        make_data(tiny_data),
+        2,
+        tmp_path,
+        callbacks=[FIDMonitor(every_n_steps=1, num_samples=8, batch=8), best],
+    )
     assert trainer.callback_metrics["val/fid"] > 0
     assert (tmp_path / "ck" / "best.ckpt").is_file() and best.best_model_score is not None
 

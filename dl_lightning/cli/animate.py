@@ -20,30 +20,19 @@ import argparse
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
-from dl_lightning.animation import DAYTIME_PATHS, get_motion, load_motions, render_frames, ws_path, zdyn_path
+from dl_lightning.animation import DAYTIME_PATHS, get_motion, load_motions, sample_timelapse
+from dl_lightning.checkpoints import load_generator
+from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
-from dl_lightning.export import load_generator
-from dl_lightning.media import VideoSink, make_grid
-
-
-def parse_vector(text: str | None, dim: int, name: str) -> torch.Tensor | None:
-    """'0.1,-0.5,1' -> tensor of length ``dim`` (or None)."""
-    if text is None:
-        return None
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise UserError(f"{name} must be comma-separated numbers, got {text!r}") from None
-    if len(values) != dim:
-        raise UserError(f"{name} needs {dim} values (the model's z_dyn size), got {len(values)}")
-    return torch.tensor(values)
+from dl_lightning.media import make_grid, write_streams
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dl-animate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="dl-animate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--ckpt", help="GAN Lightning checkpoint (.ckpt) or exported generator (.safetensors)")
     p.add_argument("--out", default="outputs/animate", help="output folder")
     p.add_argument("--frames", type=int, default=48, help="frames per video")
@@ -52,9 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num", type=int, default=4, help="number of scenes")
     p.add_argument("--truncation", type=float, default=0.8, help="truncation psi (1 = none)")
     p.add_argument("--motion", default="right_wind", help=f"S_dyn motion preset: {', '.join(load_motions())}")
-    p.add_argument("--horizon", default="auto",
-                   help="normalised y in [-1, 1] below which motion is mirrored (water); 'none' disables; "
-                        "'auto': from the photo's mask, 0 (the middle) for generated scenes")
+    p.add_argument(
+        "--horizon",
+        default="auto",
+        help="normalised y in [-1, 1] below which motion is mirrored (water); 'none' disables; "
+        "'auto': from the photo's mask, 0 (the middle) for generated scenes",
+    )
     p.add_argument("--daytime", default="slerp", choices=DAYTIME_PATHS, help="z_dyn path over the video")
     p.add_argument("--zdyn-start", help="start z_dyn as comma-separated values (default: random)")
     p.add_argument("--zdyn-end", help="end z_dyn as comma-separated values (default: random)")
@@ -65,17 +57,38 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("real photos")
     g.add_argument("--image", help="animate this photo (inverted first)")
     g.add_argument("--inversion", help="re-animate a saved inversion.safetensors instead of inverting again")
-    g.add_argument("--encoder", help="encoder checkpoint (configs/encoder); without it inversion starts from the mean latent")
-    g.add_argument("--lighting", help="lighting network A checkpoint (configs/lighting); needed for --daytime with photos")
+    g.add_argument(
+        "--encoder", help="encoder checkpoint (configs/encoder); without it inversion starts from the mean latent"
+    )
+    g.add_argument(
+        "--lighting", help="lighting network A checkpoint (configs/lighting); needed for --daytime with photos"
+    )
     g.add_argument("--optim-steps", type=int, default=200, help="latent optimisation steps")
     g.add_argument("--finetune-steps", type=int, default=100, help="generator fine-tuning steps")
-    g.add_argument("--fit", default="crop", choices=["crop", "pad"],
-                   help="the generator's square covers the photo's centre square (crop) or the whole photo padded (pad)")
-    g.add_argument("--size", type=int, default=1024,
-                   help="output short side in pixels, at most the photo's own (0: the generator's resolution, no compositing)")
+    g.add_argument(
+        "--fit",
+        default="crop",
+        choices=["crop", "pad"],
+        help="the generator's square covers the photo's centre square (crop) or the whole photo padded (pad)",
+    )
+    g.add_argument(
+        "--size",
+        type=int,
+        default=1024,
+        help="output short side in pixels, at most the photo's own (0: the generator's resolution, no compositing)",
+    )
     g.add_argument("--mask", help="dynamic mask image of the photo's size, white = moves (default: the segmenter's)")
-    g.add_argument("--segmenter", help="segmenter checkpoint for the dynamic mask (default: runs/segmenter64 if present)")
-    g.add_argument("--lpips-weight", type=float, default=1.0, help="LPIPS weight in the inversion loss (0: pixels only)")
+    g.add_argument(
+        "--segmenter", help="segmenter checkpoint for the dynamic mask (default: runs/segmenter64 if present)"
+    )
+    g.add_argument(
+        "--upsampler",
+        help="x4 super-resolution checkpoint for the sky/water (configs/upsampler; default: "
+        "runs/upsampler256 if present; 'none': bicubic)",
+    )
+    g.add_argument(
+        "--lpips-weight", type=float, default=1.0, help="LPIPS weight in the inversion loss (0: pixels only)"
+    )
     g.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
     g.add_argument("--lpips-weights", help="local torchvision backbone weights for LPIPS (no downloads here)")
     g.add_argument("--lpips-random", action="store_true", help="random LPIPS backbone (smoke tests only)")
@@ -104,27 +117,6 @@ def check_args(args: argparse.Namespace) -> list[str]:
     return formats
 
 
-def write_streams(frames, named: dict[str, callable], out: Path, formats: list[str], fps: int, total: int) -> list[Path]:
-    """Feed a stream of (B,3,R,R) frame batches to video files; ``named`` maps a file stem to batch -> uint8 frame."""
-    sinks = {(stem, ext): VideoSink(out / f"{stem}.{ext}", fps) for stem in named for ext in formats}
-    try:
-        for batch in tqdm(frames, total=total, desc="frames", unit="frame"):
-            for stem, to_frame in named.items():
-                frame = to_frame(batch)
-                for ext in formats:
-                    sinks[stem, ext].add(frame)
-    except BaseException:
-        for s in sinks.values():
-            s.abort()
-        raise
-    return [s.close() for s in sinks.values()]
-
-
-def horizon_arg(value, auto: float | None) -> float | None:
-    """--horizon as a number, None for 'none', ``auto`` for 'auto'."""
-    return {"none": None, "auto": auto}.get(str(value).lower(), value) if isinstance(value, str) else value
-
-
 def animate(args: argparse.Namespace) -> list[Path]:
     """Render and write the videos; returns the written paths."""
     formats = check_args(args)
@@ -134,18 +126,11 @@ def animate(args: argparse.Namespace) -> list[Path]:
         return animate_photo(args, formats)
     motion = get_motion(args.motion, horizon=horizon_arg(args.horizon, 0.0))
     G = load_generator(args.ckpt).to(args.device)
-    gen = torch.Generator().manual_seed(args.seed)
     n, dim = args.num, G.cfg.z_dyn_dim
-    z_st = torch.randn(n, G.cfg.z_st_dim, generator=gen)
-    z0, z1 = torch.randn(2, n, dim, generator=gen)
     start, end = parse_vector(args.zdyn_start, dim, "--zdyn-start"), parse_vector(args.zdyn_end, dim, "--zdyn-end")
-    z0 = start.expand(n, dim) if start is not None else z0
-    z1 = end.expand(n, dim) if end is not None else z1
-    noise_st = [torch.randn(n, 1, r, r, generator=gen) for r in G.layer_res]
-    noise_dyn = [torch.randn(n, 1, r, r, generator=gen) for r in G.layer_res]
-    dev = args.device
-    ws = ws_path(G, z_st.to(dev), zdyn_path(args.daytime, z0, z1, args.frames).to(dev), args.truncation)
-    frames = render_frames(G, ws, [x.to(dev) for x in noise_st], [x.to(dev) for x in noise_dyn], motion, args.chunk)
+    frames = sample_timelapse(
+        G, n, args.frames, args.seed, motion, args.daytime, args.truncation, args.chunk, start, end
+    )
     named = {f"scene_{i:03d}": (lambda batch, i=i: tensor_to_uint8(batch[i])) for i in range(n)}
     if n > 1 and not args.no_grid:
         named["grid"] = make_grid
@@ -156,7 +141,10 @@ def animate(args: argparse.Namespace) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     paths = animate(args)
-    print(f"wrote {len(paths)} file(s) to {args.out}: {', '.join(p.name for p in paths[:6])}{' ...' if len(paths) > 6 else ''}")
+    print(
+        f"wrote {len(paths)} file(s) to {args.out}: "
+        f"{', '.join(p.name for p in paths[:6])}{' ...' if len(paths) > 6 else ''}"
+    )
     return 0
 
 

@@ -15,16 +15,33 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dl_lightning.animation import get_motion
+from dl_lightning.animation import animate_inversion, get_motion, inversion_ws
+from dl_lightning.checkpoints import (
+    DEFAULT_SEGMENTER,
+    DEFAULT_UPSAMPLER,
+    load_encoder,
+    load_generator,
+    load_inversion,
+    load_lighting,
+    load_segmenter,
+    load_upsampler,
+    save_inversion,
+)
+from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import center_crop_resize, pil_to_tensor, tensor_to_uint8
-from dl_lightning.export import load_generator
-from dl_lightning.inversion.composite import photo_at
+from dl_lightning.data.photos import open_photo, photo_at
+from dl_lightning.files import atomic_path
 from dl_lightning.inversion.losses import PerceptualConfig
-from dl_lightning.inversion.photo_animation import RegionChange, horizon_from_mask, mask_to_alpha, photo_frames, user_mask
-from dl_lightning.inversion.pipeline import (Inversion, animate_inversion, inversion_ws, invert_photo, load_encoder,
-                                             load_inversion, load_lighting, open_photo, save_inversion)
-from dl_lightning.media import atomic_path, make_grid, save_image
-from dl_lightning.training.segmenter_module import DEFAULT_SEGMENTER, load_segmenter
+from dl_lightning.inversion.photo_animation import (
+    RegionChange,
+    horizon_from_mask,
+    mask_to_alpha,
+    photo_frames,
+    user_mask,
+)
+from dl_lightning.inversion.pipeline import invert_photo
+from dl_lightning.inversion.result import Inversion
+from dl_lightning.media import make_grid, save_image, write_streams
 
 
 def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
@@ -34,7 +51,9 @@ def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
         print(f"{stage:<10}" + "".join(f"{m[c]:>10.4f}" if c in m else f"{'-':>10}" for c in cols))
 
 
-def dynamic_mask(args: argparse.Namespace, photo_lr: torch.Tensor, photo_size: tuple[int, int]) -> tuple[torch.Tensor | None, str]:
+def dynamic_mask(
+    args: argparse.Namespace, photo_lr: torch.Tensor, photo_size: tuple[int, int]
+) -> tuple[torch.Tensor | None, str]:
     """(1, 1, R, R) dynamic mask of the photo and where it came from (user mask, segmenter, or none)."""
     if args.mask:
         return user_mask(args.mask, photo_size, args.fit, photo_lr.shape[-1]).to(photo_lr.device), f"--mask {args.mask}"
@@ -46,9 +65,18 @@ def dynamic_mask(args: argparse.Namespace, photo_lr: torch.Tensor, photo_size: t
     return seg.predict(photo_lr)[:, None].float(), f"segmenter {path}"
 
 
-def animate_photo(args: argparse.Namespace, formats: list[str]) -> list[Path]:
-    from dl_lightning.cli.animate import horizon_arg, parse_vector, write_streams
+def upsampler(args: argparse.Namespace) -> tuple[torch.nn.Module | None, str]:
+    """The x4 super-resolution net for the dynamic region (``--upsampler``, else the default if trained) or None."""
+    if str(args.upsampler).lower() == "none":
+        return None, "bicubic"
+    path = args.upsampler or (DEFAULT_UPSAMPLER if Path(DEFAULT_UPSAMPLER).is_file() else None)
+    if path is None:
+        print("note: no x4 upsampler (make upsampler): the sky and water are upsampled bicubically")
+        return None, "bicubic"
+    return load_upsampler(path).to(args.device), f"upsampler {path}"
 
+
+def animate_photo(args: argparse.Namespace, formats: list[str]) -> list[Path]:
     out, dev, times = Path(args.out), args.device, {}
     G = load_inversion(args.inversion).G if args.inversion else load_generator(args.ckpt)
     A = load_lighting(args.lighting, G).to(dev) if args.lighting else None
@@ -79,7 +107,9 @@ def animate_photo(args: argparse.Namespace, formats: list[str]) -> list[Path]:
     t0 = time.perf_counter()
     if square is None or args.size == 0:  # generator resolution (a saved inversion keeps no full-size photo)
         frames = animate_inversion(inv, motion, args.frames, args.daytime, A, zdyn_end, args.chunk, args.seed)
-        written += write_streams(frames, {"photo": lambda b: tensor_to_uint8(b[0])}, out, formats, args.fps, args.frames)
+        written += write_streams(
+            frames, {"photo": lambda b: tensor_to_uint8(b[0])}, out, formats, args.fps, args.frames
+        )
     else:
         photo = photo_at(square, geometry, args.size)
         alpha = mask_to_alpha(mask.cpu() if mask is not None else None, photo, geometry)
@@ -87,15 +117,22 @@ def animate_photo(args: argparse.Namespace, formats: list[str]) -> list[Path]:
         ws = inversion_ws(inv, args.frames, args.daytime, A, zdyn_end, args.seed)
         relight = A is not None and args.daytime != "fixed"
         change = RegionChange(alpha)
+        up, report["upsampler"] = upsampler(args)
 
         def to_frame(batch: torch.Tensor) -> np.ndarray:
             change.add(batch)
             return tensor_to_uint8(batch[0])
 
-        frames = (f.cpu() for f in photo_frames(inv, ws, motion, photo, alpha, geometry, relight, chunk=args.chunk))
+        frames = (f.cpu() for f in photo_frames(inv, ws, motion, photo, alpha, geometry, relight, up, args.chunk))
         written += write_streams(frames, {"photo": to_frame}, out, formats, args.fps, args.frames)
-        report.update({"size": list(photo.shape[-2:]), "motion": args.motion, "daytime": args.daytime if relight else "fixed",
-                       "region_change": change.result()})
+        report.update(
+            {
+                "size": list(photo.shape[-2:]),
+                "motion": args.motion,
+                "daytime": args.daytime if relight else "fixed",
+                "region_change": change.result(),
+            }
+        )
     times["animation"] = time.perf_counter() - t0
     report["seconds"] = times
     with atomic_path(out / "metrics.json") as tmp:
@@ -103,7 +140,9 @@ def animate_photo(args: argparse.Namespace, formats: list[str]) -> list[Path]:
     written.append(out / "metrics.json")
     if "region_change" in report:
         rc = report["region_change"]
-        print(f"frame-to-frame change: static region {rc['change_static']:.5f}, dynamic region {rc['change_dynamic']:.5f}")
+        print(
+            f"frame-to-frame change: static region {rc['change_static']:.5f}, dynamic region {rc['change_dynamic']:.5f}"
+        )
     return written
 
 
@@ -112,7 +151,16 @@ def invert(args: argparse.Namespace, G, A, photo_lr: torch.Tensor, mask: torch.T
     if encoder is None:
         print("note: no --encoder given; inversion starts from the mean latent")
     perceptual = PerceptualConfig(args.lpips_weight, args.lpips_net, args.lpips_weights, args.lpips_random)
-    inv = invert_photo(photo_lr, G.to(dev), encoder, A, args.optim_steps, args.finetune_steps, perceptual.build(),
-                       args.lpips_weight, dynamic_mask=mask)
+    inv = invert_photo(
+        photo_lr,
+        G.to(dev),
+        encoder,
+        A,
+        args.optim_steps,
+        args.finetune_steps,
+        perceptual.build(),
+        args.lpips_weight,
+        dynamic_mask=mask,
+    )
     print_metrics(inv.metrics)
     return inv

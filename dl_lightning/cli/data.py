@@ -24,14 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-static", type=int, default=1024, help="number of still images")
     p.add_argument("--num-videos", type=int, default=128, help="number of videos")
     p.add_argument("--frames", type=int, default=16, help="frames per video")
-    p.add_argument("--daytime-span", type=float, default=0.15, help="max change of time of day per video (fraction of a day)")
+    p.add_argument(
+        "--daytime-span", type=float, default=0.15, help="max change of time of day per video (fraction of a day)"
+    )
     p.add_argument("--seed", type=int, default=0, help="dataset seed")
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
 
     p = sub.add_parser("images", help="convert a folder of photos into static-image shards")
     p.add_argument("src", help="folder of jpg/png/webp/... photos (searched recursively)")
     _common(p, 256, 1000)
-    p.add_argument("--upscale", action="store_true", help="enlarge images smaller than --resolution instead of skipping them")
+    p.add_argument(
+        "--upscale", action="store_true", help="enlarge images smaller than --resolution instead of skipping them"
+    )
 
     p = sub.add_parser("videos", help="convert a folder of timelapse videos or frame folders into video shards")
     p.add_argument("src", help="folder of mp4/mov/webm/... videos and/or sub-folders of frames")
@@ -39,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames-per-clip", type=int, default=16, help="frames per shard sample")
     p.add_argument("--every", type=int, default=1, help="keep one frame in EVERY (frame-rate subsampling)")
     p.add_argument("--max-clips-per-video", type=int, default=64, help="cap on clips taken from one video")
-    p.add_argument("--upscale", action="store_true", help="enlarge frames smaller than --resolution instead of skipping")
+    p.add_argument(
+        "--upscale", action="store_true", help="enlarge frames smaller than --resolution instead of skipping"
+    )
     return parser
 
 
@@ -53,17 +59,40 @@ def main(argv: list[str] | None = None) -> int:
 
         if min(args.num_static, args.num_videos) < 0 or args.frames < 2:
             raise UserError("--num-static/--num-videos must be >= 0 and --frames >= 2")
-        writer = build_synthetic(args.out, args.resolution, args.num_static, args.num_videos, args.frames,
-                                 args.daytime_span, args.seed, args.shard_size, args.fmt, args.workers, args.overwrite)
+        writer = build_synthetic(
+            args.out,
+            args.resolution,
+            args.num_static,
+            args.num_videos,
+            args.frames,
+            args.daytime_span,
+            args.seed,
+            args.shard_size,
+            args.fmt,
+            args.workers,
+            args.overwrite,
+        )
     elif args.command == "images":
         from data_prep.images_to_shards import images_to_shards
 
-        writer = images_to_shards(args.src, args.out, args.resolution, args.shard_size, args.upscale, args.fmt, args.overwrite)
+        writer = images_to_shards(
+            args.src, args.out, args.resolution, args.shard_size, args.upscale, args.fmt, args.overwrite
+        )
     else:
         from data_prep.videos_to_shards import videos_to_shards
 
-        writer = videos_to_shards(args.src, args.out, args.resolution, args.frames_per_clip, args.every,
-                                  args.max_clips_per_video, args.shard_size, args.upscale, args.fmt, args.overwrite)
+        writer = videos_to_shards(
+            args.src,
+            args.out,
+            args.resolution,
+            args.frames_per_clip,
+            args.every,
+            args.max_clips_per_video,
+            args.shard_size,
+            args.upscale,
+            args.fmt,
+            args.overwrite,
+        )
     print(writer.summary())
     return 0
 

@@ -6,6 +6,7 @@
     dl-eval lpips a.png b.png [--lpips-weights P]      # LPIPS between two images or two folders
     dl-eval lighting --ckpt CKPT --lighting A_CKPT     # how well A inverts the mapping (held-out latents)
     dl-eval segmenter --data data/synthetic64          # segmenter accuracy / IoU on held-out video frames
+    dl-eval upsampler --data data/synthetic256         # x4 super-resolution PSNR/LPIPS against bicubic
 
 ``gan`` computes FID and KID of generated frames against real stills and against real video
 frames, animation metrics (frame change, flicker, daytime range) of generated time-lapses and,
@@ -26,17 +27,16 @@ import torch
 from tqdm import tqdm
 
 from dl_lightning.animation import DAYTIME_PATHS, load_motions, sample_timelapse
+from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_generator, load_lighting, load_segmenter
 from dl_lightning.data.images import IMAGE_EXTENSIONS, center_crop_resize, open_rgb, pil_to_tensor
 from dl_lightning.data.ordered import dataset_videos, real_batches
 from dl_lightning.errors import UserError, cli_entry
-from dl_lightning.export import load_generator
-from dl_lightning.media import atomic_path
+from dl_lightning.files import atomic_path
 from dl_lightning.metrics.animation_metrics import animation_metrics
 from dl_lightning.metrics.features import make_extractor
 from dl_lightning.metrics.fid import fid_kid, generated_batches
 from dl_lightning.metrics.lpips_metric import load_lpips, lpips_distance
 from dl_lightning.metrics.motion import generated_motion, real_motion
-from dl_lightning.training.segmenter_module import DEFAULT_SEGMENTER, load_segmenter
 
 
 def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -53,8 +53,14 @@ def eval_gan(args: argparse.Namespace) -> dict:
         real = real_batches(args.data, source, args.num, res, args.batch)
         fake = (x.cpu() for x in generated_batches(G, args.num, args.batch, args.truncation, args.seed))
         out[f"vs_{source}"] = fid_kid(real, fake, feature, args.kid_subset_size)
-    video = torch.stack([f.cpu() for f in sample_timelapse(G, args.videos, args.frames, args.seed, args.motion,
-                                                             args.daytime, args.truncation)])  # (T, N, 3, R, R)
+    video = torch.stack(
+        [
+            f.cpu()
+            for f in sample_timelapse(
+                G, args.videos, args.frames, args.seed, args.motion, args.daytime, args.truncation
+            )
+        ]
+    )  # (T, N, 3, R, R)
     out["animation_generated"] = mean_of([animation_metrics(video[:, i]) for i in range(args.videos)])
     segmenter = _segmenter(args.segmenter)
     if segmenter is not None:
@@ -65,8 +71,10 @@ def eval_gan(args: argparse.Namespace) -> dict:
 def _segmenter(path: str | None):
     """The segmenter at ``path`` (default location if None); None with one line if there is none."""
     if path is None and not Path(DEFAULT_SEGMENTER).is_file():
-        print(f"no segmenter at {DEFAULT_SEGMENTER}: skipping the dynamic-region motion table "
-              "(dl-train fit --config configs/segmenter/synthetic64.yaml, or --segmenter PATH)")
+        print(
+            f"no segmenter at {DEFAULT_SEGMENTER}: skipping the dynamic-region motion table "
+            "(dl-train fit --config configs/segmenter/synthetic64.yaml, or --segmenter PATH)"
+        )
         return None
     return load_segmenter(path or DEFAULT_SEGMENTER)
 
@@ -77,12 +85,15 @@ def motion_table(G, segmenter, args: argparse.Namespace) -> dict:
     settings = [(m, d) for m in args.motion_presets.split(",") for d in args.motion_daytimes.split(",")]
     for motion, daytime in tqdm(settings, desc="motion", unit="setting"):
         table[f"generated/{motion}/{daytime}"] = generated_motion(
-            G, segmenter, args.motion_videos, args.frames, motion, daytime, args.truncation, args.seed)
+            G, segmenter, args.motion_videos, args.frames, motion, daytime, args.truncation, args.seed
+        )
     real = real_motion(dataset_videos(args.data, args.motion_videos, G.cfg.resolution), segmenter)
     table.update({f"real/{k}": v for k, v in real.items()})
     print(f"\n{'dynamic-region motion':<36} {'dynamic':>8} {'static':>8} {'ratio':>7} {'excess':>8} {'videos':>6}")
     for name, r in table.items():
-        print(f"{name:<36} {r['dynamic']:8.4f} {r['static']:8.4f} {r['ratio']:7.2f} {r['excess']:8.4f} {r['videos']:6d}")
+        print(
+            f"{name:<36} {r['dynamic']:8.4f} {r['static']:8.4f} {r['ratio']:7.2f} {r['excess']:8.4f} {r['videos']:6d}"
+        )
     print()
     return table
 
@@ -120,25 +131,29 @@ def eval_lpips(args: argparse.Namespace) -> dict:
         ta = pil_to_tensor(center_crop_resize(ia, side))[None]
         tb = pil_to_tensor(center_crop_resize(ib, side))[None]
         values[pa.name] = float(lpips_distance(model, ta, tb)[0])
-    return {"net": args.net, "random_backbone": args.random_backbone, "lpips_mean": sum(values.values()) / len(values),
-            "lpips": values}
+    return {
+        "net": args.net,
+        "random_backbone": args.random_backbone,
+        "lpips_mean": sum(values.values()) / len(values),
+        "lpips": values,
+    }
 
 
 @torch.no_grad()
 def eval_lighting(args: argparse.Namespace) -> dict:
-    from dl_lightning.inversion.pipeline import load_lighting
-
     G = load_generator(args.ckpt)
     A = load_lighting(args.lighting, G)
     gen = torch.Generator().manual_seed(args.seed)
-    z_st = torch.randn(args.num, G.cfg.z_st_dim, generator=gen)
-    z_dyn = torch.randn(args.num, G.cfg.z_dyn_dim, generator=gen)
+    z_st, z_dyn = G.sample_z(args.num, "cpu", gen)
     w = G.mapping(z_st, z_dyn)
     p_st, p_dyn = A(w)
     cos = torch.nn.functional.cosine_similarity
-    return {"num": args.num, "zdyn_cosine": float(cos(p_dyn, z_dyn, dim=1).mean()),
-            "zst_cosine": float(cos(p_st, z_st, dim=1).mean()),
-            "relative_cycle_error": float((G.mapping(p_st, p_dyn) - w).square().mean() / w.var())}
+    return {
+        "num": args.num,
+        "zdyn_cosine": float(cos(p_dyn, z_dyn, dim=1).mean()),
+        "zst_cosine": float(cos(p_st, z_st, dim=1).mean()),
+        "relative_cycle_error": float((G.mapping(p_st, p_dyn) - w).square().mean() / w.var()),
+    }
 
 
 @torch.no_grad()
@@ -147,10 +162,31 @@ def eval_segmenter(args: argparse.Namespace) -> dict:
 
     seg = _segmenter(args.segmenter or DEFAULT_SEGMENTER)
     images, masks = load_masked(args.data, "videos", args.resolution, args.num)
-    pred = torch.cat([seg.predict(images[i:i + 64].float() / 127.5 - 1) for i in range(0, len(images), 64)])
-    return {"frames": len(images), "accuracy": float((pred == masks).float().mean()),
-            "iou_dynamic": float((pred & masks).sum() / (pred | masks).sum().clamp(min=1)),
-            "dynamic_share_true": float(masks.float().mean()), "dynamic_share_predicted": float(pred.float().mean())}
+    pred = torch.cat([seg.predict(images[i : i + 64].float() / 127.5 - 1) for i in range(0, len(images), 64)])
+    return {
+        "frames": len(images),
+        "accuracy": float((pred == masks).float().mean()),
+        "iou_dynamic": float((pred & masks).sum() / (pred | masks).sum().clamp(min=1)),
+        "dynamic_share_true": float(masks.float().mean()),
+        "dynamic_share_predicted": float(pred.float().mean()),
+    }
+
+
+def eval_upsampler(args: argparse.Namespace) -> dict:
+    from dl_lightning.checkpoints import DEFAULT_UPSAMPLER, load_upsampler
+    from dl_lightning.data.masks import load_masked
+    from dl_lightning.metrics.lpips_metric import lpips_backbone_available
+    from dl_lightning.metrics.superres import superres_metrics
+
+    net = load_upsampler(args.upsampler or DEFAULT_UPSAMPLER)
+    frames = load_masked(args.data, "videos", args.resolution, args.num)[0].float() / 127.5 - 1
+    lpips_model = None
+    if args.lpips_weights or lpips_backbone_available("alex"):
+        lpips_model = load_lpips("alex", args.lpips_weights)
+    else:
+        print("note: no local alex weights (--lpips-weights PATH): reporting PSNR only")
+    result = superres_metrics(net, frames, lpips_model)
+    return {"frames": len(frames), **result, "psnr_gain_db": result["upsampler"]["psnr"] - result["bicubic"]["psnr"]}
 
 
 # ---------------------------------------------------------------- output
@@ -180,7 +216,9 @@ def log_wandb(results: dict, run_id: str, project: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dl-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="dl-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(q):
@@ -195,17 +233,29 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--batch", type=int, default=50)
     q.add_argument("--truncation", type=float, default=1.0)
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--features", default="inception", choices=["inception", "random"],
-                   help="feature extractor (random: project-internal numbers, not comparable to papers)")
+    q.add_argument(
+        "--features",
+        default="inception",
+        choices=["inception", "random"],
+        help="feature extractor (random: project-internal numbers, not comparable to papers)",
+    )
     q.add_argument("--inception-weights", help="local InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth)")
     q.add_argument("--kid-subset-size", type=int, default=1000)
     q.add_argument("--videos", type=int, default=8, help="generated time-lapses for animation metrics")
     q.add_argument("--frames", type=int, default=24)
     q.add_argument("--motion", default="right_wind", help=f"one of {', '.join(load_motions())}")
     q.add_argument("--daytime", default="slerp", choices=DAYTIME_PATHS)
-    q.add_argument("--segmenter", help=f"SegmenterModule checkpoint for the motion table (default {DEFAULT_SEGMENTER} if present)")
-    q.add_argument("--motion-presets", default="clouds,right_wind,towards_viewer", help="comma-separated presets for the motion table")
-    q.add_argument("--motion-daytimes", default="fixed,slerp", help="comma-separated daytime paths for the motion table")
+    q.add_argument(
+        "--segmenter", help=f"SegmenterModule checkpoint for the motion table (default {DEFAULT_SEGMENTER} if present)"
+    )
+    q.add_argument(
+        "--motion-presets",
+        default="clouds,right_wind,towards_viewer",
+        help="comma-separated presets for the motion table",
+    )
+    q.add_argument(
+        "--motion-daytimes", default="fixed,slerp", help="comma-separated daytime paths for the motion table"
+    )
     q.add_argument("--motion-videos", type=int, default=32, help="generated and real videos per motion-table row")
     q.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     common(q)
@@ -214,7 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", default="data/synthetic64")
     q.add_argument("--num", type=int, default=32, help="number of clips")
     q.add_argument("--resolution", type=int, default=64)
-    q.add_argument("--segmenter", help=f"SegmenterModule checkpoint: also measure with predicted masks (default {DEFAULT_SEGMENTER} if present)")
+    q.add_argument(
+        "--segmenter",
+        help=f"SegmenterModule checkpoint: also measure with predicted masks (default {DEFAULT_SEGMENTER} if present)",
+    )
     common(q)
 
     q = sub.add_parser("lpips", help="LPIPS between two images (or folders of same-named images)")
@@ -232,11 +285,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=int, default=999, help="seed of the held-out latents (training draws its own)")
     common(q)
 
-    q = sub.add_parser("segmenter", help="segmenter pixel accuracy and dynamic IoU on video frames (held out from training)")
+    q = sub.add_parser(
+        "segmenter", help="segmenter pixel accuracy and dynamic IoU on video frames (held out from training)"
+    )
     q.add_argument("--segmenter", help=f"SegmenterModule checkpoint (default {DEFAULT_SEGMENTER})")
     q.add_argument("--data", default="data/synthetic64")
     q.add_argument("--num", type=int, default=512, help="frames (first and last of each clip)")
     q.add_argument("--resolution", type=int, default=64)
+    common(q)
+
+    q = sub.add_parser("upsampler", help="x4 super-resolution PSNR/LPIPS against bicubic on held-out video frames")
+    q.add_argument("--upsampler", help="UpsamplerModule checkpoint (default runs/upsampler256/checkpoints/last.ckpt)")
+    q.add_argument("--data", default="data/synthetic256", help="synthetic dataset at the high resolution")
+    q.add_argument("--num", type=int, default=32, help="frames (first and last of each clip)")
+    q.add_argument("--resolution", type=int, default=256, help="high-resolution side (the input is a quarter of it)")
+    q.add_argument("--lpips-weights", help="local torchvision alex weights for LPIPS (skipped with one line without)")
     common(q)
     return p
 
@@ -246,8 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "num", 2) < 2:
         raise UserError("--num must be >= 2")
-    job = {"gan": eval_gan, "videos": eval_videos, "lpips": eval_lpips, "lighting": eval_lighting,
-           "segmenter": eval_segmenter}[args.command]
+    job = {
+        "gan": eval_gan,
+        "videos": eval_videos,
+        "lpips": eval_lpips,
+        "lighting": eval_lighting,
+        "segmenter": eval_segmenter,
+        "upsampler": eval_upsampler,
+    }[args.command]
     t0 = time.perf_counter()
     results = {"command": args.command, **job(args), "seconds": round(time.perf_counter() - t0, 2)}
     print_table(results)

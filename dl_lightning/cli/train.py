@@ -14,6 +14,7 @@ from pytorch_lightning.cli import LightningCLI
 
 import dl_lightning.training  # noqa: F401  (registers the ddp_gan strategy)
 from dl_lightning.errors import UserError, cli_entry
+from dl_lightning.hardware import auto_precision
 
 
 def root_cause(err: BaseException) -> str:
@@ -28,6 +29,13 @@ def root_cause(err: BaseException) -> str:
 class DLCLI(LightningCLI):
     """LightningCLI that turns bad model/data settings into one-line errors and checks they agree."""
 
+    def before_instantiate_classes(self) -> None:
+        """``trainer.precision: null`` (the configs' default) means: choose from the hardware, say so, record it."""
+        trainer = self.config[self.subcommand].trainer if self.subcommand else self.config.trainer
+        if trainer.get("precision") is None:
+            trainer.precision, why = auto_precision(str(trainer.get("accelerator") or "auto"))
+            print(f"precision: {trainer.precision} ({why})")
+
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
@@ -36,15 +44,23 @@ class DLCLI(LightningCLI):
         model_res = getattr(getattr(self.model, "G", None), "cfg", None)
         data_res = getattr(self.datamodule, "hparams", {}).get("resolution") if self.datamodule else None
         if model_res is not None and data_res is not None and model_res.resolution != data_res:
-            raise UserError(f"data.resolution ({data_res}) differs from the generator's resolution "
-                            f"({model_res.resolution}); set both to the same value")
+            raise UserError(
+                f"data.resolution ({data_res}) differs from the generator's resolution "
+                f"({model_res.resolution}); set both to the same value"
+            )
 
 
 @cli_entry
 def main(args: list[str] | None = None) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
-    DLCLI(pl.LightningModule, None, subclass_mode_model=True, subclass_mode_data=True,  # data optional (A needs none)
-          save_config_kwargs={"overwrite": True}, args=args)
+    DLCLI(
+        pl.LightningModule,
+        None,
+        subclass_mode_model=True,
+        subclass_mode_data=True,  # data optional (A needs none)
+        save_config_kwargs={"overwrite": True},
+        args=args,
+    )
 
 
 if __name__ == "__main__":

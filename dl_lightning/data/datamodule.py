@@ -27,9 +27,20 @@ class LandscapeDataModule(pl.LightningDataModule):
         seed: data seed (combined with epoch, rank and worker).
     """
 
-    def __init__(self, static_root: str = "data/synthetic64", video_root: str | None = None, resolution: int = 64,
-                 batch_size: int = 16, num_workers: int = 2, epoch_length: int = 500, max_gap: int | None = None,
-                 pairs_per_video: int = 4, flip: bool = True, shuffle_buffer: int = 256, seed: int = 0):
+    def __init__(
+        self,
+        static_root: str = "data/synthetic64",
+        video_root: str | None = None,
+        resolution: int = 64,
+        batch_size: int = 16,
+        num_workers: int = 2,
+        epoch_length: int = 500,
+        max_gap: int | None = None,
+        pairs_per_video: int = 4,
+        flip: bool = True,
+        shuffle_buffer: int = 256,
+        seed: int = 0,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.static_root, self.video_root = static_root, video_root or static_root
@@ -39,9 +50,18 @@ class LandscapeDataModule(pl.LightningDataModule):
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         hp = self.hparams
         self.stream = LandscapeStream(
-            shard_urls(self.static_root, "static"), shard_urls(self.video_root, "videos"), hp.resolution,
-            samples_per_epoch=hp.epoch_length * hp.batch_size, max_gap=hp.max_gap, pairs_per_video=hp.pairs_per_video,
-            flip=hp.flip, shuffle_buffer=hp.shuffle_buffer, seed=hp.seed, rank=rank, world_size=world)
+            shard_urls(self.static_root, "static"),
+            shard_urls(self.video_root, "videos"),
+            hp.resolution,
+            samples_per_epoch=hp.epoch_length * hp.batch_size,
+            max_gap=hp.max_gap,
+            pairs_per_video=hp.pairs_per_video,
+            flip=hp.flip,
+            shuffle_buffer=hp.shuffle_buffer,
+            seed=hp.seed,
+            rank=rank,
+            world_size=world,
+        )
 
     def dataset_settings(self) -> dict:
         """The manifest settings of the static source (resolution, source...)."""
@@ -51,6 +71,12 @@ class LandscapeDataModule(pl.LightningDataModule):
         if self.stream is None:
             self.setup("fit")
         nw = self.hparams.num_workers
-        return DataLoader(self.stream, batch_size=self.hparams.batch_size, num_workers=nw, drop_last=True,
-                          persistent_workers=nw > 0, pin_memory=torch.cuda.is_available(),
-                          prefetch_factor=4 if nw > 0 else None)
+        return DataLoader(
+            self.stream,
+            batch_size=self.hparams.batch_size,
+            num_workers=nw,
+            drop_last=True,
+            persistent_workers=nw > 0,
+            pin_memory=torch.cuda.is_available(),
+            prefetch_factor=4 if nw > 0 else None,
+        )

@@ -26,7 +26,11 @@ def load_masked(root: str, source: str, resolution: int, limit: int) -> tuple[to
         if "mask.png" not in s:
             continue
         mask = _mask(s["mask.png"], resolution)
-        fields = [image_field(s)] if source == "static" else [s[k] for k in frame_fields(s)[:: max(1, len(frame_fields(s)) - 1)]]
+        fields = (
+            [image_field(s)]
+            if source == "static"
+            else [s[k] for k in frame_fields(s)[:: max(1, len(frame_fields(s)) - 1)]]
+        )
         for data in fields:
             images.append(((decode_image(data, resolution) + 1) * 127.5).round().to(torch.uint8))
             masks.append(mask)
@@ -59,7 +63,9 @@ class MaskedImages(Dataset):
             grey = x.mean(0, keepdim=True)
             x = grey + (x - grey) * (0.4 + 1.2 * r[0])  # saturation
             x = (x - x.mean()) * (0.6 + 0.8 * r[1]) + x.mean()  # contrast
-            x = x * (0.6 + 0.8 * r[2]) * (1 + 0.2 * (torch.rand(3, 1, 1) - 0.5)) + 0.2 * (r[3] - 0.5)  # brightness, cast
+            x = x * (0.6 + 0.8 * r[2]) * (1 + 0.2 * (torch.rand(3, 1, 1) - 0.5)) + 0.2 * (
+                r[3] - 0.5
+            )  # brightness, cast
             x = x.clamp(0, 1)
         return x * 2 - 1, m
 
@@ -75,7 +81,9 @@ class MaskDataModule(pl.LightningDataModule):
         max_val: most validation frames.
     """
 
-    def __init__(self, root: str, resolution: int = 64, batch_size: int = 32, max_train: int = 4096, max_val: int = 512):
+    def __init__(
+        self, root: str, resolution: int = 64, batch_size: int = 32, max_train: int = 4096, max_val: int = 512
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.train_set: MaskedImages | None = None

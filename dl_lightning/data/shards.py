@@ -38,11 +38,18 @@ class DatasetWriter:
         settings: recorded in the manifest (resolution, source, options...).
     """
 
-    def __init__(self, root: str | Path, shard_size: int | dict[str, int] = 1000, overwrite: bool = False,
-                 settings: dict | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        shard_size: int | dict[str, int] = 1000,
+        overwrite: bool = False,
+        settings: dict | None = None,
+    ):
         self.root = Path(root)
         if self.root.exists() and not overwrite:
-            raise UserError(f"{self.root} already exists; pass --overwrite to replace it or choose another output folder")
+            raise UserError(
+                f"{self.root} already exists; pass --overwrite to replace it or choose another output folder"
+            )
         self.shard_sizes = shard_size if isinstance(shard_size, dict) else {s: shard_size for s in SOURCES}
         if min(self.shard_sizes.values()) < 1:
             raise UserError(f"--shard-size must be >= 1, got {shard_size}")
@@ -53,7 +60,7 @@ class DatasetWriter:
         self.counts: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
 
-    def __enter__(self) -> "DatasetWriter":
+    def __enter__(self) -> DatasetWriter:
         try:
             self.root.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(self.tmp, ignore_errors=True)

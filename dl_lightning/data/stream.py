@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import random
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 import webdataset as wds
@@ -100,9 +101,20 @@ class LandscapeStream(IterableDataset):
         seed: base seed; with ``rank``/``world_size`` selects this rank's data.
     """
 
-    def __init__(self, static_urls: list[str], video_urls: list[str], resolution: int, samples_per_epoch: int,
-                 max_gap: int | None = None, pairs_per_video: int = 4, flip: bool = True, shuffle_buffer: int = 256,
-                 seed: int = 0, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        static_urls: list[str],
+        video_urls: list[str],
+        resolution: int,
+        samples_per_epoch: int,
+        max_gap: int | None = None,
+        pairs_per_video: int = 4,
+        flip: bool = True,
+        shuffle_buffer: int = 256,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         super().__init__()
         if max_gap is not None and max_gap < 1:
             raise UserError(f"max_gap must be >= 1, got {max_gap}")

@@ -14,58 +14,16 @@ cover the same area at up to the photo's own resolution, whatever its aspect rat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import kornia
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from dl_lightning.data.images import pil_to_tensor
-from dl_lightning.errors import UserError
+from dl_lightning.data.photos import Geometry
 
 
-@dataclass
-class Geometry:
-    """Where the photo lies on the generator's square: the square's side and the photo's box in it (pixels)."""
-
-    side: int
-    box: tuple[int, int, int, int]  # left, top, width, height
-    source: tuple[int, int]  # the original photo's (width, height)
-
-    def output_size(self, size: int) -> tuple[int, int, int]:
-        """(scale, out_height, out_width) for an output whose short side is at most ``size`` (and the photo's)."""
-        w, h = self.box[2], self.box[3]
-        short = min(min(w, h), size)
-        scale = short / min(w, h)
-        return scale, max(1, round(h * scale)), max(1, round(w * scale))
-
-
-def photo_square(img: Image.Image, fit: str) -> tuple[Image.Image, Geometry]:
-    """The square the generator sees (``crop``: centre square; ``pad``: edge-coloured padding) and its geometry."""
-    w, h = img.size
-    if fit == "crop":
-        s = min(w, h)
-        left, top = (w - s) // 2, (h - s) // 2
-        return img.crop((left, top, left + s, top + s)), Geometry(s, (0, 0, s, s), (w, h))
-    if fit == "pad":
-        s = max(w, h)
-        canvas = Image.new("RGB", (s, s), img.getpixel((0, 0)))
-        box = ((s - w) // 2, (s - h) // 2, w, h)
-        canvas.paste(img, box[:2])
-        return canvas, Geometry(s, box, (w, h))
-    raise UserError(f"--fit must be crop or pad, got {fit!r}")
-
-
-def photo_at(square: Image.Image, geometry: Geometry, size: int) -> torch.Tensor:
-    """The photo's area of ``square`` at output size: (1, 3, h, w) in [-1, 1] (Lanczos)."""
-    scale, oh, ow = geometry.output_size(size)
-    left, top, w, h = geometry.box
-    return pil_to_tensor(square.crop((left, top, left + w, top + h)).resize((ow, oh), Image.LANCZOS))[None]
-
-
-def frame_to_output(frame: torch.Tensor, geometry: Geometry, out_hw: tuple[int, int],
-                    upsampler: torch.nn.Module | None = None) -> torch.Tensor:
+def frame_to_output(
+    frame: torch.Tensor, geometry: Geometry, out_hw: tuple[int, int], upsampler: torch.nn.Module | None = None
+) -> torch.Tensor:
     """A generator frame (B, C, R, R) -> the photo's area at output size (B, C, h, w).
 
     ``upsampler`` (a x4 super-resolution net, optional) is applied first; bicubic does the rest.
@@ -79,7 +37,7 @@ def frame_to_output(frame: torch.Tensor, geometry: Geometry, out_hw: tuple[int, 
     sq = F.interpolate(x, scale_factor=(out_hw[0] / (h * s)), mode="bicubic", align_corners=False)
     k = sq.shape[-1] / geometry.side
     y0, x0 = round(top * k), round(left * k)
-    sq = sq[..., y0:y0 + out_hw[0], x0:x0 + out_hw[1]]
+    sq = sq[..., y0 : y0 + out_hw[0], x0 : x0 + out_hw[1]]
     if sq.shape[-2:] != out_hw:  # rounding: resample the last pixel or two
         sq = F.interpolate(sq, size=out_hw, mode="bilinear", align_corners=False)
     return sq
@@ -101,8 +59,9 @@ def feathered_mask(dynamic: torch.Tensor, photo: torch.Tensor, feather: float = 
     return kornia.filters.gaussian_blur2d(m, (k, k), (sigma, sigma), border_type="replicate").clamp(0, 1)
 
 
-def lighting_gain(lit: torch.Tensor, reference: torch.Tensor, out_hw: tuple[int, int], geometry: Geometry,
-                  smooth: float = 0.08) -> torch.Tensor:
+def lighting_gain(
+    lit: torch.Tensor, reference: torch.Tensor, out_hw: tuple[int, int], geometry: Geometry, smooth: float = 0.08
+) -> torch.Tensor:
     """Smooth per-pixel colour gain (1, 3, h, w) that takes ``reference`` to ``lit`` (generator frames, [-1, 1]).
 
     Computed on heavily blurred low-resolution frames (sigma = ``smooth`` x side), so it carries the
@@ -111,12 +70,16 @@ def lighting_gain(lit: torch.Tensor, reference: torch.Tensor, out_hw: tuple[int,
     r = lit.shape[-1]
     sigma = max(smooth * r, 0.5)
     k = 2 * int(3 * sigma) + 1
-    blur = lambda x: kornia.filters.gaussian_blur2d((x.float() + 1) / 2, (k, k), (sigma, sigma), border_type="replicate")  # noqa: E731
+    blur = lambda x: kornia.filters.gaussian_blur2d(
+        (x.float() + 1) / 2, (k, k), (sigma, sigma), border_type="replicate"
+    )  # noqa: E731
     gain = ((blur(lit) + 0.03) / (blur(reference) + 0.03)).clamp(0.1, 10)
     return frame_to_output(gain, geometry, out_hw)
 
 
-def composite(photo: torch.Tensor, frame: torch.Tensor, alpha: torch.Tensor, gain: torch.Tensor | None = None) -> torch.Tensor:
+def composite(
+    photo: torch.Tensor, frame: torch.Tensor, alpha: torch.Tensor, gain: torch.Tensor | None = None
+) -> torch.Tensor:
     """One output frame (1, 3, h, w) in [-1, 1]: photo (relit by ``gain``) where static, ``frame`` where dynamic."""
     static = photo if gain is None else ((photo + 1) / 2 * gain).clamp(0, 1) * 2 - 1
     return static * (1 - alpha) + frame.clamp(-1, 1) * alpha

@@ -14,7 +14,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.export import load_generator
+from dl_lightning.checkpoints import load_generator, mark_checkpoint
 from dl_lightning.inversion.frozen import KeepFrozenInEval
 from dl_lightning.inversion.losses import (
     PerceptualConfig,
@@ -27,28 +27,45 @@ from dl_lightning.models.encoder import Encoder, EncoderConfig
 
 class EncoderModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
-        generator_ckpt: GAN checkpoint or exported generator (frozen; its EMA weights are used).
-        encoder: encoder architecture.
-        perceptual: LPIPS settings of the reconstruction loss.
-        lr: Adam learning rate.
-        latent_weight: weight of the W+ regression loss on generated images.
-        recon_weight: weight of the reconstruction loss on generated images.
-        real_weight: weight of the reconstruction loss on real photos (0: generated images only).
-        truncation: truncation of the sampled training latents.
+    generator_ckpt: GAN checkpoint or exported generator (frozen; its EMA weights are used).
+    encoder: encoder architecture.
+    perceptual: LPIPS settings of the reconstruction loss.
+    lr: Adam learning rate.
+    latent_weight: weight of the W+ regression loss on generated images.
+    recon_weight: weight of the reconstruction loss on generated images.
+    real_weight: weight of the reconstruction loss on real photos (0: generated images only).
+    truncation: truncation of the sampled training latents.
     """
 
     frozen = ("G",)
 
-    def __init__(self, generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt", encoder: EncoderConfig | None = None,
-                 perceptual: PerceptualConfig | None = None, lr: float = 0.001, latent_weight: float = 1.0,
-                 recon_weight: float = 1.0, real_weight: float = 1.0, truncation: float = 0.9):
+    def __init__(
+        self,
+        generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt",
+        encoder: EncoderConfig | None = None,
+        perceptual: PerceptualConfig | None = None,
+        lr: float = 0.001,
+        latent_weight: float = 1.0,
+        recon_weight: float = 1.0,
+        real_weight: float = 1.0,
+        truncation: float = 0.9,
+    ):
         super().__init__()
         encoder = encoder if isinstance(encoder, EncoderConfig) else EncoderConfig(**(encoder or {}))
         perceptual = perceptual if isinstance(perceptual, PerceptualConfig) else PerceptualConfig(**(perceptual or {}))
-        self.save_hyperparameters({"_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
-                                   "generator_ckpt": generator_ckpt, "encoder": asdict(encoder), "perceptual": asdict(perceptual),
-                                   "lr": lr, "latent_weight": latent_weight, "recon_weight": recon_weight,
-                                   "real_weight": real_weight, "truncation": truncation})
+        self.save_hyperparameters(
+            {
+                "_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
+                "generator_ckpt": generator_ckpt,
+                "encoder": asdict(encoder),
+                "perceptual": asdict(perceptual),
+                "lr": lr,
+                "latent_weight": latent_weight,
+                "recon_weight": recon_weight,
+                "real_weight": real_weight,
+                "truncation": truncation,
+            }
+        )
         self.G = load_generator(generator_ckpt)
         self.E = Encoder(self.G.cfg.resolution, self.G.num_ws, self.G.cfg.w_dim, self.G.mapping.w_avg, encoder)
         self._lpips = [perceptual.build()]  # a list: not a submodule, so not saved in checkpoints
@@ -81,7 +98,9 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
             rec_real, _ = self.reconstruct(real)
             loss_real = reconstruction_loss(rec_real, real, self.lpips, hp.perceptual["weight"])
             loss = loss + hp.real_weight * loss_real
-            logs.update({"loss/recon_real": loss_real, **{f"real/{k}": v for k, v in recon_metrics(rec_real, real).items()}})
+            logs.update(
+                {"loss/recon_real": loss_real, **{f"real/{k}": v for k, v in recon_metrics(rec_real, real).items()}}
+            )
         self.log_dict(logs, prog_bar=False)
         self.log("loss", loss, prog_bar=True)
         return loss
@@ -90,4 +109,4 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
         return torch.optim.Adam(self.E.parameters(), lr=self.hparams.lr)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["dl_lightning"] = {"kind": "encoder", "generator": asdict(self.G.cfg), "encoder": self.hparams.encoder}
+        mark_checkpoint(checkpoint, "encoder", generator=asdict(self.G.cfg), encoder=self.hparams.encoder)

@@ -20,20 +20,29 @@ from dl_lightning.models.generator import Generator
 
 class FinetuneModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
-        G: generator to copy (left untouched).
-        ws, noise_st, noise_dyn: frozen inverted latents (batch 1).
-        lpips_model: LPIPS module or None.
-        lr: Adam learning rate of the copy's weights.
-        lpips_weight: LPIPS weight in the reconstruction loss.
-        locality_weight: weight of the locality regulariser.
-        locality_batch: random latents per step for the regulariser.
+    G: generator to copy (left untouched).
+    ws, noise_st, noise_dyn: frozen inverted latents (batch 1).
+    lpips_model: LPIPS module or None.
+    lr: Adam learning rate of the copy's weights.
+    lpips_weight: LPIPS weight in the reconstruction loss.
+    locality_weight: weight of the locality regulariser.
+    locality_batch: random latents per step for the regulariser.
     """
 
     frozen = ("G_ref", "G.mapping")
 
-    def __init__(self, G: Generator, ws: torch.Tensor, noise_st: list[torch.Tensor], noise_dyn: list[torch.Tensor],
-                 lpips_model=None, lr: float = 3e-4, lpips_weight: float = 1.0, locality_weight: float = 1.0,
-                 locality_batch: int = 2):
+    def __init__(
+        self,
+        G: Generator,
+        ws: torch.Tensor,
+        noise_st: list[torch.Tensor],
+        noise_dyn: list[torch.Tensor],
+        lpips_model=None,
+        lr: float = 3e-4,
+        lpips_weight: float = 1.0,
+        locality_weight: float = 1.0,
+        locality_batch: int = 2,
+    ):
         super().__init__()
         self.save_hyperparameters(ignore=["G", "ws", "noise_st", "noise_dyn", "lpips_model"])
         self.G_ref = G.eval().requires_grad_(False)

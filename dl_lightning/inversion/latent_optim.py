@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
 from dl_lightning.inversion.frozen import KeepFrozenInEval
-import torch.nn.functional as F
-
 from dl_lightning.inversion.losses import noise_regularizer, recon_metrics, reconstruction_loss, wplus_regularizer
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.lighting import LightingNet
@@ -32,23 +31,34 @@ def repeat_target(image: torch.Tensor, steps: int) -> DataLoader:
 
 class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
-        G: frozen generator.
-        ws_init: (1, num_ws, w_dim) starting W+ (encoder output or w_avg).
-        lpips_model: LPIPS module or None (pixel loss only).
-        A: lighting network for the domain regulariser (optional).
-        lr: Adam learning rate for W+ (noise uses ``noise_lr``).
-        noise_lr: Adam learning rate for the noise maps.
-        lpips_weight, spread_weight, domain_weight, noise_weight: loss weights.
-        dynamic_mask: (1, 1, R, R) in [0, 1], 1 where the photo moves (None: both noise sets fit everywhere).
-        seed: seed of the initial noise maps.
+    G: frozen generator.
+    ws_init: (1, num_ws, w_dim) starting W+ (encoder output or w_avg).
+    lpips_model: LPIPS module or None (pixel loss only).
+    A: lighting network for the domain regulariser (optional).
+    lr: Adam learning rate for W+ (noise uses ``noise_lr``).
+    noise_lr: Adam learning rate for the noise maps.
+    lpips_weight, spread_weight, domain_weight, noise_weight: loss weights.
+    dynamic_mask: (1, 1, R, R) in [0, 1], 1 where the photo moves (None: both noise sets fit everywhere).
+    seed: seed of the initial noise maps.
     """
 
     frozen = ("G",)
 
-    def __init__(self, G: Generator, ws_init: torch.Tensor, lpips_model=None, A: LightingNet | None = None,
-                 lr: float = 0.01, noise_lr: float = 0.05, lpips_weight: float = 1.0, spread_weight: float = 0.01,
-                 domain_weight: float = 0.01, noise_weight: float = 1e-3, dynamic_mask: torch.Tensor | None = None,
-                 seed: int = 0):
+    def __init__(
+        self,
+        G: Generator,
+        ws_init: torch.Tensor,
+        lpips_model=None,
+        A: LightingNet | None = None,
+        lr: float = 0.01,
+        noise_lr: float = 0.05,
+        lpips_weight: float = 1.0,
+        spread_weight: float = 0.01,
+        domain_weight: float = 0.01,
+        noise_weight: float = 1e-3,
+        dynamic_mask: torch.Tensor | None = None,
+        seed: int = 0,
+    ):
         super().__init__()
         self.save_hyperparameters(ignore=["G", "ws_init", "lpips_model", "A", "dynamic_mask"])
         self.G = G.eval().requires_grad_(False)
@@ -92,8 +102,12 @@ class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        return torch.optim.Adam([{"params": [self.ws], "lr": hp.lr},
-                                 {"params": list(self.noise_st) + list(self.noise_dyn), "lr": hp.noise_lr}])
+        return torch.optim.Adam(
+            [
+                {"params": [self.ws], "lr": hp.lr},
+                {"params": list(self.noise_st) + list(self.noise_dyn), "lr": hp.noise_lr},
+            ]
+        )
 
     @torch.no_grad()
     def metrics(self, target: torch.Tensor) -> dict[str, float]:

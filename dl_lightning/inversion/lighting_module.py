@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from dl_lightning.export import load_generator
+from dl_lightning.checkpoints import load_generator, mark_checkpoint
 from dl_lightning.inversion.frozen import KeepFrozenInEval
 from dl_lightning.models.generator import normalize_z
 from dl_lightning.models.lighting import LightingNet
@@ -17,21 +17,29 @@ from dl_lightning.models.lighting import LightingNet
 
 class LightingModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
-        generator_ckpt: GAN checkpoint or exported generator (its mapping network is inverted).
-        hidden: width of A.
-        layers: depth of A.
-        lr: Adam learning rate.
-        batch_size: latents per step.
-        cycle_weight: weight of ||M(A(w)) - w||^2 next to the latent regression loss.
-        zdyn_weight: extra weight of the z_dyn part (the part relighting needs).
-        epoch_length: steps per epoch (latents are sampled on the fly).
+    generator_ckpt: GAN checkpoint or exported generator (its mapping network is inverted).
+    hidden: width of A.
+    layers: depth of A.
+    lr: Adam learning rate.
+    batch_size: latents per step.
+    cycle_weight: weight of ||M(A(w)) - w||^2 next to the latent regression loss.
+    zdyn_weight: extra weight of the z_dyn part (the part relighting needs).
+    epoch_length: steps per epoch (latents are sampled on the fly).
     """
 
     frozen = ("G",)
 
-    def __init__(self, generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt", hidden: int = 256, layers: int = 4,
-                 lr: float = 0.001, batch_size: int = 256, cycle_weight: float = 1.0, zdyn_weight: float = 4.0,
-                 epoch_length: int = 500):
+    def __init__(
+        self,
+        generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt",
+        hidden: int = 256,
+        layers: int = 4,
+        lr: float = 0.001,
+        batch_size: int = 256,
+        cycle_weight: float = 1.0,
+        zdyn_weight: float = 4.0,
+        epoch_length: int = 500,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.G = load_generator(generator_ckpt)
@@ -43,8 +51,11 @@ class LightingModule(KeepFrozenInEval, pl.LightningModule):
             w = self.G.mapping(z_st, z_dyn)
         p_st, p_dyn = self.A(w)
         t_st, t_dyn = normalize_z(z_st, z_dyn)
-        return {"z_st": F.mse_loss(p_st, t_st), "z_dyn": F.mse_loss(p_dyn, t_dyn),
-                "cycle": F.mse_loss(self.G.mapping(p_st, p_dyn), w)}
+        return {
+            "z_st": F.mse_loss(p_st, t_st),
+            "z_dyn": F.mse_loss(p_dyn, t_dyn),
+            "cycle": F.mse_loss(self.G.mapping(p_st, p_dyn), w),
+        }
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
@@ -61,5 +72,5 @@ class LightingModule(KeepFrozenInEval, pl.LightningModule):
         return torch.optim.Adam(self.A.parameters(), lr=self.hparams.lr)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["dl_lightning"] = {"kind": "lighting", "generator": asdict(self.G.cfg),
-                                      "lighting": {"hidden": self.hparams.hidden, "layers": self.hparams.layers}}
+        lighting = {"hidden": self.hparams.hidden, "layers": self.hparams.layers}
+        mark_checkpoint(checkpoint, "lighting", generator=asdict(self.G.cfg), lighting=lighting)

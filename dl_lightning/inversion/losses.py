@@ -68,14 +68,18 @@ def noise_regularizer(noises: list[torch.Tensor]) -> torch.Tensor:
         loss = loss + n.mean().square() + (n.var() - 1).square() if n.numel() > 1 else loss
         x = n
         while True:
-            loss = loss + (x * torch.roll(x, 1, dims=3)).mean().square() + (x * torch.roll(x, 1, dims=2)).mean().square()
+            loss = (
+                loss + (x * torch.roll(x, 1, dims=3)).mean().square() + (x * torch.roll(x, 1, dims=2)).mean().square()
+            )
             if x.shape[2] <= 8:
                 break
             x = F.avg_pool2d(x, 2) * 2  # keeps unit variance of white noise
     return loss
 
 
-def wplus_regularizer(ws: torch.Tensor, G: Generator, A: LightingNet | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def wplus_regularizer(
+    ws: torch.Tensor, G: Generator, A: LightingNet | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """In-domain terms for W+ (B, num_ws, w_dim): (spread, domain).
 
     spread: mean squared deviation of the per-layer styles from their mean (W+ close to W).

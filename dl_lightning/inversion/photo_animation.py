@@ -8,8 +8,8 @@ motion is mirrored (water), and blends the generator's frames into the photo (se
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -17,18 +17,20 @@ from PIL import Image
 
 from dl_lightning.animation import Motion, render_frames
 from dl_lightning.data.images import open_rgb
+from dl_lightning.data.photos import Geometry, photo_square
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.composite import (Geometry, composite, feathered_mask, frame_to_output, lighting_gain,
-                                              photo_square)
-from dl_lightning.inversion.pipeline import Inversion
+from dl_lightning.inversion.composite import composite, feathered_mask, frame_to_output, lighting_gain
+from dl_lightning.inversion.result import Inversion
 
 
 def user_mask(path: str | Path, photo_size: tuple[int, int], fit: str, resolution: int) -> torch.Tensor:
     """A user's mask image (white = moves, same size as the photo) -> (1, 1, R, R) in {0, 1}."""
     img = open_rgb(path)
     if img.size != photo_size:
-        raise UserError(f"--mask {path} is {img.width}x{img.height} px but the photo is {photo_size[0]}x{photo_size[1]}: "
-                        "give a mask of the photo's size (white = sky/water that moves)")
+        raise UserError(
+            f"--mask {path} is {img.width}x{img.height} px but the photo is {photo_size[0]}x{photo_size[1]}: "
+            "give a mask of the photo's size (white = sky/water that moves)"
+        )
     square, _ = photo_square(img, fit)
     grey = torch.from_numpy(np.asarray(square.convert("L").resize((resolution, resolution), Image.BOX)).copy())
     return (grey.float() / 255 >= 0.5).float()[None, None]
@@ -55,9 +57,17 @@ def horizon_from_mask(mask: torch.Tensor) -> float | None:
 
 
 @torch.no_grad()
-def photo_frames(inv: Inversion, ws: torch.Tensor, motion: Motion, photo: torch.Tensor, alpha: torch.Tensor,
-                 geometry: Geometry, relight: bool, upsampler: torch.nn.Module | None = None,
-                 chunk: int = 8) -> Iterator[torch.Tensor]:
+def photo_frames(
+    inv: Inversion,
+    ws: torch.Tensor,
+    motion: Motion,
+    photo: torch.Tensor,
+    alpha: torch.Tensor,
+    geometry: Geometry,
+    relight: bool,
+    upsampler: torch.nn.Module | None = None,
+    chunk: int = 8,
+) -> Iterator[torch.Tensor]:
     """Output frames (1, 3, h, w) at the photo's resolution.
 
     Args:
@@ -97,7 +107,9 @@ class RegionChange:
     def result(self) -> dict[str, float]:
         n = max(self.n, 1)
         return {f"change_{k}": v / n for k, v in self.sums.items()} | {
-            "static_share": float(self.static.float().mean()), "dynamic_share": float(self.dynamic.float().mean())}
+            "static_share": float(self.static.float().mean()),
+            "dynamic_share": float(self.dynamic.float().mean()),
+        }
 
 
 def mask_to_alpha(mask: torch.Tensor | None, photo: torch.Tensor, geometry: Geometry) -> torch.Tensor:

@@ -64,8 +64,10 @@ def find_inception_weights(path: str | None) -> str:
                 raise UserError(f"{c}: not an Inception state dict")
             return str(c)
     where = path or candidates[0]
-    raise UserError(f"Inception weights not found at {where}: they cannot be downloaded on this machine; "
-                    f"copy {INCEPTION_FILE} there or pass --inception-weights PATH (or use --features random)")
+    raise UserError(
+        f"Inception weights not found at {where}: they cannot be downloaded on this machine; "
+        f"copy {INCEPTION_FILE} there or pass --inception-weights PATH (or use --features random)"
+    )
 
 
 def make_extractor(kind: str = "inception", weights: str | None = None, num_features: int = 2048) -> nn.Module | int:
@@ -76,5 +78,8 @@ def make_extractor(kind: str = "inception", weights: str | None = None, num_feat
         raise UserError(f"unknown feature extractor {kind!r}; use inception or random")
     from torchmetrics.image.fid import NoTrainInceptionV3
 
-    return NoTrainInceptionV3(name="inception-v3-compat", features_list=[str(num_features)],
-                              feature_extractor_weights_path=find_inception_weights(weights))
+    return NoTrainInceptionV3(
+        name="inception-v3-compat",
+        features_list=[str(num_features)],
+        feature_extractor_weights_path=find_inception_weights(weights),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
@@ -19,7 +19,9 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generated_batches(G: Generator, num: int, batch: int = 32, truncation: float = 1.0, seed: int = 0) -> Iterator[torch.Tensor]:
+def generated_batches(
+    G: Generator, num: int, batch: int = 32, truncation: float = 1.0, seed: int = 0
+) -> Iterator[torch.Tensor]:
     """``num`` random frames of G in batches, [-1, 1]; seeded."""
     gen = torch.Generator().manual_seed(seed)
     dev = G.const.device
@@ -31,8 +33,13 @@ def generated_batches(G: Generator, num: int, batch: int = 32, truncation: float
         done += b
 
 
-def fid_kid(real: Iterable[torch.Tensor], fake: Iterable[torch.Tensor], feature: nn.Module | int,
-            kid_subset_size: int = 100, progress: bool = True) -> dict[str, float]:
+def fid_kid(
+    real: Iterable[torch.Tensor],
+    fake: Iterable[torch.Tensor],
+    feature: nn.Module | int,
+    kid_subset_size: int = 100,
+    progress: bool = True,
+) -> dict[str, float]:
     """FID and KID (mean, std) of two streams of [-1, 1] image batches.
 
     ``feature`` is a torchmetrics-style extractor taking uint8 images (see ``features.make_extractor``).
@@ -41,12 +48,19 @@ def fid_kid(real: Iterable[torch.Tensor], fake: Iterable[torch.Tensor], feature:
     kid = KernelInceptionDistance(feature=feature, subset_size=kid_subset_size, subsets=50, reset_real_features=True)
     counts = {True: 0, False: 0}
     for is_real, stream in ((True, real), (False, fake)):
-        for batch in tqdm(stream, desc="real" if is_real else "generated", unit="batch", disable=not progress, leave=False):
+        for batch in tqdm(
+            stream, desc="real" if is_real else "generated", unit="batch", disable=not progress, leave=False
+        ):
             x = to_uint8(batch)
             fid.update(x, real=is_real)
             kid.update(x, real=is_real)
             counts[is_real] += x.shape[0]
     kid.subset_size = min(kid_subset_size, counts[True], counts[False])
     kid_mean, kid_std = kid.compute()
-    return {"fid": float(fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std),
-            "num_real": counts[True], "num_fake": counts[False]}
+    return {
+        "fid": float(fid.compute()),
+        "kid_mean": float(kid_mean),
+        "kid_std": float(kid_std),
+        "num_real": counts[True],
+        "num_fake": counts[False],
+    }

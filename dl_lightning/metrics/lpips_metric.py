@@ -27,7 +27,9 @@ def lpips_backbone_available(net: str = "alex") -> bool:
     return net in BACKBONE_FILES and cached_backbone(net).is_file()
 
 
-def load_lpips(net: str = "alex", backbone_weights: str | None = None, random_backbone: bool = False) -> torch.nn.Module:
+def load_lpips(
+    net: str = "alex", backbone_weights: str | None = None, random_backbone: bool = False
+) -> torch.nn.Module:
     """An ``lpips.LPIPS`` module in eval mode; see the module docstring for where weights come from."""
     import lpips
 
@@ -35,8 +37,10 @@ def load_lpips(net: str = "alex", backbone_weights: str | None = None, random_ba
         raise UserError(f"LPIPS net must be one of {', '.join(BACKBONE_FILES)}, got {net!r}")
     cached = cached_backbone(net)
     if not random_backbone and backbone_weights is None and not cached.is_file():
-        raise UserError(f"LPIPS needs {net} backbone weights, which cannot be downloaded on this machine: "
-                        f"pass --lpips-weights PATH (torchvision {BACKBONE_FILES[net]}) or copy it to {cached}")
+        raise UserError(
+            f"LPIPS needs {net} backbone weights, which cannot be downloaded on this machine: "
+            f"pass --lpips-weights PATH (torchvision {BACKBONE_FILES[net]}) or copy it to {cached}"
+        )
     use_cache = not random_backbone and backbone_weights is None
     model = lpips.LPIPS(net=net, pnet_rand=not use_cache, verbose=False)
     if backbone_weights is not None:

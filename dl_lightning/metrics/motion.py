@@ -15,7 +15,7 @@ Videos whose region is empty or covers the whole frame cannot be split and are c
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
@@ -28,7 +28,9 @@ def region_change(video: torch.Tensor, dynamic: torch.Tensor) -> tuple[float, fl
     """Mean |x[t+1] - x[t]| (in [0, 1] units) inside and outside ``dynamic`` (H, W) bool for a video
     (T, 3, H, W) in [-1, 1]; None if the mask is empty or full."""
     if video.dim() != 4 or video.shape[0] < 2 or dynamic.shape != video.shape[-2:]:
-        raise ValueError(f"video must be (T>=2, 3, H, W) with an (H, W) mask, got {tuple(video.shape)}, {tuple(dynamic.shape)}")
+        raise ValueError(
+            f"video must be (T>=2, 3, H, W) with an (H, W) mask, got {tuple(video.shape)}, {tuple(dynamic.shape)}"
+        )
     m = dynamic.bool()
     if m.all() or not m.any():
         return None
@@ -41,18 +43,41 @@ def summarise(pairs: Iterable[tuple[float, float] | None]) -> dict[str, float]:
     pairs = list(pairs)
     kept = [p for p in pairs if p is not None]
     if not kept:
-        return {"dynamic": float("nan"), "static": float("nan"), "ratio": float("nan"), "excess": float("nan"),
-                "videos": 0, "skipped": len(pairs)}
+        return {
+            "dynamic": float("nan"),
+            "static": float("nan"),
+            "ratio": float("nan"),
+            "excess": float("nan"),
+            "videos": 0,
+            "skipped": len(pairs),
+        }
     dyn = sum(p[0] for p in kept) / len(kept)
     st = sum(p[1] for p in kept) / len(kept)
-    return {"dynamic": dyn, "static": st, "ratio": dyn / max(st, 1e-8), "excess": dyn - st,
-            "videos": len(kept), "skipped": len(pairs) - len(kept)}
+    return {
+        "dynamic": dyn,
+        "static": st,
+        "ratio": dyn / max(st, 1e-8),
+        "excess": dyn - st,
+        "videos": len(kept),
+        "skipped": len(pairs) - len(kept),
+    }
 
 
 @torch.no_grad()
-def generated_motion(G: Generator, segmenter: Segmenter, num: int = 16, frames: int = 16, motion: str | Motion = "clouds",
-                     daytime: str = "fixed", truncation: float = 0.8, seed: int = 0, batch: int = 16) -> dict[str, float]:
-    """Motion figures of ``num`` generated time-lapses (``motion`` preset, ``daytime`` path), masks from ``segmenter``."""
+def generated_motion(
+    G: Generator,
+    segmenter: Segmenter,
+    num: int = 16,
+    frames: int = 16,
+    motion: str | Motion = "clouds",
+    daytime: str = "fixed",
+    truncation: float = 0.8,
+    seed: int = 0,
+    batch: int = 16,
+) -> dict[str, float]:
+    """Motion figures of ``num`` generated time-lapses (``motion`` preset, ``daytime`` path).
+
+    Masks come from ``segmenter``."""
     dev = G.const.device
     gen = torch.Generator().manual_seed(seed)
     m = motion if isinstance(motion, Motion) else get_motion(motion, horizon=0.0)
@@ -70,15 +95,18 @@ def generated_motion(G: Generator, segmenter: Segmenter, num: int = 16, frames: 
 
 
 @torch.no_grad()
-def real_motion(videos: Iterable[tuple[torch.Tensor, torch.Tensor | None]], segmenter: Segmenter | None = None
-                ) -> dict[str, dict[str, float]]:
+def real_motion(
+    videos: Iterable[tuple[torch.Tensor, torch.Tensor | None]], segmenter: Segmenter | None = None
+) -> dict[str, dict[str, float]]:
     """Motion figures of real videos (T, 3, H, W) with their true masks and, given a segmenter, predicted ones."""
     true, pred = [], []
     for video, mask in videos:
         if mask is not None:
             true.append(region_change(video, mask))
         if segmenter is not None:
-            pred.append(region_change(video, segmenter.predict(video[:1].to(next(segmenter.parameters()).device))[0].cpu()))
+            pred.append(
+                region_change(video, segmenter.predict(video[:1].to(next(segmenter.parameters()).device))[0].cpu())
+            )
     out = {"true_masks": summarise(true)} if true else {}
     if segmenter is not None:
         out["predicted_masks"] = summarise(pred)

@@ -61,7 +61,9 @@ class Encoder(nn.Module):
                 try:
                     net.load_state_dict(torch.load(cfg.backbone_weights, map_location="cpu", weights_only=True))
                 except (OSError, RuntimeError) as err:
-                    raise UserError(f"encoder.backbone_weights {cfg.backbone_weights}: {str(err).splitlines()[0]}") from None
+                    raise UserError(
+                        f"encoder.backbone_weights {cfg.backbone_weights}: {str(err).splitlines()[0]}"
+                    ) from None
             net.fc = nn.Identity()
             self.features = net
             self.head = nn.Linear(512, out)

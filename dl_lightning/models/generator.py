@@ -73,7 +73,7 @@ def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 def normalize_z(z_st: torch.Tensor, z_dyn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The mapping network's input: [z_st, z_dyn] normalised together, split back into its two parts."""
     z = normalize_2nd_moment(torch.cat([z_st, z_dyn], dim=1))
-    return z[:, : z_st.shape[1]], z[:, z_st.shape[1]:]
+    return z[:, : z_st.shape[1]], z[:, z_st.shape[1] :]
 
 
 class MappingNetwork(nn.Module):
@@ -82,7 +82,9 @@ class MappingNetwork(nn.Module):
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
         dims = [cfg.z_st_dim + cfg.z_dyn_dim] + [cfg.w_dim] * cfg.mapping_layers
-        self.net = nn.Sequential(*[EqualLinear(a, b, lr_mul=cfg.mapping_lr_mul, activate=True) for a, b in zip(dims, dims[1:])])
+        self.net = nn.Sequential(
+            *[EqualLinear(a, b, lr_mul=cfg.mapping_lr_mul, activate=True) for a, b in zip(dims, dims[1:])]
+        )
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
         self.beta = cfg.w_avg_beta
 
@@ -106,7 +108,9 @@ class SynthesisLayer(nn.Module):
         self.strength_dyn = nn.Parameter(torch.full((out_ch,), noise_init))
         self.bias = nn.Parameter(torch.zeros(out_ch))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor
+    ) -> torch.Tensor:
         x = self.conv(x, w)
         noise = self.strength_st[:, None, None] * noise_st + self.strength_dyn[:, None, None] * noise_dyn
         return lrelu(x + noise.to(x.dtype) + self.bias[:, None, None].to(x.dtype))
@@ -138,7 +142,9 @@ class Generator(nn.Module):
         log_res = int(math.log2(cfg.resolution))
         self.const = nn.Parameter(torch.randn(1, cfg.channels(4), 4, 4))
         ni = cfg.noise_strength_init
-        self.layers = nn.ModuleList([SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, False, cfg.fused_modconv, ni)])
+        self.layers = nn.ModuleList(
+            [SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, False, cfg.fused_modconv, ni)]
+        )
         self.to_rgbs = nn.ModuleList([ToRGB(cfg.channels(4), cfg.w_dim, cfg.fused_modconv)])
         self.layer_res = [4]
         for lr in range(3, log_res + 1):
@@ -151,7 +157,9 @@ class Generator(nn.Module):
         self.num_ws = len(self.layers) + 1
 
     # ---------------------------------------------------------------- latents
-    def sample_z(self, batch: int, device=None, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample_z(
+        self, batch: int, device=None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Random (z_st, z_dyn), each standard normal."""
         device = device or self.const.device
         z_st = torch.randn(batch, self.cfg.z_st_dim, device=device, generator=generator)
@@ -163,8 +171,9 @@ class Generator(nn.Module):
         device = device or self.const.device
         return [torch.randn(batch, 1, r, r, device=device, generator=generator) for r in self.layer_res]
 
-    def sample_latents(self, batch: int, generator: torch.Generator | None = None, device=None
-                       ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    def sample_latents(
+        self, batch: int, generator: torch.Generator | None = None, device=None
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """(z_st, z_dyn, S_st, S_dyn) for ``batch`` scenes, drawn in that order from ``generator`` (on the CPU
         when one is given, so a seed gives the same scenes on any device) and moved to ``device``."""
         device = device or self.const.device
@@ -178,8 +187,9 @@ class Generator(nn.Module):
         return self.mapping(z_st, z_dyn, truncation)[:, None].expand(-1, self.num_ws, -1)
 
     # ---------------------------------------------------------------- synthesis
-    def synthesis(self, ws: torch.Tensor, noise_st: list[torch.Tensor] | None = None,
-                  noise_dyn: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def synthesis(
+        self, ws: torch.Tensor, noise_st: list[torch.Tensor] | None = None, noise_dyn: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """W+ (B, num_ws, w_dim) and noise lists -> image (B, 3, R, R), roughly in [-1, 1].
 
         Missing noise lists are sampled fresh.
@@ -197,10 +207,17 @@ class Generator(nn.Module):
                 rgb = self.to_rgbs[(i + 1) // 2](x, ws[:, i + 1], rgb)
         return rgb
 
-    def forward(self, z_st: torch.Tensor | None = None, z_dyn: torch.Tensor | None = None, *,
-                ws: torch.Tensor | None = None, noise_st: list[torch.Tensor] | None = None,
-                noise_dyn: list[torch.Tensor] | None = None, truncation: float = 1.0,
-                return_ws: bool = False):
+    def forward(
+        self,
+        z_st: torch.Tensor | None = None,
+        z_dyn: torch.Tensor | None = None,
+        *,
+        ws: torch.Tensor | None = None,
+        noise_st: list[torch.Tensor] | None = None,
+        noise_dyn: list[torch.Tensor] | None = None,
+        truncation: float = 1.0,
+        return_ws: bool = False,
+    ):
         """Generate images from (z_st, z_dyn) or directly from W+ ``ws``.
 
         Returns (B, 3, R, R) images, plus ``ws`` (B, num_ws, w_dim) if ``return_ws``.

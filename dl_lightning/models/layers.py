@@ -84,8 +84,16 @@ class ModulatedConv2d(nn.Module):
         fused: use the grouped-conv formulation.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, w_dim: int, demodulate: bool = True,
-                 up: bool = False, fused: bool = False):
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel: int,
+        w_dim: int,
+        demodulate: bool = True,
+        up: bool = False,
+        fused: bool = False,
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel, kernel))
         self.affine = EqualLinear(w_dim, in_ch, bias_init=1.0)
@@ -112,5 +120,7 @@ class ModulatedConv2d(nn.Module):
         wb = weight[None] * s[:, None, :, None, None]  # (B, out, in, k, k)
         if self.demodulate:
             wb = wb * torch.rsqrt(wb.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
-        out = F.conv2d(x.reshape(1, b * c, h, w_), wb.reshape(-1, c, *weight.shape[2:]).to(x.dtype), padding=self.pad, groups=b)
+        out = F.conv2d(
+            x.reshape(1, b * c, h, w_), wb.reshape(-1, c, *weight.shape[2:]).to(x.dtype), padding=self.pad, groups=b
+        )
         return out.reshape(b, -1, h, w_)

@@ -20,13 +20,15 @@ class LightingNet(nn.Module):
     def __init__(self, w_dim: int, z_st_dim: int, z_dyn_dim: int, hidden: int = 256, layers: int = 4):
         super().__init__()
         dims = [w_dim] + [hidden] * (layers - 1)
-        self.net = nn.Sequential(*[EqualLinear(a, b, activate=True) for a, b in zip(dims, dims[1:])],
-                                 EqualLinear(dims[-1], z_st_dim + z_dyn_dim))
+        self.net = nn.Sequential(
+            *[EqualLinear(a, b, activate=True) for a, b in zip(dims, dims[1:])],
+            EqualLinear(dims[-1], z_st_dim + z_dyn_dim),
+        )
         self.z_st_dim, self.z_dyn_dim = z_st_dim, z_dyn_dim
 
     def forward(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.net(w)
-        return normalize_z(z[:, : self.z_st_dim], z[:, self.z_st_dim:])
+        return normalize_z(z[:, : self.z_st_dim], z[:, self.z_st_dim :])
 
 
 @torch.no_grad()

@@ -16,8 +16,8 @@ from torch import nn
 @dataclass
 class SegmenterConfig:
     """Attributes:
-        width: channels of the first level; each of the ``depth`` downsamplings doubles them.
-        depth: number of x2 downsamplings (inputs are padded to a multiple of 2**depth).
+    width: channels of the first level; each of the ``depth`` downsamplings doubles them.
+    depth: number of x2 downsamplings (inputs are padded to a multiple of 2**depth).
     """
 
     width: int = 16
@@ -29,8 +29,14 @@ class SegmenterConfig:
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                         nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class Segmenter(nn.Module):
@@ -55,7 +61,9 @@ class Segmenter(nn.Module):
             x = block(x if i == 0 else F.max_pool2d(x, 2))
             skips.append(x)
         for block, skip in zip(reversed(self.up), reversed(skips[:-1])):
-            x = block(torch.cat([F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1))
+            x = block(
+                torch.cat([F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1)
+            )
         return self.head(x)[..., :h, :w]
 
     @torch.no_grad()

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from dl_lightning.animation import sample_timelapse
-from dl_lightning.export import save_generator
+from dl_lightning.checkpoints import save_generator
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 
 
@@ -36,8 +36,16 @@ class SampleLogger(pl.Callback):
         motion: S_dyn motion preset for the timelapse.
     """
 
-    def __init__(self, every_n_steps: int = 500, num_images: int = 16, num_videos: int = 4, frames: int = 24,
-                 fps: int = 12, seed: int = 0, motion: str = "right_wind"):
+    def __init__(
+        self,
+        every_n_steps: int = 500,
+        num_images: int = 16,
+        num_videos: int = 4,
+        frames: int = 24,
+        fps: int = 12,
+        seed: int = 0,
+        motion: str = "right_wind",
+    ):
         self.every, self.num_images, self.num_videos = every_n_steps, num_images, num_videos
         self.frames, self.fps, self.seed, self.motion = frames, fps, seed, motion
         self._last = -1
@@ -55,8 +63,9 @@ class SampleLogger(pl.Callback):
         imgs = G(z_st, z_dyn, noise_st=noise_st, noise_dyn=noise_dyn, truncation=psi)
         out = run_dir(trainer) / "samples"
         paths = {"grid": save_image(make_grid(imgs), out / f"grid_{step:07d}.png")}
-        frames = list(tile_frames(sample_timelapse(G, self.num_videos, self.frames, self.seed, self.motion,
-                                                   truncation=psi)))
+        frames = list(
+            tile_frames(sample_timelapse(G, self.num_videos, self.frames, self.seed, self.motion, truncation=psi))
+        )
         for ext in ("gif", "mp4"):
             paths[ext] = out / f"timelapse_{step:07d}.{ext}"
             write_video(frames, paths[ext], self.fps)
@@ -71,8 +80,13 @@ class SampleLogger(pl.Callback):
             if isinstance(logger, WandbLogger):
                 import wandb
 
-                logger.log_metrics({"samples/grid": wandb.Image(str(paths["grid"])),
-                                    "samples/timelapse": wandb.Video(str(paths["gif"]), format="gif")}, step=step)
+                logger.log_metrics(
+                    {
+                        "samples/grid": wandb.Image(str(paths["grid"])),
+                        "samples/timelapse": wandb.Video(str(paths["gif"]), format="gif"),
+                    },
+                    step=step,
+                )
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if self.every > 0 and trainer.global_step % self.every == 0:
@@ -107,9 +121,21 @@ class FIDMonitor(pl.Callback):
         batch: generation batch size.
     """
 
-    def __init__(self, every_n_steps: int = 500, num_samples: int = 512, features: str = "random",
-                 inception_weights: str | None = None, batch: int = 64):
-        self.every, self.num, self.features, self.weights, self.batch = every_n_steps, num_samples, features, inception_weights, batch
+    def __init__(
+        self,
+        every_n_steps: int = 500,
+        num_samples: int = 512,
+        features: str = "random",
+        inception_weights: str | None = None,
+        batch: int = 64,
+    ):
+        self.every, self.num, self.features, self.weights, self.batch = (
+            every_n_steps,
+            num_samples,
+            features,
+            inception_weights,
+            batch,
+        )
         self.fid = None
 
     def _metric(self, trainer, module):
@@ -162,20 +188,29 @@ class MotionMonitor(pl.Callback):
         num_pairs: generated pairs for the D_dyn scores.
     """
 
-    def __init__(self, every_n_steps: int = 500, segmenter: str | None = None, motion: str = "clouds",
-                 num_videos: int = 16, frames: int = 12, num_pairs: int = 32):
+    def __init__(
+        self,
+        every_n_steps: int = 500,
+        segmenter: str | None = None,
+        motion: str = "clouds",
+        num_videos: int = 16,
+        frames: int = 12,
+        num_pairs: int = 32,
+    ):
         self.every, self.segmenter_path, self.motion = every_n_steps, segmenter, motion
         self.num_videos, self.frames, self.num_pairs = num_videos, frames, num_pairs
         self.segmenter = None
 
     def on_fit_start(self, trainer, module) -> None:
-        from dl_lightning.training.segmenter_module import load_segmenter
+        from dl_lightning.checkpoints import load_segmenter
 
         if self.segmenter_path and Path(self.segmenter_path).is_file():
             self.segmenter = load_segmenter(self.segmenter_path)
         elif trainer.is_global_zero:
-            print(f"MotionMonitor: no segmenter at {self.segmenter_path}; logging noise strengths and D_dyn scores only "
-                  "(train one with `dl-train fit --config configs/segmenter/synthetic64.yaml`)")
+            print(
+                f"MotionMonitor: no segmenter at {self.segmenter_path}; logging noise strengths and D_dyn scores only "
+                "(train one with `dl-train fit --config configs/segmenter/synthetic64.yaml`)"
+            )
 
     @torch.no_grad()
     def d_dyn_scores(self, module) -> dict[str, float]:
@@ -186,9 +221,11 @@ class MotionMonitor(pl.Callback):
         ws = G.map(z_st, z_dyn).repeat(2, 1, 1)
         st2 = [n.repeat(2, 1, 1, 1) for n in noise_st]
         first, second = dyn_noise_pair(noise_dyn, module.pair_motion, generator=None)
-        variants = {"resampled": [torch.cat([n, torch.randn_like(n)]) for n in noise_dyn],
-                    "warped": [torch.cat([a, c]) for a, c in zip(first, second)],
-                    "zero": [torch.zeros_like(n).repeat(2, 1, 1, 1) for n in noise_dyn]}
+        variants = {
+            "resampled": [torch.cat([n, torch.randn_like(n)]) for n in noise_dyn],
+            "warped": [torch.cat([a, c]) for a, c in zip(first, second)],
+            "zero": [torch.zeros_like(n).repeat(2, 1, 1, 1) for n in noise_dyn],
+        }
         scores = {}
         for name, dyn in variants.items():
             pairs = G.synthesis(ws, st2, dyn).unflatten(0, (2, b)).transpose(0, 1)
@@ -211,7 +248,16 @@ class MotionMonitor(pl.Callback):
 
         logs = {**self.strengths(module.G_ema), **self.d_dyn_scores(module)}
         if self.segmenter is not None:
-            m = generated_motion(module.G_ema, self.segmenter, self.num_videos, self.frames, self.motion, "fixed",
-                                 module.hparams.sample_truncation)
-            logs.update({"val/motion_dynamic": m["dynamic"], "val/motion_static": m["static"], "val/motion_ratio": m["ratio"]})
+            m = generated_motion(
+                module.G_ema,
+                self.segmenter,
+                self.num_videos,
+                self.frames,
+                self.motion,
+                "fixed",
+                module.hparams.sample_truncation,
+            )
+            logs.update(
+                {"val/motion_dynamic": m["dynamic"], "val/motion_static": m["static"], "val/motion_ratio": m["ratio"]}
+            )
         module.log_dict(logs, on_step=True)

@@ -24,15 +24,18 @@ def _crop(images: torch.Tensor, centres: torch.Tensor, fraction: float, size: in
     theta[:, 0, 0] = theta[:, 1, 1] = fraction
     theta[:, :, 2] = centres
     grid = F.affine_grid(theta, [n, images.shape[1], size, size], align_corners=False)
-    return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False).to(images.dtype)
+    return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False).to(
+        images.dtype
+    )
 
 
 def random_centres(n: int, fraction: float, device, generator: torch.Generator | None = None) -> torch.Tensor:
     return (torch.rand(n, 2, device=device, generator=generator) * 2 - 1) * (1 - fraction)
 
 
-def same_crop(pairs: torch.Tensor, fraction: float, size: int | None = None,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+def same_crop(
+    pairs: torch.Tensor, fraction: float, size: int | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """One random crop, identical for both frames: (B,2,3,H,W) -> (B,2,3,size,size)."""
     size = size or pairs.shape[-1]
     if fraction >= 1.0 and size == pairs.shape[-1]:
@@ -42,8 +45,13 @@ def same_crop(pairs: torch.Tensor, fraction: float, size: int | None = None,
     return _crop(pairs.flatten(0, 1), c.repeat_interleave(2, 0), fraction, size).unflatten(0, (b, 2))
 
 
-def shifted_crops(frames: torch.Tensor, fraction: float, min_shift: float, size: int | None = None,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def shifted_crops(
+    frames: torch.Tensor,
+    fraction: float,
+    min_shift: float,
+    size: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Two crops of the same frame at places at least ``min_shift`` apart (fraction of the side).
 
     frames (B,3,H,W) -> pairs (B,2,3,size,size): a perfectly sharp, 'real-looking' pair that is

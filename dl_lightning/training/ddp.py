@@ -24,7 +24,7 @@ def all_reduce_grads(params) -> None:
     flat /= dist.get_world_size()
     offset = 0
     for g in grads:
-        g.copy_(flat[offset: offset + g.numel()].view_as(g))
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
         offset += g.numel()
 
 
@@ -45,8 +45,9 @@ class GANDDPStrategy(DDPStrategy):
 
     @classmethod
     def register_strategies(cls, strategy_registry) -> None:
-        strategy_registry.register(cls.strategy_name, cls, description="DDP for multi-backward GAN steps",
-                                   find_unused_parameters=False)
+        strategy_registry.register(
+            cls.strategy_name, cls, description="DDP for multi-backward GAN steps", find_unused_parameters=False
+        )
 
 
 if GANDDPStrategy.strategy_name not in StrategyRegistry:

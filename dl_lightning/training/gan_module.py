@@ -26,7 +26,9 @@ from typing import Literal, NamedTuple
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.strategies import DDPStrategy
+from torch.profiler import record_function
 
+from dl_lightning.checkpoints import load_segmenter, mark_checkpoint
 from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.training.crops import same_crop, shifted_crops
@@ -137,25 +139,38 @@ class DeepLandscapeGAN(pl.LightningModule):
         if not (0 <= dyn_prob <= 1 and 0 <= dyn_prob_final <= 1):
             raise ValueError("dyn_prob and dyn_prob_final must be in [0, 1]")
         if g_cfg.resolution != d_cfg.resolution:
-            raise ValueError(f"generator.resolution ({g_cfg.resolution}) != discriminator.resolution ({d_cfg.resolution})")
+            raise ValueError(
+                f"generator.resolution ({g_cfg.resolution}) != discriminator.resolution ({d_cfg.resolution})"
+            )
         if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
             raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
         if crop_pair_prob > 0 and crop_fraction >= 1:
             raise ValueError("crop_pair_prob > 0 needs crop_fraction < 1 (shifted crops need room to move)")
-        hparams = {k: v for k, v in locals().items()
-                   if k not in ("self", "__class__", "generator", "discriminator", "pair_motion", "g_cfg", "d_cfg", "m_cfg")}
+        hparams = {
+            k: v
+            for k, v in locals().items()
+            if k not in ("self", "__class__", "generator", "discriminator", "pair_motion", "g_cfg", "d_cfg", "m_cfg")
+        }
         # explicit dicts (not dataclasses) keep checkpoints loadable with weights_only=True; _class_path lets
         # LightningCLI re-read them on `--ckpt_path` resume
-        self.save_hyperparameters({"_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
-                                   "generator": asdict(g_cfg), "discriminator": asdict(d_cfg),
-                                   "pair_motion": asdict(m_cfg), **hparams})
+        self.save_hyperparameters(
+            {
+                "_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
+                "generator": asdict(g_cfg),
+                "discriminator": asdict(d_cfg),
+                "pair_motion": asdict(m_cfg),
+                **hparams,
+            }
+        )
         self.pair_motion = m_cfg
         self.automatic_optimization = False
         self.G = Generator(g_cfg)
         self.D_st = Discriminator(d_cfg)
         self.D_dyn = PairDiscriminator(d_cfg)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self._segmenter = [self._load_segmenter(segmenter) if still_weight > 0 else None]  # a list: not saved in checkpoints
+        self._segmenter = [
+            self._load_segmenter(segmenter) if still_weight > 0 else None
+        ]  # a list: not saved in checkpoints
         self.register_buffer("pl_mean", torch.zeros(()))
         self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
         self._t_last: float | None = None
@@ -163,10 +178,10 @@ class DeepLandscapeGAN(pl.LightningModule):
     # ---------------------------------------------------------------- set-up
     @staticmethod
     def _load_segmenter(path: str | None):
-        from dl_lightning.training.segmenter_module import load_segmenter
-
         if not path:
-            raise ValueError("model.still_weight > 0 needs model.segmenter (a SegmenterModule checkpoint: make segmenter)")
+            raise ValueError(
+                "model.still_weight > 0 needs model.segmenter (a SegmenterModule checkpoint: make segmenter)"
+            )
         return load_segmenter(path)
 
     def on_fit_start(self) -> None:
@@ -176,8 +191,10 @@ class DeepLandscapeGAN(pl.LightningModule):
     def setup(self, stage: str) -> None:
         strategy = self.trainer.strategy
         if isinstance(strategy, DDPStrategy) and not isinstance(strategy, GANDDPStrategy):
-            raise ValueError("this GAN runs three backward passes per step, which plain DDP cannot sync: "
-                             "use --trainer.strategy=ddp_gan")
+            raise ValueError(
+                "this GAN runs three backward passes per step, which plain DDP cannot sync: "
+                "use --trainer.strategy=ddp_gan"
+            )
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -187,8 +204,11 @@ class DeepLandscapeGAN(pl.LightningModule):
             return torch.optim.Adam(params, lr=lr * ratio, betas=(hp.beta1**ratio, hp.beta2**ratio), eps=1e-8)
 
         g_reg = hp.pl_every if hp.pl_weight > 0 else 0
-        return [adam(self.G.parameters(), hp.lr_g, g_reg), adam(self.D_st.parameters(), hp.lr_d_st, hp.r1_every),
-                adam(self.D_dyn.parameters(), hp.lr_d_dyn, hp.r1_every)]
+        return [
+            adam(self.G.parameters(), hp.lr_g, g_reg),
+            adam(self.D_st.parameters(), hp.lr_d_st, hp.r1_every),
+            adam(self.D_dyn.parameters(), hp.lr_d_dyn, hp.r1_every),
+        ]
 
     # ---------------------------------------------------------------- sampling
     def generate_pairs(self, batch: int) -> GeneratedPairs:
@@ -247,7 +267,9 @@ class DeepLandscapeGAN(pl.LightningModule):
         if hp.crop_pair_prob > 0:
             use = torch.rand(real_pairs.shape[0], device=self.device) < hp.crop_pair_prob
             if use.any():
-                shifted = shifted_crops(real_pairs[:, 0], hp.crop_fraction, hp.min_crop_shift, self.D_dyn.cfg.dyn_resolution)
+                shifted = shifted_crops(
+                    real_pairs[:, 0], hp.crop_fraction, hp.min_crop_shift, self.D_dyn.cfg.dyn_resolution
+                )
                 fake = torch.where(use[:, None, None, None, None], shifted.to(fake.dtype), fake)
         return fake
 
@@ -271,8 +293,10 @@ class DeepLandscapeGAN(pl.LightningModule):
         if not any_bad:
             return True
         if self.hparams.nan_policy == "raise":
-            raise NonFiniteLossError(f"non-finite loss {bad or '(on another rank)'} at step {self.global_step}; "
-                                     "lower the learning rates, or set model.nan_policy=skip")
+            raise NonFiniteLossError(
+                f"non-finite loss {bad or '(on another rank)'} at step {self.global_step}; "
+                "lower the learning rates, or set model.nan_policy=skip"
+            )
         self.skipped_steps += 1
         return False
 
@@ -286,8 +310,9 @@ class DeepLandscapeGAN(pl.LightningModule):
             self.trainer.strategy.optimizer_step(opt.optimizer, closure=lambda: None, model=self)
         opt.zero_grad(set_to_none=True)
 
-    def _discriminator_step(self, name: str, opt, D, real: torch.Tensor, fake: torch.Tensor, gamma: float,
-                            do_r1: bool) -> dict[str, torch.Tensor]:
+    def _discriminator_step(
+        self, name: str, opt, D, real: torch.Tensor, fake: torch.Tensor, gamma: float, do_r1: bool
+    ) -> dict[str, torch.Tensor]:
         """One update of D (``name`` = 'st' or 'dyn'): logistic loss + lazy R1 on ``real``; returns logs."""
         self.toggle_optimizer(opt)
         real_logits, fake_logits = D(real), D(fake)
@@ -297,31 +322,18 @@ class DeepLandscapeGAN(pl.LightningModule):
         if self._check_finite(losses):
             self._step(opt, losses["d"] + gamma / 2 * self.hparams.r1_every * losses.get("r1", 0.0), False)
         self.untoggle_optimizer(opt)
-        logs = {f"loss/d_{name}": losses["d"].detach(), f"d_{name}/real": real_logits.detach().float().mean(),
-                f"d_{name}/fake": fake_logits.detach().float().mean()}
+        logs = {
+            f"loss/d_{name}": losses["d"].detach(),
+            f"d_{name}/real": real_logits.detach().float().mean(),
+            f"d_{name}/fake": fake_logits.detach().float().mean(),
+        }
         if do_r1:
             logs[f"reg/r1_{name}"] = losses["r1"].detach()
         return logs
 
-    def training_step(self, batch: dict, batch_idx: int) -> None:
-        hp = self.hparams
-        opt_g, opt_ds, opt_dd = self.optimizers()
-        real, real_pairs = batch["static"], batch["pairs"]
-        b, step = real.shape[0], self.global_step
-        do_r1 = hp.r1_every > 0 and step % hp.r1_every == 0
-
-        with torch.no_grad():
-            fake_pairs = self.generate_pairs(b).frames
-
-        # 1. D_st: real images vs generated frames
-        logs = self._discriminator_step("st", opt_ds, self.D_st, real, self.either_frame(fake_pairs), hp.r1_gamma_st, do_r1)
-        # 2. D_dyn: real pairs (same crop) vs generated pairs and shifted crops of real frames
-        use_dyn = self.uses_dyn(step)
-        if use_dyn:
-            logs.update(self._discriminator_step("dyn", opt_dd, self.D_dyn, self.crop_pairs(real_pairs),
-                                                 self.fake_pairs_for_d_dyn(fake_pairs, real_pairs), hp.r1_gamma_dyn, do_r1))
-
-        # 3. G against both discriminators
+    def _generator_step(self, opt_g, b: int, step: int, use_dyn: bool) -> dict:
+        """One G update against D_st (and D_dyn if ``use_dyn``) plus its regularisers; returns logs and ``stepped``."""
+        hp, logs = self.hparams, {}
         self.toggle_optimizer(opt_g)
         generated = self.generate_pairs(b)
         pairs = generated.frames
@@ -335,7 +347,8 @@ class DeepLandscapeGAN(pl.LightningModule):
             pl_b = max(1, b // 2)
             ws_pl = self.G.map(*self.G.sample_z(pl_b, self.device)).detach().requires_grad_(True)
             losses["pl"], logs["reg/path_length"], self.pl_mean = path_length_penalty(
-                self.G.synthesis(ws_pl), ws_pl, self.pl_mean)
+                self.G.synthesis(ws_pl), ws_pl, self.pl_mean
+            )
             loss_g = loss_g + hp.pl_weight * hp.pl_every * losses["pl"]
         if hp.still_weight > 0 and step % hp.still_every == 0:
             losses["still"] = self.stillness(generated)
@@ -344,12 +357,54 @@ class DeepLandscapeGAN(pl.LightningModule):
         if stepped:
             self._step(opt_g, loss_g, True)
         self.untoggle_optimizer(opt_g)
-        if stepped:
-            self.update_ema(b * self.trainer.world_size)
         logs.update({f"loss/{k}": losses[k].detach() for k in ("g_st", "g_dyn", "still") if k in losses})
-        logs.update({"loss/dyn_weight": w_dyn,
-                     "lr/g": opt_g.param_groups[0]["lr"], "lr/d_st": opt_ds.param_groups[0]["lr"],
-                     "lr/d_dyn": opt_dd.param_groups[0]["lr"], "skipped_steps": self.skipped_steps.float()})
+        return logs | {"loss/dyn_weight": w_dyn, "stepped": stepped}
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        hp = self.hparams
+        opt_g, opt_ds, opt_dd = self.optimizers()
+        real, real_pairs = batch["static"], batch["pairs"]
+        b, step = real.shape[0], self.global_step
+        do_r1 = hp.r1_every > 0 and step % hp.r1_every == 0
+
+        with torch.no_grad(), record_function("gan/synthesis_for_d"):
+            fake_pairs = self.generate_pairs(b).frames
+
+        # 1. D_st: real images vs generated frames
+        with record_function("gan/d_st"):
+            logs = self._discriminator_step(
+                "st", opt_ds, self.D_st, real, self.either_frame(fake_pairs), hp.r1_gamma_st, do_r1
+            )
+        # 2. D_dyn: real pairs (same crop) vs generated pairs and shifted crops of real frames
+        use_dyn = self.uses_dyn(step)
+        if use_dyn:
+            with record_function("gan/d_dyn"):
+                logs.update(
+                    self._discriminator_step(
+                        "dyn",
+                        opt_dd,
+                        self.D_dyn,
+                        self.crop_pairs(real_pairs),
+                        self.fake_pairs_for_d_dyn(fake_pairs, real_pairs),
+                        hp.r1_gamma_dyn,
+                        do_r1,
+                    )
+                )
+        # 3. G against both discriminators
+        with record_function("gan/g"):
+            logs.update(self._generator_step(opt_g, b, step, use_dyn))
+        with record_function("gan/ema"):
+            if logs["stepped"]:
+                self.update_ema(b * self.trainer.world_size)
+        logs.update(
+            {
+                "lr/g": opt_g.param_groups[0]["lr"],
+                "lr/d_st": opt_ds.param_groups[0]["lr"],
+                "lr/d_dyn": opt_dd.param_groups[0]["lr"],
+                "skipped_steps": self.skipped_steps.float(),
+            }
+        )
+        del logs["stepped"]
         now = time.perf_counter()
         if self._t_last is not None:
             logs["perf/images_per_s"] = b * self.trainer.world_size / max(now - self._t_last, 1e-9)
@@ -375,5 +430,4 @@ class DeepLandscapeGAN(pl.LightningModule):
             b_ema.copy_(b)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["dl_lightning"] = {"kind": "gan", "generator": asdict(self.G.cfg)}
-
+        mark_checkpoint(checkpoint, "gan", generator=asdict(self.G.cfg))

@@ -55,21 +55,26 @@ class PairMotionConfig:
             raise ValueError("pair_motion: max_zoom must be >= 1, zdyn_step in [0, 1], refresh in [0, pi/2]")
 
 
-def sample_shifts(batch: int, cfg: PairMotionConfig, device=None, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_shifts(
+    batch: int, cfg: PairMotionConfig, device=None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Per-sample drift (B, 2) between the two frames: mostly horizontal, either direction."""
     u = torch.rand(batch, 3, device=device, generator=generator)
     angle = (2 * u[:, 0] - 1) * cfg.max_angle + math.pi * (u[:, 1] < 0.5)
     return (u[:, 2] * cfg.max_shift)[:, None] * torch.stack([angle.cos(), angle.sin()], dim=1)
 
 
-def sample_horizons(batch: int, cfg: PairMotionConfig, device=None, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_horizons(
+    batch: int, cfg: PairMotionConfig, device=None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Per-sample horizon (B,) in normalised y for mirrored motion; 2.0 (below the frame) = not mirrored."""
     u = torch.rand(batch, 2, device=device, generator=generator)
     return torch.where(u[:, 0] < cfg.mirror_prob, -0.2 + 0.8 * u[:, 1], torch.full_like(u[:, 1], 2.0))
 
 
-def dyn_noise_pair(noise: list[torch.Tensor], cfg: PairMotionConfig, generator: torch.Generator | None = None
-                   ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def dyn_noise_pair(
+    noise: list[torch.Tensor], cfg: PairMotionConfig, generator: torch.Generator | None = None
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``S_dyn`` of both frames from one draw ``noise`` (per layer (B, 1, r, r)): frame 2 is frame 1 moved.
 
     Drifting pairs: frame 1 = noise shifted by -m/2, frame 2 = noise shifted by +m/2 (exact), so
@@ -86,7 +91,7 @@ def dyn_noise_pair(noise: list[torch.Tensor], cfg: PairMotionConfig, generator: 
         horizon = float(hz[i]) if hz[i] < 1 else None
         for layers, t in ((first, -0.5), (second, 0.5)):
             for k, n in enumerate(noise):
-                layers[k][i:i + 1] = warp_noise_map(n[i:i + 1], zoom.homography(t), horizon)
+                layers[k][i : i + 1] = warp_noise_map(n[i : i + 1], zoom.homography(t), horizon)
     if cfg.refresh > 0:
         c, s = math.cos(cfg.refresh), math.sin(cfg.refresh)
         second = [c * n + s * torch.randn(n.shape, device=dev, generator=generator) for n in second]

@@ -9,23 +9,19 @@ region) on video frames, whose scenes the training stills never show.
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.checkpoints import read_checkpoint, submodule_state
+from dl_lightning.checkpoints import mark_checkpoint
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
-
-#: Where ``make segmenter`` (run by ``make train``) leaves the segmenter; the CLIs look here when not told.
-DEFAULT_SEGMENTER = "runs/segmenter64/checkpoints/last.ckpt"
 
 
 class SegmenterModule(pl.LightningModule):
     """Args:
-        segmenter: network size (see :class:`SegmenterConfig`).
-        lr: Adam learning rate.
+    segmenter: network size (see :class:`SegmenterConfig`).
+    lr: Adam learning rate.
     """
 
     def __init__(self, segmenter: SegmenterConfig | None = None, lr: float = 0.003):
@@ -50,12 +46,4 @@ class SegmenterModule(pl.LightningModule):
         return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["dl_lightning"] = {"kind": "segmenter", "segmenter": asdict(self.net.cfg)}
-
-
-def load_segmenter(path: str | Path) -> Segmenter:
-    """The segmenter of a SegmenterModule checkpoint, in eval mode."""
-    ckpt = read_checkpoint(path, "segmenter")
-    net = Segmenter(SegmenterConfig(**ckpt["dl_lightning"]["segmenter"]))
-    net.load_state_dict(submodule_state(ckpt, "net"))
-    return net.eval().requires_grad_(False)
+        mark_checkpoint(checkpoint, "segmenter", segmenter=asdict(self.net.cfg))

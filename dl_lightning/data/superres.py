@@ -1,0 +1,83 @@
+"""High/low-resolution image pairs for training the x4 upsampler on the synthetic world.
+
+High-resolution images are synthetic renders (``dl-data synthetic --resolution 256``); the
+low-resolution input is their 4x4 box average, which is how the 64 px training set relates to
+the scene (the renderer box-filters its supersampled image), so the net learns to undo the
+generator's own sampling. Training uses random crops of the stills; validation the first and
+last frames of the videos (other scenes), whole.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from dl_lightning.data.masks import load_masked
+
+SCALE = 4
+
+
+def downscale(hr: torch.Tensor, scale: int = SCALE) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, 3, H/scale, W/scale) box average (H, W multiples of ``scale``)."""
+    return F.avg_pool2d(hr, scale)
+
+
+class HighRes(Dataset):
+    """(low (3, c/4, c/4), high (3, c, c)) in [-1, 1]; random ``crop`` and flip when ``crop`` is set."""
+
+    def __init__(self, images: torch.Tensor, crop: int | None):
+        self.images, self.crop = images, crop
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.images[i].float() / 127.5 - 1
+        if self.crop:
+            h, w = x.shape[-2:]
+            top, left = (int(torch.randint(0, n - self.crop + 1, ())) // SCALE * SCALE for n in (h, w))
+            x = x[:, top : top + self.crop, left : left + self.crop]
+            if torch.rand(()) < 0.5:
+                x = x.flip(-1)
+        return downscale(x[None])[0], x
+
+
+class SuperResDataModule(pl.LightningDataModule):
+    """Args:
+    root: synthetic dataset rendered at ``resolution`` (``make upsampler`` builds ``data/synthetic256``).
+    resolution: side of the high-resolution images (a multiple of 4).
+    crop: side of the high-resolution training crops (a multiple of 4).
+    batch_size: batch size.
+    max_train: most stills loaded (kept in memory as uint8).
+    max_val: most validation frames.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        resolution: int = 256,
+        crop: int = 96,
+        batch_size: int = 16,
+        max_train: int = 4096,
+        max_val: int = 32,
+    ):
+        super().__init__()
+        if resolution % SCALE or crop % SCALE or crop > resolution:
+            raise ValueError(f"resolution and crop must be multiples of {SCALE} with crop <= resolution")
+        self.save_hyperparameters()
+        self.train_set: HighRes | None = None
+        self.val_set: HighRes | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        hp = self.hparams
+        if self.train_set is None:
+            self.train_set = HighRes(load_masked(hp.root, "static", hp.resolution, hp.max_train)[0], crop=hp.crop)
+            self.val_set = HighRes(load_masked(hp.root, "videos", hp.resolution, hp.max_val)[0], crop=None)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True, drop_last=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val_set, batch_size=8)
