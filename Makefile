@@ -3,11 +3,9 @@
 #   ARGS    extra arguments for the underlying command          DATA  synthetic dataset folder
 #   CKPT    checkpoint for animate/eval                          PY    python used to create .venv
 #   SWEEP   W&B sweep file for `make sweep`                      COUNT sweep trials
-#   IMAGE   photo for `make animate IMAGE=...`: trains what is missing or older than CKPT first
-#           (ENCODER, LIGHTING network A, SEGMENTER), then animates the photo at its own resolution
+#   IMAGE   photo for `make animate IMAGE=...`: dl-animate trains what is missing first (encoder and
+#           lighting network A beside CKPT, segmenter, x4 upsampler), then animates the photo at its own resolution
 #   SEGMENTER  dynamic-region segmenter checkpoint (trained by `make train` first if missing)
-#   UPSAMPLER  x4 super-resolution checkpoint for photo animation (trained by `make animate IMAGE=` if missing,
-#              on HR_DATA, 256 px synthetic renders built on the spot)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -17,11 +15,7 @@ ARGS ?=
 DATA ?= data/synthetic64
 CKPT ?= runs/synthetic64/checkpoints/last.ckpt
 IMAGE ?=
-ENCODER ?= runs/encoder64/checkpoints/last.ckpt
-LIGHTING ?= runs/lighting64/checkpoints/last.ckpt
 SEGMENTER ?= runs/segmenter64/checkpoints/last.ckpt
-UPSAMPLER ?= runs/upsampler256/checkpoints/last.ckpt
-HR_DATA ?= data/synthetic256
 SWEEP ?= configs/sweeps/gan_synthetic64.yaml
 COUNT ?= 4
 STAMP := $(VENV)/.installed
@@ -43,11 +37,8 @@ segmenter: $(SEGMENTER)
 $(SEGMENTER): $(DATA)/manifest.json | $(STAMP)
 	$(BIN)/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root=$(DATA)
 
-upsampler: $(UPSAMPLER)
-$(HR_DATA)/manifest.json: | $(STAMP)
-	$(BIN)/dl-data synthetic --out $(HR_DATA) --resolution 256 --num-static 384 --num-videos 16 --frames 2 --format png --overwrite
-$(UPSAMPLER): $(HR_DATA)/manifest.json | $(STAMP)
-	$(BIN)/dl-train fit --config configs/upsampler/synthetic256.yaml --data.init_args.root=$(HR_DATA)
+upsampler: install
+	$(BIN)/python -m dl_lightning.training.companions upsampler
 
 train: install data segmenter
 	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
@@ -65,15 +56,8 @@ test-all: install
 $(CKPT):
 	@echo "error: no trained GAN at $(CKPT): run 'make train' first, or pass CKPT=path/to/checkpoint" >&2; exit 2
 
-$(ENCODER): $(CKPT) | $(STAMP)
-	$(BIN)/dl-train fit --config configs/encoder/synthetic64.yaml --model.init_args.generator_ckpt=$(CKPT) \
-		--data.init_args.static_root=$(DATA)
-$(LIGHTING): $(CKPT) | $(STAMP)
-	$(BIN)/dl-train fit --config configs/lighting/synthetic64.yaml --model.init_args.generator_ckpt=$(CKPT)
-
-animate: install $(if $(IMAGE),$(ENCODER) $(LIGHTING) $(SEGMENTER) $(UPSAMPLER))
-	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE) --encoder $(ENCODER) \
-		--lighting $(LIGHTING) --segmenter $(SEGMENTER) --upsampler $(UPSAMPLER)) $(ARGS)
+animate: install $(CKPT)
+	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE)) $(ARGS)
 
 eval: install data
 	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)

@@ -24,7 +24,7 @@ import yaml
 
 from dl_lightning.errors import UserError
 from dl_lightning.inversion.result import Inversion
-from dl_lightning.models.generator import Generator
+from dl_lightning.models.generator import VIEW_TRUNCATION, Generator
 from dl_lightning.models.lighting import LightingNet, read_zdyn, relight
 
 
@@ -264,7 +264,7 @@ def sample_timelapse(
     seed: int = 0,
     motion: str | Motion = "right_wind",
     daytime: str = "slerp",
-    truncation: float = 0.8,
+    truncation: float = VIEW_TRUNCATION,
     chunk: int = 8,
     zdyn_start: torch.Tensor | None = None,
     zdyn_end: torch.Tensor | None = None,

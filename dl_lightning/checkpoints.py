@@ -132,7 +132,7 @@ def load_encoder(path: str | Path, G: Generator) -> Encoder:
 
 
 def load_lighting(path: str | Path, G: Generator) -> LightingNet:
-    """Lighting network A from a LightingModule checkpoint."""
+    """Lighting network A from a LightingNetModule checkpoint."""
     ckpt = read_checkpoint(path, "lighting")
     if ckpt["dl_lightning"]["generator"] != asdict(G.cfg):
         raise UserError(f"{path}: lighting network was trained for another generator configuration")

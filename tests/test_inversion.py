@@ -18,11 +18,11 @@ from dl_lightning.cli.eval import main as dl_eval
 from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.data.photos import prepare_photo
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.encoder_module import EncoderModule
-from dl_lightning.inversion.lighting_module import LightingModule
 from dl_lightning.inversion.pipeline import invert_photo
 from dl_lightning.metrics.lpips_metric import load_lpips
 from dl_lightning.models import Generator, GeneratorConfig
+from dl_lightning.training.encoder_module import EncoderModule
+from dl_lightning.training.lighting_module import LightingNetModule
 from tests.conftest import TINY_G
 
 
@@ -125,7 +125,7 @@ def test_encoder_training_reduces_latent_error(gen_ckpt, tiny_data):
 
 def test_lighting_network_inverts_the_mapping_on_held_out_samples(gen_ckpt, tmp_path):
     """Stated accuracy on the tiny test generator: held-out z_dyn cosine > 0.8 after 300 steps (0.86 measured)."""
-    module = LightingModule(str(gen_ckpt), hidden=128, layers=3, lr=3e-3, batch_size=256, epoch_length=300)
+    module = LightingNetModule(str(gen_ckpt), hidden=128, layers=3, lr=3e-3, batch_size=256, epoch_length=300)
     trainer = quiet_trainer(300)
     trainer.fit(module)
     G, A = module.G, module.A.eval()
@@ -179,7 +179,7 @@ def test_bad_photos(tmp_path, hills):
 
 def test_animate_a_photo_cli_and_reanimate(gen_ckpt, tmp_path, hills, capsys):
     out = tmp_path / "photo"
-    flags = "--optim-steps 3 --finetune-steps 2 --frames 4 --formats gif --size 0".split()
+    flags = "--optim-steps 3 --finetune-steps 2 --frames 4 --formats gif --size 0 --no-train".split()
     animate(["--ckpt", str(gen_ckpt), "--image", str(hills), "--out", str(out)] + flags)  # LPIPS: falls back offline
     names = sorted(p.name for p in out.iterdir())
     assert names == ["inversion.safetensors", "metrics.json", "photo.gif", "reconstruction.png"]
@@ -192,5 +192,6 @@ def test_animate_a_photo_cli_and_reanimate(gen_ckpt, tmp_path, hills, capsys):
     with pytest.raises(SystemExit):
         animate(
             ["--ckpt", str(gen_ckpt), "--image", str(hills), "--out", str(tmp_path / "x"), "--encoder", str(gen_ckpt)]
+            + ["--no-train"]
         )
     assert "not a dl_lightning encoder checkpoint" in capsys.readouterr().err

@@ -109,3 +109,27 @@ def test_noise_strength_init_option():
     G = Generator(GeneratorConfig(**{**TINY_G, "noise_strength_init": 0.1}))
     assert all(torch.allclose(layer.strength_st, torch.full_like(layer.strength_st, 0.1)) for layer in G.layers)
     assert all(torch.allclose(layer.strength_dyn, torch.full_like(layer.strength_dyn, 0.1)) for layer in G.layers)
+
+
+def test_dyn_gate_starts_as_identity_and_can_shut_s_dyn_out_per_pixel(G):
+    gated = Generator(GeneratorConfig(**{**TINY_G, "dyn_gate": True})).eval()
+    missing, unexpected = gated.load_state_dict(G.state_dict(), strict=False)
+    assert not unexpected and missing and all(".gate." in k for k in missing)
+    z_st, z_dyn, n_st, n_dyn = G.sample_latents(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            gated(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn), G(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn)
+        )
+        # a gate that reads its features and closes where channel 0 is positive: S_dyn acts only elsewhere
+        x = torch.randn(2, G.layers[3].strength_dyn.numel(), 16, 16)
+        layer = gated.layers[3]
+        layer.gate.weight.zero_()
+        layer.gate.weight[0, 0] = -1e3 * layer.gate.weight.shape[1] ** 0.5
+        g = layer.dyn_gate(x)
+        assert g.shape == (2, 1, 16, 16)
+        assert (g[x[:, :1] > 0.1] < 1e-6).all() and (g[x[:, :1] < -0.1] > 2 - 1e-6).all()
+        for lyr in gated.layers:  # all gates shut: S_dyn has no effect at all
+            lyr.gate.bias.fill_(-1e4)
+        a = gated(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn)
+        b = gated(z_st, z_dyn, noise_st=n_st, noise_dyn=G.sample_noise(2))
+    assert torch.equal(a, b)

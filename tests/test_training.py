@@ -8,6 +8,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from dl_lightning.checkpoints import load_generator
 from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
+from dl_lightning.training.pairs import PairMotionConfig, pair_dyn_noise
 from tests.conftest import TINY_D, TINY_G
 
 
@@ -153,8 +154,8 @@ def test_fid_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_path):
 
 def test_generated_pairs_follow_the_pair_mode():
     torch.manual_seed(1)
-    independent = make_module(pair_mode="independent").pair_dyn_noise(3)
-    warped = make_module(pair_motion={"zoom_prob": 0.0, "max_shift": 1e-6}).pair_dyn_noise(3)  # frame 2 = frame 1
+    independent = pair_dyn_noise(make_module().G, 3, "independent", PairMotionConfig())
+    warped = pair_dyn_noise(make_module().G, 3, "warp", PairMotionConfig(zoom_prob=0.0, max_shift=1e-6))  # f2 = f1
     for n in independent:
         assert n.shape[0] == 6 and (n[:3] - n[3:]).abs().mean() > 0.5
     for n in warped:

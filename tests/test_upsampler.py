@@ -87,7 +87,7 @@ def test_photo_animation_uses_the_upsampler(upsampler_ckpt, gen_ckpt, tmp_path):
     Image.new("RGB", (96, 64), (90, 140, 200)).save(tmp_path / "p.png")
     out = tmp_path / "out"
     args = ["--ckpt", str(gen_ckpt), "--image", str(tmp_path / "p.png"), "--out", str(out)]
-    args += "--optim-steps 2 --finetune-steps 1 --frames 2 --size 64 --formats gif --daytime fixed".split()
+    args += "--optim-steps 2 --finetune-steps 1 --frames 2 --size 64 --formats gif --daytime fixed --no-train".split()
     animate(args + ["--upsampler", str(path)])
     report = json.loads((out / "metrics.json").read_text())
     assert report["upsampler"] == f"upsampler {path}" and report["size"] == [64, 64]

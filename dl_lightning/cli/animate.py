@@ -9,7 +9,9 @@ Each scene keeps ``z_st`` and ``S_st`` fixed, warps ``S_dyn`` with the ``--motio
 With ``--image PHOTO`` the photo is inverted first (encoder -> latent optimisation -> generator
 fine-tuning), then animated the same way at up to the photo's own resolution (``--size``): the
 sky and water (``--mask``, or the segmenter's prediction) come from the generator, the land
-stays the photo's own pixels; relighting along ``--daytime`` needs ``--lighting``. Writes
+stays the photo's own pixels. Networks not given (``--encoder``, ``--lighting``, ``--segmenter``,
+``--upsampler``) are taken from beside the GAN checkpoint, trained there first if missing
+(``--no-train``: go without). Writes
 ``photo.mp4``/``.gif``, ``mask.png``, ``reconstruction.png`` (photo | encoder | optimised |
 fine-tuned), ``inversion.safetensors`` (re-animate later with ``--inversion``) and ``metrics.json``.
 """
@@ -27,6 +29,7 @@ from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.media import make_grid, write_streams
+from dl_lightning.models.generator import VIEW_TRUNCATION
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=int, default=12, help="frames per second")
     p.add_argument("--seed", type=int, default=0, help="latent seed")
     p.add_argument("--num", type=int, default=4, help="number of scenes")
-    p.add_argument("--truncation", type=float, default=0.8, help="truncation psi (1 = none)")
+    p.add_argument("--truncation", type=float, default=VIEW_TRUNCATION, help="truncation psi (1 = none)")
     p.add_argument("--motion", default="right_wind", help=f"S_dyn motion preset: {', '.join(load_motions())}")
     p.add_argument(
         "--horizon",
@@ -62,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--lighting", help="lighting network A checkpoint (configs/lighting); needed for --daytime with photos"
+    )
+    g.add_argument(
+        "--no-train",
+        action="store_true",
+        help="do not train missing networks (encoder, A, segmenter, upsampler) on the spot: go without them",
     )
     g.add_argument("--optim-steps", type=int, default=200, help="latent optimisation steps")
     g.add_argument("--finetune-steps", type=int, default=100, help="generator fine-tuning steps")

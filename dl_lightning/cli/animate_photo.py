@@ -42,6 +42,7 @@ from dl_lightning.inversion.photo_animation import (
 from dl_lightning.inversion.pipeline import invert_photo
 from dl_lightning.inversion.result import Inversion
 from dl_lightning.media import make_grid, save_image, write_streams
+from dl_lightning.training.companions import ensure_companion
 
 
 def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
@@ -49,6 +50,21 @@ def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
     print(f"{'stage':<10}" + "".join(f"{c:>10}" for c in cols))
     for stage, m in metrics.items():
         print(f"{stage:<10}" + "".join(f"{m[c]:>10.4f}" if c in m else f"{'-':>10}" for c in cols))
+
+
+def fill_companions(args: argparse.Namespace) -> None:
+    """Networks the user did not name: the GAN's companions, trained now if missing (not with ``--no-train``)."""
+    if args.inversion or args.no_train:
+        return
+    needed = {
+        "segmenter": not args.mask,
+        "encoder": True,
+        "lighting": args.daytime != "fixed",
+        "upsampler": args.size != 0,
+    }
+    for name, need in needed.items():
+        if need and getattr(args, name) is None:
+            setattr(args, name, str(ensure_companion(name, args.ckpt)))
 
 
 def dynamic_mask(
@@ -79,6 +95,11 @@ def upsampler(args: argparse.Namespace) -> tuple[torch.nn.Module | None, str]:
 def animate_photo(args: argparse.Namespace, formats: list[str]) -> list[Path]:
     out, dev, times = Path(args.out), args.device, {}
     G = load_inversion(args.inversion).G if args.inversion else load_generator(args.ckpt)
+    if not args.inversion:
+        square, geometry = open_photo(args.image, args.fit)  # a bad photo fails before any training
+    t0 = time.perf_counter()
+    fill_companions(args)
+    times["training"] = time.perf_counter() - t0
     A = load_lighting(args.lighting, G).to(dev) if args.lighting else None
     if args.daytime != "fixed" and A is None:
         print(f"note: --daytime {args.daytime} needs --lighting (network A) for a photo; keeping its lighting fixed")
@@ -88,11 +109,10 @@ def animate_photo(args: argparse.Namespace, formats: list[str]) -> list[Path]:
         inv = load_inversion(args.inversion)
         square, geometry, mask = None, None, None
     else:
-        square, geometry = open_photo(args.image, args.fit)
         photo_lr = pil_to_tensor(center_crop_resize(square, G.cfg.resolution))[None].to(dev)
         mask, source = dynamic_mask(args, photo_lr, geometry.source)
         times["mask"] = time.perf_counter() - t0
-        report.update({"image": str(args.image), "mask": source})
+        report.update({"image": str(args.image), "mask": source, "encoder": args.encoder, "lighting": args.lighting})
         inv = invert(args, G, A, photo_lr, mask, dev)
         times["inversion"] = sum(m["seconds"] for m in inv.metrics.values())
         report["stages"] = inv.metrics

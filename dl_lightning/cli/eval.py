@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("lighting", help="accuracy of lighting network A on held-out mapping samples")
     q.add_argument("--ckpt", required=True, help="GAN .ckpt or exported .safetensors")
-    q.add_argument("--lighting", required=True, help="LightingModule checkpoint")
+    q.add_argument("--lighting", required=True, help="LightingNetModule checkpoint")
     q.add_argument("--num", type=int, default=2048, help="held-out latents")
     q.add_argument("--seed", type=int, default=999, help="seed of the held-out latents (training draws its own)")
     common(q)

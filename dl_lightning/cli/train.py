@@ -1,19 +1,24 @@
-"""``dl-train``: LightningCLI for every training job (GAN, and later encoder / inversion stages).
+"""``dl-train``: LightningCLI for every training job (GAN, segmenter, encoder, lighting network A, upsampler).
 
     dl-train fit --config configs/gan/synthetic64.yaml [--trainer.max_steps=...] [--ckpt_path=...]
 
-The config names the LightningModule and LightningDataModule by ``class_path``.
+The config names the LightningModule and LightningDataModule by ``class_path``. :func:`fit_to` runs
+the same CLI from Python and writes one checkpoint (used to train photo animation's networks on the spot).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+import warnings
+from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.cli import LightningCLI
 
 import dl_lightning.training  # noqa: F401  (registers the ddp_gan strategy)
 from dl_lightning.errors import UserError, cli_entry
+from dl_lightning.files import atomic_path
 from dl_lightning.hardware import auto_precision
 
 
@@ -50,17 +55,37 @@ class DLCLI(LightningCLI):
             )
 
 
-@cli_entry
-def main(args: list[str] | None = None) -> None:
+def build_cli(args: list[str] | None, run: bool = True) -> DLCLI:
     os.environ.setdefault("WANDB_SILENT", "true")
-    DLCLI(
+    return DLCLI(
         pl.LightningModule,
         None,
         subclass_mode_model=True,
         subclass_mode_data=True,  # data optional (A needs none)
         save_config_kwargs={"overwrite": True},
         args=args,
+        run=run,
     )
+
+
+def fit_to(config: str | Path, overrides: list[str], dest: str | Path) -> Path:
+    """Train ``config`` (+ ``overrides``) without its logger and checkpoint callbacks; save the end to ``dest``."""
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*args parameter is intended")  # called from another CLI
+        cli = build_cli(
+            ["--config", str(config), "--trainer.logger=false", "--trainer.callbacks=[]"]
+            + ["--trainer.enable_checkpointing=false", f"--trainer.default_root_dir={tmp}", *overrides],
+            run=False,
+        )
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+        with atomic_path(dest) as part:
+            cli.trainer.save_checkpoint(part)
+    return Path(dest)
+
+
+@cli_entry
+def main(args: list[str] | None = None) -> None:
+    build_cli(args)
 
 
 if __name__ == "__main__":

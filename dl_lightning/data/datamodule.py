@@ -6,7 +6,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from dl_lightning.data.shards import read_manifest, shard_urls
+from dl_lightning.data.shards import shard_urls
 from dl_lightning.data.stream import LandscapeStream
 
 
@@ -62,10 +62,6 @@ class LandscapeDataModule(pl.LightningDataModule):
             rank=rank,
             world_size=world,
         )
-
-    def dataset_settings(self) -> dict:
-        """The manifest settings of the static source (resolution, source...)."""
-        return read_manifest(self.static_root).get("settings", {})
 
     def train_dataloader(self) -> DataLoader:
         if self.stream is None:

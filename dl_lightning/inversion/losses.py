@@ -65,7 +65,8 @@ def noise_regularizer(noises: list[torch.Tensor]) -> torch.Tensor:
     """
     loss = 0.0
     for n in noises:
-        loss = loss + n.mean().square() + (n.var() - 1).square() if n.numel() > 1 else loss
+        if n.numel() > 1:  # a single value has no variance
+            loss = loss + n.mean().square() + (n.var() - 1).square()
         x = n
         while True:
             loss = (

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import torch
 
 from dl_lightning.animation import Motion, get_motion, render_frames, ws_path, zdyn_path
-from dl_lightning.models.generator import Generator
+from dl_lightning.models.generator import VIEW_TRUNCATION, Generator
 from dl_lightning.models.segmenter import Segmenter
 
 
@@ -71,7 +71,7 @@ def generated_motion(
     frames: int = 16,
     motion: str | Motion = "clouds",
     daytime: str = "fixed",
-    truncation: float = 0.8,
+    truncation: float = VIEW_TRUNCATION,
     seed: int = 0,
     batch: int = 16,
 ) -> dict[str, float]:

@@ -8,13 +8,14 @@ D_dyn(b, a) exactly and it can only judge what the two frames have (in)consisten
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 
-from dl_lightning.models.layers import SQRT2, EqualConv2d, EqualLinear, downsample2
+from dl_lightning.models.layers import SQRT2, EqualConv2d, EqualLinear, channels_at, downsample2
 
 
 @dataclass
@@ -58,7 +59,7 @@ class DiscriminatorConfig:
             raise ValueError(f"discriminator.dyn_merge must be square, concat or abs, got {self.dyn_merge!r}")
 
     def channels(self, res: int) -> int:
-        return max(1, min(self.channel_base // res, self.channel_max))
+        return channels_at(res, self.channel_base, self.channel_max)
 
 
 class ResBlock(nn.Module):
@@ -76,12 +77,12 @@ class ResBlock(nn.Module):
         return (x + skip) / SQRT2
 
 
-def res_trunk(cfg: DiscriminatorConfig, res_in: int, res_out: int) -> nn.Sequential:
-    """Residual blocks halving the resolution from ``res_in`` to ``res_out``."""
+def res_trunk(channels: Callable[[int], int], res_in: int, res_out: int) -> nn.Sequential:
+    """Residual blocks halving the resolution from ``res_in`` to ``res_out``; ``channels(res)`` sets the widths."""
     blocks = []
     res = res_in
     while res > res_out:
-        blocks.append(ResBlock(cfg.channels(res), cfg.channels(res // 2)))
+        blocks.append(ResBlock(channels(res), channels(res // 2)))
         res //= 2
     return nn.Sequential(*blocks)
 
@@ -119,7 +120,7 @@ class Discriminator(nn.Module):
         cfg = cfg or DiscriminatorConfig(**kwargs)
         self.cfg = cfg
         self.from_rgb = EqualConv2d(3, cfg.channels(cfg.resolution), 1, activate=True)
-        self.trunk = res_trunk(cfg, cfg.resolution, 4)
+        self.trunk = res_trunk(cfg.channels, cfg.resolution, 4)
         self.epilogue = Epilogue(cfg.channels(4), cfg.mbstd_group)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
@@ -136,9 +137,9 @@ class PairDiscriminator(nn.Module):
         self.cfg = cfg
         m = cfg.dyn_merge_res
         self.from_rgb = EqualConv2d(3, cfg.channels(cfg.dyn_resolution), 1, activate=True)
-        self.stem = res_trunk(cfg, cfg.dyn_resolution, m)
+        self.stem = res_trunk(cfg.channels, cfg.dyn_resolution, m)
         self.merge = EqualConv2d(2 * cfg.channels(m), cfg.channels(m), 1, activate=True)
-        self.trunk = res_trunk(cfg, m, 4)
+        self.trunk = res_trunk(cfg.channels, m, 4)
         self.epilogue = Epilogue(cfg.channels(4), cfg.mbstd_group)
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
@@ -153,7 +154,3 @@ class PairDiscriminator(nn.Module):
             diff = (f1 - f2).square() if kind == "square" else (f1 - f2).abs()
             x = self.merge(torch.cat([f1 + f2, diff], dim=1))
         return self.epilogue(self.trunk(x))
-
-
-def num_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from dl_lightning.errors import UserError
-from dl_lightning.models.discriminator import ResBlock
-from dl_lightning.models.layers import EqualConv2d, EqualLinear
+from dl_lightning.models.discriminator import res_trunk
+from dl_lightning.models.layers import EqualConv2d, EqualLinear, channels_at
 
 
 @dataclass
@@ -34,6 +34,9 @@ class EncoderConfig:
     channel_base: int = 2048
     channel_max: int = 128
 
+    def channels(self, res: int) -> int:
+        return channels_at(res, self.channel_base, self.channel_max)
+
 
 class Encoder(nn.Module):
     """(B, 3, R, R) in [-1, 1] -> W+ (B, num_ws, w_dim) = w_avg + predicted offsets."""
@@ -45,14 +48,12 @@ class Encoder(nn.Module):
         self.register_buffer("w_avg", w_avg.detach().clone().float())
         out = num_ws * w_dim
         if cfg.backbone == "scratch":
-            ch = lambda r: max(1, min(cfg.channel_base // r, cfg.channel_max))  # noqa: E731
-            blocks = [EqualConv2d(3, ch(resolution), 1, activate=True)]
-            r = resolution
-            while r > 4:
-                blocks.append(ResBlock(ch(r), ch(r // 2)))
-                r //= 2
-            self.features = nn.Sequential(*blocks, nn.Flatten())
-            self.head = nn.Sequential(EqualLinear(ch(4) * 16, 512, activate=True), EqualLinear(512, out))
+            self.features = nn.Sequential(
+                EqualConv2d(3, cfg.channels(resolution), 1, activate=True),
+                *res_trunk(cfg.channels, resolution, 4),
+                nn.Flatten(),
+            )
+            self.head = nn.Sequential(EqualLinear(cfg.channels(4) * 16, 512, activate=True), EqualLinear(512, out))
         elif cfg.backbone == "resnet18":
             import torchvision
 

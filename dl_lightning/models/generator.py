@@ -22,7 +22,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from dl_lightning.models.layers import EqualLinear, ModulatedConv2d, lrelu, upsample2
+from dl_lightning.models.layers import EqualConv2d, EqualLinear, ModulatedConv2d, channels_at, lrelu, upsample2
+
+#: Truncation psi of samples and animations meant to be looked at (metrics use 1.0, no truncation).
+VIEW_TRUNCATION = 0.8
 
 
 @dataclass
@@ -41,6 +44,10 @@ class GeneratorConfig:
         fused_modconv: use the grouped-conv modulated conv (reference; slower on CPU).
         w_avg_beta: decay of the running mean of w used for truncation.
         noise_strength_init: initial per-channel strength of S_st and S_dyn (0 in StyleGAN2).
+        dyn_gate: multiply each layer's S_dyn term, per pixel, by a gate read from that layer's
+            features (2 sigmoid(1x1 conv), exactly 1 at initialisation), so the network can keep
+            S_dyn out of the land without turning its strength down in the sky. Not in the paper
+            (whose generator can only scale S_dyn per channel); see the README's motion table.
     """
 
     resolution: int = 64
@@ -54,6 +61,7 @@ class GeneratorConfig:
     fused_modconv: bool = False
     w_avg_beta: float = 0.995
     noise_strength_init: float = 0.0
+    dyn_gate: bool = False
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -63,7 +71,7 @@ class GeneratorConfig:
             raise ValueError("generator dims (z_st_dim, z_dyn_dim, w_dim, mapping_layers, channel_max) must be >= 1")
 
     def channels(self, res: int) -> int:
-        return max(1, min(self.channel_base // res, self.channel_max))
+        return channels_at(res, self.channel_base, self.channel_max)
 
 
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -99,19 +107,34 @@ class MappingNetwork(nn.Module):
 
 
 class SynthesisLayer(nn.Module):
-    """Modulated 3x3 conv + static and dynamic noise (per-channel strengths) + bias + lrelu."""
+    """Modulated 3x3 conv + static and dynamic noise (per-channel strengths) + bias + lrelu.
 
-    def __init__(self, in_ch: int, out_ch: int, w_dim: int, up: bool, fused: bool, noise_init: float = 0.0):
+    With ``dyn_gate`` the dynamic noise term is also scaled per pixel by ``2 sigmoid(gate(x))``
+    (x: the conv's output, gate: a 1x1 conv to one channel, zero at initialisation).
+    """
+
+    def __init__(
+        self, in_ch: int, out_ch: int, w_dim: int, *, up: bool, fused: bool, noise_init: float, dyn_gate: bool
+    ):
         super().__init__()
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
         self.strength_st = nn.Parameter(torch.full((out_ch,), noise_init))
         self.strength_dyn = nn.Parameter(torch.full((out_ch,), noise_init))
         self.bias = nn.Parameter(torch.zeros(out_ch))
+        self.gate = EqualConv2d(out_ch, 1, 1) if dyn_gate else None
+        if self.gate is not None:
+            nn.init.zeros_(self.gate.weight)
+
+    def dyn_gate(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-pixel weight (B, 1, H, W) in (0, 2) of S_dyn for conv output ``x``; 1 without a gate."""
+        return torch.ones_like(x[:, :1]) if self.gate is None else 2 * torch.sigmoid(self.gate(x))
 
     def forward(
         self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor
     ) -> torch.Tensor:
         x = self.conv(x, w)
+        if self.gate is not None:
+            noise_dyn = noise_dyn * self.dyn_gate(x)
         noise = self.strength_st[:, None, None] * noise_st + self.strength_dyn[:, None, None] * noise_dyn
         return lrelu(x + noise.to(x.dtype) + self.bias[:, None, None].to(x.dtype))
 
@@ -141,17 +164,15 @@ class Generator(nn.Module):
         self.mapping = MappingNetwork(cfg)
         log_res = int(math.log2(cfg.resolution))
         self.const = nn.Parameter(torch.randn(1, cfg.channels(4), 4, 4))
-        ni = cfg.noise_strength_init
-        self.layers = nn.ModuleList(
-            [SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, False, cfg.fused_modconv, ni)]
-        )
+        opts = dict(fused=cfg.fused_modconv, noise_init=cfg.noise_strength_init, dyn_gate=cfg.dyn_gate)
+        self.layers = nn.ModuleList([SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, up=False, **opts)])
         self.to_rgbs = nn.ModuleList([ToRGB(cfg.channels(4), cfg.w_dim, cfg.fused_modconv)])
         self.layer_res = [4]
-        for lr in range(3, log_res + 1):
-            res = 2**lr
+        for log2_res in range(3, log_res + 1):
+            res = 2**log2_res
             cin, cout = cfg.channels(res // 2), cfg.channels(res)
-            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, True, cfg.fused_modconv, ni))
-            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, False, cfg.fused_modconv, ni))
+            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, **opts))
+            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, up=False, **opts))
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
         self.num_ws = len(self.layers) + 1

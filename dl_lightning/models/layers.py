@@ -16,6 +16,11 @@ from torch import nn
 SQRT2 = math.sqrt(2.0)
 
 
+def channels_at(res: int, base: int, cap: int) -> int:
+    """StyleGAN2's width rule: ``min(base // res, cap)`` channels at resolution ``res`` (at least 1)."""
+    return max(1, min(base // res, cap))
+
+
 def lrelu(x: torch.Tensor) -> torch.Tensor:
     """Leaky ReLU (0.2) with gain sqrt(2), which keeps activations at unit variance."""
     return F.leaky_relu(x, 0.2) * SQRT2

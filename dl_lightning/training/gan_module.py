@@ -1,6 +1,7 @@
 """DeepLandscape GAN training: G against D_st (single images) and D_dyn (frame pairs).
 
-Manual optimisation, three Adam optimisers updated in turn every iteration:
+Manual optimisation, three Adam optimisers updated in turn every iteration, all on one synthesis of
+generated pairs (detached for the D steps):
 
 1. ``D_st``: real static images vs generated frames (+ lazy R1 every ``r1_every`` steps).
 2. ``D_dyn``: real pairs (two frames of one video, same crop) vs fake pairs: generated pairs
@@ -21,7 +22,7 @@ import copy
 import random
 import time
 from dataclasses import asdict
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import pytorch_lightning as pl
 import torch
@@ -29,30 +30,18 @@ from pytorch_lightning.strategies import DDPStrategy
 from torch.profiler import record_function
 
 from dl_lightning.checkpoints import load_segmenter, mark_checkpoint
+from dl_lightning.config import as_config
 from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
+from dl_lightning.models.generator import VIEW_TRUNCATION
 from dl_lightning.training.crops import same_crop, shifted_crops
 from dl_lightning.training.ddp import GANDDPStrategy
 from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty, still_penalty
-from dl_lightning.training.pairs import PairMotionConfig, dyn_noise_pair, zdyn_pair
-
-
-def _as(cls, value):
-    """Accept a config dataclass or a plain dict (e.g. hparams from a checkpoint)."""
-    return value if isinstance(value, cls) else cls(**(value or {}))
+from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_pairs
 
 
 class NonFiniteLossError(UserError):
     """A loss became NaN/inf (the message names the step)."""
-
-
-class GeneratedPairs(NamedTuple):
-    """Generated pairs and the latents that made them (frame-1 rows first, then frame-2 rows)."""
-
-    frames: torch.Tensor  # (B, 2, 3, R, R)
-    ws: torch.Tensor  # (2B, num_ws, w_dim)
-    noise_st: list[torch.Tensor]  # per layer (2B, 1, r, r)
-    noise_dyn: list[torch.Tensor]  # per layer (2B, 1, r, r)
 
 
 class DeepLandscapeGAN(pl.LightningModule):
@@ -129,11 +118,11 @@ class DeepLandscapeGAN(pl.LightningModule):
         ema_kimg: float = 10.0,
         ema_rampup: float | None = 0.05,
         nan_policy: Literal["raise", "skip"] = "raise",
-        sample_truncation: float = 0.8,
+        sample_truncation: float = VIEW_TRUNCATION,
     ):
         super().__init__()
-        g_cfg, d_cfg = _as(GeneratorConfig, generator), _as(DiscriminatorConfig, discriminator)
-        m_cfg = _as(PairMotionConfig, pair_motion)
+        g_cfg, d_cfg = as_config(GeneratorConfig, generator), as_config(DiscriminatorConfig, discriminator)
+        m_cfg = as_config(PairMotionConfig, pair_motion)
         if pair_mode not in ("warp", "independent"):
             raise ValueError(f"pair_mode must be warp or independent, got {pair_mode!r}")
         if not (0 <= dyn_prob <= 1 and 0 <= dyn_prob_final <= 1):
@@ -212,26 +201,9 @@ class DeepLandscapeGAN(pl.LightningModule):
 
     # ---------------------------------------------------------------- sampling
     def generate_pairs(self, batch: int) -> GeneratedPairs:
-        """Generated pairs (B,2,3,R,R) and the latents that made them.
-
-        Both frames share z_st and S_st; z_dyn and S_dyn follow ``pair_mode``. With probability
-        ``style_mixing_prob`` layers from a random cutoff on take their w from a second z_st
-        (mapped with the same z_dyn), identically for both frames. Either frame serves as D_st's
-        single fake image, so one synthesis of 2B images serves both discriminators.
-        """
-        G, dev = self.G, self.device
-        z_st, z_dyn = G.sample_z(batch, dev)
-        z_dyn2 = zdyn_pair(z_dyn, self.pair_motion) if self.hparams.pair_mode == "warp" else torch.randn_like(z_dyn)
-        z_dyn = torch.cat([z_dyn, z_dyn2])
-        ws = G.map(z_st.repeat(2, 1), z_dyn)
-        if self.hparams.style_mixing_prob > 0 and torch.rand(()) < self.hparams.style_mixing_prob:
-            cutoff = int(torch.randint(1, G.num_ws, ()))
-            ws2 = G.map(torch.randn(batch, G.cfg.z_st_dim, device=dev).repeat(2, 1), z_dyn)
-            ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
-        noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, dev)]
-        noise_dyn = self.pair_dyn_noise(batch)
-        frames = G.synthesis(ws, noise_st, noise_dyn)
-        return GeneratedPairs(frames.unflatten(0, (2, batch)).transpose(0, 1), ws, noise_st, noise_dyn)
+        """``batch`` generated pairs (B,2,3,R,R) and their latents (see :func:`pairs.generate_pairs`)."""
+        hp = self.hparams
+        return generate_pairs(self.G, batch, hp.pair_mode, self.pair_motion, hp.style_mixing_prob, self.device)
 
     def stillness(self, pairs: GeneratedPairs) -> torch.Tensor:
         """Land change caused by S_dyn alone: frame 1 vs frame 1 re-rendered with frame 2's S_dyn, inside the
@@ -242,13 +214,6 @@ class DeepLandscapeGAN(pl.LightningModule):
             static = torch.sigmoid(self._segmenter[0](first.float())) < 0.2
         moved = self.G.synthesis(pairs.ws[:b], [n[:b] for n in pairs.noise_st], [n[b:] for n in pairs.noise_dyn])
         return still_penalty(moved, first, static)
-
-    def pair_dyn_noise(self, batch: int) -> list[torch.Tensor]:
-        """S_dyn for both frames of B pairs, stacked (2B, 1, r, r): frame 2 = frame 1 moved, or independent."""
-        if self.hparams.pair_mode == "independent":
-            return self.G.sample_noise(2 * batch, self.device)
-        first, second = dyn_noise_pair(self.G.sample_noise(batch, self.device), self.pair_motion)
-        return [torch.cat([a, b]) for a, b in zip(first, second)]
 
     @staticmethod
     def either_frame(pairs: torch.Tensor) -> torch.Tensor:
@@ -331,12 +296,12 @@ class DeepLandscapeGAN(pl.LightningModule):
             logs[f"reg/r1_{name}"] = losses["r1"].detach()
         return logs
 
-    def _generator_step(self, opt_g, b: int, step: int, use_dyn: bool) -> dict:
-        """One G update against D_st (and D_dyn if ``use_dyn``) plus its regularisers; returns logs and ``stepped``."""
+    def _generator_step(self, opt_g, generated: GeneratedPairs, step: int, use_dyn: bool) -> dict:
+        """One G update against D_st (and D_dyn if ``use_dyn``) plus its regularisers, through the graph of
+        ``generated``; returns logs and ``stepped``."""
         hp, logs = self.hparams, {}
         self.toggle_optimizer(opt_g)
-        generated = self.generate_pairs(b)
-        pairs = generated.frames
+        pairs, b = generated.frames, generated.frames.shape[0]
         losses = {"g_st": g_nonsaturating(self.D_st(self.either_frame(pairs)))}
         w_dyn = self.current_dyn_weight() if use_dyn else 0.0
         loss_g = losses["g_st"]
@@ -367,8 +332,11 @@ class DeepLandscapeGAN(pl.LightningModule):
         b, step = real.shape[0], self.global_step
         do_r1 = hp.r1_every > 0 and step % hp.r1_every == 0
 
-        with torch.no_grad(), record_function("gan/synthesis_for_d"):
-            fake_pairs = self.generate_pairs(b).frames
+        # one synthesis per iteration: the D steps see it detached and G's step backpropagates through it. G does
+        # not change in between, so this equals synthesising twice (as StyleGAN2 does) minus one forward pass of G.
+        with record_function("gan/synthesis"):
+            generated = self.generate_pairs(b)
+        fake_pairs = generated.frames.detach()
 
         # 1. D_st: real images vs generated frames
         with record_function("gan/d_st"):
@@ -392,7 +360,7 @@ class DeepLandscapeGAN(pl.LightningModule):
                 )
         # 3. G against both discriminators
         with record_function("gan/g"):
-            logs.update(self._generator_step(opt_g, b, step, use_dyn))
+            logs.update(self._generator_step(opt_g, generated, step, use_dyn))
         with record_function("gan/ema"):
             if logs["stepped"]:
                 self.update_ema(b * self.trainer.world_size)

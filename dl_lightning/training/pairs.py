@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import torch
 
 from dl_lightning.animation import Motion, shift_noise_map, slerp, warp_noise_map
+from dl_lightning.models.generator import Generator
 
 
 @dataclass
@@ -103,3 +105,51 @@ def zdyn_pair(z_dyn: torch.Tensor, cfg: PairMotionConfig, generator: torch.Gener
     other = torch.randn(z_dyn.shape, device=z_dyn.device, generator=generator)
     t = torch.rand(z_dyn.shape[0], 1, device=z_dyn.device, generator=generator) * cfg.zdyn_step
     return slerp(z_dyn, other, t)
+
+
+def pair_dyn_noise(
+    G: Generator, batch: int, mode: Literal["warp", "independent"], cfg: PairMotionConfig, device=None
+) -> list[torch.Tensor]:
+    """S_dyn for both frames of ``batch`` pairs, stacked (2B, 1, r, r): frame 2 = frame 1 moved, or independent."""
+    if mode == "independent":
+        return G.sample_noise(2 * batch, device)
+    first, second = dyn_noise_pair(G.sample_noise(batch, device), cfg)
+    return [torch.cat([a, b]) for a, b in zip(first, second)]
+
+
+class GeneratedPairs(NamedTuple):
+    """Generated pairs and the latents that made them (frame-1 rows first, then frame-2 rows)."""
+
+    frames: torch.Tensor  # (B, 2, 3, R, R)
+    ws: torch.Tensor  # (2B, num_ws, w_dim)
+    noise_st: list[torch.Tensor]  # per layer (2B, 1, r, r)
+    noise_dyn: list[torch.Tensor]  # per layer (2B, 1, r, r)
+
+
+def generate_pairs(
+    G: Generator,
+    batch: int,
+    mode: Literal["warp", "independent"],
+    cfg: PairMotionConfig,
+    style_mixing_prob: float = 0.0,
+    device=None,
+) -> GeneratedPairs:
+    """``batch`` generated pairs (B,2,3,R,R) and the latents that made them.
+
+    Both frames share z_st and S_st; z_dyn and S_dyn follow ``mode`` (``warp``: frame 2 is frame 1
+    moved, :func:`dyn_noise_pair` and :func:`zdyn_pair`; ``independent``: drawn afresh, the paper).
+    With probability ``style_mixing_prob`` layers from a random cutoff on take their w from a second
+    z_st (mapped with the same z_dyn), identically for both frames.
+    """
+    z_st, z_dyn = G.sample_z(batch, device)
+    z_dyn2 = zdyn_pair(z_dyn, cfg) if mode == "warp" else torch.randn_like(z_dyn)
+    z_dyn = torch.cat([z_dyn, z_dyn2])
+    ws = G.map(z_st.repeat(2, 1), z_dyn)
+    if style_mixing_prob > 0 and torch.rand(()) < style_mixing_prob:
+        cutoff = int(torch.randint(1, G.num_ws, ()))
+        ws2 = G.map(torch.randn(batch, G.cfg.z_st_dim, device=device).repeat(2, 1), z_dyn)
+        ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+    noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, device)]
+    noise_dyn = pair_dyn_noise(G, batch, mode, cfg, device)
+    frames = G.synthesis(ws, noise_st, noise_dyn)
+    return GeneratedPairs(frames.unflatten(0, (2, batch)).transpose(0, 1), ws, noise_st, noise_dyn)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.checkpoints import mark_checkpoint
+from dl_lightning.config import as_config
 from dl_lightning.inversion.losses import recon_metrics
 from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig, bicubic
 
@@ -27,7 +28,7 @@ class UpsamplerModule(pl.LightningModule):
 
     def __init__(self, upsampler: UpsamplerConfig | None = None, lr: float = 0.001):
         super().__init__()
-        cfg = upsampler if isinstance(upsampler, UpsamplerConfig) else UpsamplerConfig(**(upsampler or {}))
+        cfg = as_config(UpsamplerConfig, upsampler)
         self.save_hyperparameters({"upsampler": asdict(cfg), "lr": lr})
         self.net = Upsampler(cfg)
 

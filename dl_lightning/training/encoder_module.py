@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.checkpoints import load_generator, mark_checkpoint
+from dl_lightning.config import as_config
 from dl_lightning.inversion.frozen import KeepFrozenInEval
 from dl_lightning.inversion.losses import (
     PerceptualConfig,
@@ -41,7 +42,7 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
 
     def __init__(
         self,
-        generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt",
+        generator_ckpt: str,
         encoder: EncoderConfig | None = None,
         perceptual: PerceptualConfig | None = None,
         lr: float = 0.001,
@@ -51,8 +52,8 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
         truncation: float = 0.9,
     ):
         super().__init__()
-        encoder = encoder if isinstance(encoder, EncoderConfig) else EncoderConfig(**(encoder or {}))
-        perceptual = perceptual if isinstance(perceptual, PerceptualConfig) else PerceptualConfig(**(perceptual or {}))
+        encoder = as_config(EncoderConfig, encoder)
+        perceptual = as_config(PerceptualConfig, perceptual)
         self.save_hyperparameters(
             {
                 "_class_path": f"{type(self).__module__}.{type(self).__qualname__}",

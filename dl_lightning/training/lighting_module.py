@@ -1,4 +1,4 @@
-"""LightingModule: trains A ~ M^-1 on samples of the (frozen) mapping network."""
+"""LightingNetModule: trains A ~ M^-1 on samples of the (frozen) mapping network."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dl_lightning.models.generator import normalize_z
 from dl_lightning.models.lighting import LightingNet
 
 
-class LightingModule(KeepFrozenInEval, pl.LightningModule):
+class LightingNetModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
     generator_ckpt: GAN checkpoint or exported generator (its mapping network is inverted).
     hidden: width of A.
@@ -31,7 +31,7 @@ class LightingModule(KeepFrozenInEval, pl.LightningModule):
 
     def __init__(
         self,
-        generator_ckpt: str = "runs/synthetic64/checkpoints/last.ckpt",
+        generator_ckpt: str,
         hidden: int = 256,
         layers: int = 4,
         lr: float = 0.001,

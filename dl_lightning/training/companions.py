@@ -1,0 +1,120 @@
+"""The networks that animating a photo needs beside the GAN, trained on the spot when missing.
+
+* ``segmenter`` (``configs/segmenter``): kept at ``DEFAULT_SEGMENTER`` (``make train`` trains it first);
+  does not depend on the GAN.
+* ``upsampler`` (``configs/upsampler``, on 256 px synthetic renders made on the spot if missing):
+  kept at ``DEFAULT_UPSAMPLER``; does not depend on the GAN.
+* ``encoder`` and ``lighting`` (network A) (``configs/encoder``, ``configs/lighting``): kept in
+  ``companions/`` beside the GAN checkpoint, and trained again when older than it. The encoder
+  reads real stills from the dataset the GAN was trained on (recorded in its checkpoint).
+
+Each is trained with its own config through the same LightningCLI as ``dl-train`` (every setting
+defined once), with a progress bar, and written atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dl_lightning.checkpoints import DEFAULT_SEGMENTER, DEFAULT_UPSAMPLER, load_generator, read_checkpoint
+from dl_lightning.errors import UserError
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: What ``dl-data synthetic`` renders for the upsampler when its data is missing (256 px stills + a few videos).
+UPSAMPLER_DATA = dict(resolution=256, num_static=384, num_videos=16, frames=2, fmt="png")
+
+
+@dataclass(frozen=True)
+class Companion:
+    """config: training config, relative to the repository. follows_gan: trained against one GAN."""
+
+    config: str
+    follows_gan: bool
+
+
+COMPANIONS = {
+    "segmenter": Companion("configs/segmenter/synthetic64.yaml", follows_gan=False),
+    "upsampler": Companion("configs/upsampler/synthetic256.yaml", follows_gan=False),
+    "encoder": Companion("configs/encoder/synthetic64.yaml", follows_gan=True),
+    "lighting": Companion("configs/lighting/synthetic64.yaml", follows_gan=True),
+}
+
+
+def companion_path(name: str, gan_ckpt: str | Path) -> Path:
+    """Where companion ``name`` of the GAN ``gan_ckpt`` is kept."""
+    if name == "segmenter":
+        return Path(DEFAULT_SEGMENTER)
+    if name == "upsampler":
+        return Path(DEFAULT_UPSAMPLER)
+    return Path(gan_ckpt).parent / "companions" / f"{name}.ckpt"
+
+
+def _gan_data_root(gan_ckpt: Path) -> str | None:
+    """The static-image folder the GAN was trained on (None for an exported generator)."""
+    if gan_ckpt.suffix != ".ckpt":
+        return None
+    return (read_checkpoint(gan_ckpt, "gan", "GAN").get("datamodule_hyper_parameters") or {}).get("static_root")
+
+
+def _config_data_root(config: Path) -> str:
+    import yaml
+
+    return yaml.safe_load(config.read_text())["data"]["init_args"]["root"]
+
+
+def _train_args(name: str, gan_ckpt: Path, config: Path) -> list[str]:
+    """Command-line overrides of companion ``name``'s config for the GAN ``gan_ckpt``; builds missing data."""
+    if name in ("encoder", "lighting"):
+        args = [f"--model.init_args.generator_ckpt={gan_ckpt}"]
+        if name == "encoder":
+            args.append(f"--data.init_args.resolution={load_generator(gan_ckpt).cfg.resolution}")
+            root = _gan_data_root(gan_ckpt)
+            args += [f"--data.init_args.static_root={root}"] if root else []
+        return args
+    root = Path(_config_data_root(config))
+    if (root / "manifest.json").is_file():
+        return []
+    if name == "segmenter":
+        raise UserError(f"the segmenter trains on the synthetic masks in {root}, which is missing: run `make data`")
+    from data_prep.make_synthetic import build_synthetic
+
+    print(f"upsampler: rendering its training data to {root} ({UPSAMPLER_DATA})")
+    build_synthetic(root, **UPSAMPLER_DATA)
+    return []
+
+
+def is_current(name: str, gan_ckpt: str | Path) -> bool:
+    """Whether companion ``name`` exists and, if it follows the GAN, is newer than ``gan_ckpt``."""
+    path = companion_path(name, gan_ckpt)
+    if not path.is_file():
+        return False
+    return not COMPANIONS[name].follows_gan or path.stat().st_mtime >= Path(gan_ckpt).stat().st_mtime
+
+
+def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Path:
+    """Path of companion ``name`` of ``gan_ckpt``, trained first (config + ``overrides``) if missing or stale."""
+    from dl_lightning.cli.train import fit_to
+
+    gan_ckpt, path = Path(gan_ckpt), companion_path(name, gan_ckpt)
+    if is_current(name, gan_ckpt):
+        return path
+    config = REPO / COMPANIONS[name].config
+    if not config.is_file():
+        raise UserError(f"{config} not found: run from a clone of dl_lightning, or pass --{name} PATH")
+    why = "older than the GAN checkpoint" if path.is_file() else "missing"
+    print(f"{name}: {why}; training it now ({COMPANIONS[name].config}), kept at {path} for the next photo")
+    t0 = time.perf_counter()
+    fit_to(config, _train_args(name, gan_ckpt, config) + list(overrides), path)
+    print(f"{name}: trained in {time.perf_counter() - t0:.0f} s")
+    return path
+
+
+if __name__ == "__main__":  # python -m dl_lightning.training.companions NAME [GAN_CKPT]: train one if missing
+    import sys
+
+    from dl_lightning.errors import cli_entry
+
+    cli_entry(lambda: print(ensure_companion(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "-")))()

@@ -1,0 +1,53 @@
+"""Networks that photo animation needs are trained on the spot, kept beside the GAN, retrained when stale."""
+
+import json
+import os
+
+from PIL import Image
+
+from dl_lightning.checkpoints import load_encoder, load_generator, load_lighting
+from dl_lightning.cli.animate import main as animate
+from dl_lightning.training.companions import ensure_companion, is_current
+from tests.test_inversion import gen_ckpt  # noqa: F401  (fixture)
+
+
+def test_missing_companions_are_trained_once_then_used_by_dl_animate(gen_ckpt, tiny_data, tmp_path, capsys):  # noqa: F811
+    quick = ["--trainer.max_steps=2", "--trainer.enable_progress_bar=false"]
+    lighting = ensure_companion("lighting", gen_ckpt, quick + ["--model.init_args.batch_size=8"])
+    assert lighting == gen_ckpt.parent / "companions" / "lighting.ckpt"
+    G = load_generator(gen_ckpt)
+    load_lighting(lighting, G)  # a real lighting checkpoint for this generator
+    encoder = ensure_companion(
+        "encoder", gen_ckpt, quick + [f"--data.init_args.static_root={tiny_data}", "--data.init_args.batch_size=4"]
+    )
+    load_encoder(encoder, G)
+    assert "training it now" in capsys.readouterr().out
+    stamp = lighting.stat().st_mtime_ns
+    assert ensure_companion("lighting", gen_ckpt) == lighting and lighting.stat().st_mtime_ns == stamp, "kept"
+    assert "training it now" not in capsys.readouterr().out
+
+    # dl-animate picks both up from beside the GAN without being told
+    Image.new("RGB", (48, 40), (90, 140, 200)).save(tmp_path / "p.png")
+    Image.new("L", (48, 40), 255).save(tmp_path / "m.png")
+    out = tmp_path / "out"
+    args = [
+        "--ckpt",
+        str(gen_ckpt),
+        "--image",
+        str(tmp_path / "p.png"),
+        "--out",
+        str(out),
+        "--mask",
+        str(tmp_path / "m.png"),
+    ]
+    animate(args + "--optim-steps 1 --finetune-steps 1 --frames 2 --size 0 --formats gif --daytime slerp".split())
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["encoder"] == str(encoder) and report["lighting"] == str(lighting)
+    assert "training it now" not in capsys.readouterr().out
+
+    # a GAN checkpoint newer than its companions makes them stale
+    later = max(lighting.stat().st_mtime, encoder.stat().st_mtime) + 0.5  # newer than both, older than a retrained one
+    os.utime(gen_ckpt, (later, later))
+    assert not is_current("lighting", gen_ckpt) and not is_current("encoder", gen_ckpt)
+    ensure_companion("lighting", gen_ckpt, quick + ["--model.init_args.batch_size=8"])
+    assert "older than the GAN checkpoint" in capsys.readouterr().out and is_current("lighting", gen_ckpt)
