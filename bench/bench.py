@@ -6,7 +6,8 @@ Prints a table and writes ``bench/results.json``. Sections:
           at 64 px (default config) and 256 px (``configs/gan/256.yaml`` architecture), in fp32 and
           bf16-mixed with the non-fused modulated conv, and fp32 with the grouped ("fused") conv
           as the plain-StyleGAN2 baseline. Also FLOP/s achieved vs a measured GEMM peak.
-* generate: frames/s of EMA-generator inference at 64 and 256 px, fp32 and bf16.
+* generate: frames/s of EMA-generator inference at 64 and 256 px, fp32 and bf16 (a batch of 8 / 2
+          random latents), and of ``dl-animate``'s whole path (several scenes, warped noise, chunks).
 * data:   decoded samples/s (one static image + one frame pair) per dataloader worker at 256 px.
 * precision: what ``trainer.precision: null`` chooses on this machine and why (AMX or not).
 * ratios: the performance targets (iteration vs the grouped-conv fp32 baseline, share of the bf16
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import tempfile
 import time
@@ -130,19 +132,18 @@ def profile_steps(config: str, batch: int, precision: str, out: Path, active: in
 
 
 def step_flops(config: str, batch: int) -> float:
-    """FLOPs of one iteration's forward+backward passes, counted on the non-fused model."""
+    """FLOPs of one iteration's forward+backward passes (without the lazy regularisers), non-fused model."""
     module = DeepLandscapeGAN(**model_args(config))
     res = module.G.cfg.resolution
     real = torch.rand(batch, 3, res, res)
     real_pairs = torch.rand(batch, 2, 3, res, res)
-    with FlopCounterMode(display=False) as counter:
-        with torch.no_grad():
-            fake_pairs = module.generate_pairs(batch).frames
+    with FlopCounterMode(display=False) as counter:  # as training_step: one synthesis serves all three updates
+        pairs = module.generate_pairs(batch).frames
+        fake_pairs = pairs.detach()
         (module.D_st(real).sum() + module.D_st(fake_pairs[:, 0]).sum()).backward()
         (
             module.D_dyn(module.crop_pairs(real_pairs)).sum() + module.D_dyn(module.crop_pairs(fake_pairs)).sum()
         ).backward()
-        pairs = module.generate_pairs(batch).frames
         (module.D_st(pairs[:, 0]).sum() + module.D_dyn(module.crop_pairs(pairs)).sum()).backward()
     return float(counter.get_total_flops())
 
@@ -154,6 +155,19 @@ def gemm_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
     for _ in range(reps):
         a @ b
     return 2 * n**3 * reps / (time.perf_counter() - t)
+
+
+@torch.no_grad()
+def animate_speed(config: str, scenes: int, frames: int, chunk: int, bf16: bool) -> float:
+    """Frames/s of ``dl-animate``'s path (:func:`sample_timelapse`: warped S_dyn, slerped z_dyn), all scenes."""
+    from dl_lightning.animation import sample_timelapse
+
+    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        next(iter(sample_timelapse(G, scenes, chunk, chunk=chunk)))
+        t = time.perf_counter()
+        n = sum(f.shape[0] for f in sample_timelapse(G, scenes, frames, chunk=chunk))
+    return n / (time.perf_counter() - t)
 
 
 @torch.no_grad()
@@ -258,9 +272,18 @@ def main() -> None:
             fps = generate_speed(config, batch=8 if "64" in name else 2, reps=5 if "64" in name else 2, bf16=bf16)
             results.setdefault(f"generate_{name}", {})["bf16" if bf16 else "fp32"] = fps
             print(f"generate {name:9s} {'bf16' if bf16 else 'fp32':13s} {fps:8.2f} frames/s", flush=True)
+            scenes, frames, chunk = (4, 32, 8) if "64" in name else (2, 4, 2)
+            fps = animate_speed(config, scenes, frames, chunk, bf16)
+            results.setdefault(f"animate_{name}", {})["bf16" if bf16 else "fp32"] = fps
+            label = f"{scenes} scenes x {chunk}-frame chunks, {'bf16' if bf16 else 'fp32'}"
+            print(f"animate  {name:9s} {label:28s} {fps:8.2f} frames/s", flush=True)
     sps = data_speed(256, 200 if not args.quick else 50)
     results["data_256px_samples_per_s_per_worker"] = sps
     print(f"data 256 px: {sps:.0f} samples/s per worker (1 static + 1 pair each)")
+    if "train_256" in results:  # each iteration consumes `batch` samples
+        best = max(v["images_per_s"] for k, v in results["train_256"].items() if isinstance(v, dict))
+        results["data_workers_needed_256px"] = math.ceil(best / sps)
+        print(f"data workers needed for the 256 px step here ({best:.2f} samples/s): {math.ceil(best / sps)}")
     print(f"GEMM peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
     results["ratios"] = ratios(results, previous)
     for k, v in results["ratios"].items():

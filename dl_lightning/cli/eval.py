@@ -35,8 +35,10 @@ from dl_lightning.files import atomic_path
 from dl_lightning.metrics.animation_metrics import animation_metrics
 from dl_lightning.metrics.features import make_extractor
 from dl_lightning.metrics.fid import fid_kid, generated_batches
+from dl_lightning.metrics.lighting_accuracy import lighting_accuracy
 from dl_lightning.metrics.lpips_metric import load_lpips, lpips_distance
-from dl_lightning.metrics.motion import generated_motion, real_motion
+from dl_lightning.metrics.motion import motion_table, real_motion
+from dl_lightning.metrics.segmentation import segmentation_metrics
 
 
 def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -64,7 +66,7 @@ def eval_gan(args: argparse.Namespace) -> dict:
     out["animation_generated"] = mean_of([animation_metrics(video[:, i]) for i in range(args.videos)])
     segmenter = _segmenter(args.segmenter)
     if segmenter is not None:
-        out["motion"] = motion_table(G, segmenter, args)
+        out["motion"] = print_motion_table(G, segmenter, args)
     return out
 
 
@@ -79,16 +81,19 @@ def _segmenter(path: str | None):
     return load_segmenter(path or DEFAULT_SEGMENTER)
 
 
-def motion_table(G, segmenter, args: argparse.Namespace) -> dict:
+def print_motion_table(G, segmenter, args: argparse.Namespace) -> dict:
     """Dynamic-region motion of generated time-lapses (presets x daytime paths) and of real videos."""
-    table, segmenter = {}, segmenter.to(args.device)
-    settings = [(m, d) for m in args.motion_presets.split(",") for d in args.motion_daytimes.split(",")]
-    for motion, daytime in tqdm(settings, desc="motion", unit="setting"):
-        table[f"generated/{motion}/{daytime}"] = generated_motion(
-            G, segmenter, args.motion_videos, args.frames, motion, daytime, args.truncation, args.seed
-        )
-    real = real_motion(dataset_videos(args.data, args.motion_videos, G.cfg.resolution), segmenter)
-    table.update({f"real/{k}": v for k, v in real.items()})
+    table = motion_table(
+        G,
+        segmenter.to(args.device),
+        dataset_videos(args.data, args.motion_videos, G.cfg.resolution),
+        args.motion_presets.split(","),
+        args.motion_daytimes.split(","),
+        args.motion_videos,
+        args.frames,
+        args.truncation,
+        args.seed,
+    )
     print(f"\n{'dynamic-region motion':<36} {'dynamic':>8} {'static':>8} {'ratio':>7} {'excess':>8} {'videos':>6}")
     for name, r in table.items():
         print(
@@ -139,37 +144,16 @@ def eval_lpips(args: argparse.Namespace) -> dict:
     }
 
 
-@torch.no_grad()
 def eval_lighting(args: argparse.Namespace) -> dict:
     G = load_generator(args.ckpt)
-    A = load_lighting(args.lighting, G)
-    gen = torch.Generator().manual_seed(args.seed)
-    z_st, z_dyn = G.sample_z(args.num, "cpu", gen)
-    w = G.mapping(z_st, z_dyn)
-    p_st, p_dyn = A(w)
-    cos = torch.nn.functional.cosine_similarity
-    return {
-        "num": args.num,
-        "zdyn_cosine": float(cos(p_dyn, z_dyn, dim=1).mean()),
-        "zst_cosine": float(cos(p_st, z_st, dim=1).mean()),
-        "relative_cycle_error": float((G.mapping(p_st, p_dyn) - w).square().mean() / w.var()),
-    }
+    return lighting_accuracy(G, load_lighting(args.lighting, G), args.num, args.seed)
 
 
-@torch.no_grad()
 def eval_segmenter(args: argparse.Namespace) -> dict:
     from dl_lightning.data.masks import load_masked
 
-    seg = _segmenter(args.segmenter or DEFAULT_SEGMENTER)
     images, masks = load_masked(args.data, "videos", args.resolution, args.num)
-    pred = torch.cat([seg.predict(images[i : i + 64].float() / 127.5 - 1) for i in range(0, len(images), 64)])
-    return {
-        "frames": len(images),
-        "accuracy": float((pred == masks).float().mean()),
-        "iou_dynamic": float((pred & masks).sum() / (pred | masks).sum().clamp(min=1)),
-        "dynamic_share_true": float(masks.float().mean()),
-        "dynamic_share_predicted": float(pred.float().mean()),
-    }
+    return segmentation_metrics(_segmenter(args.segmenter or DEFAULT_SEGMENTER), images, masks)
 
 
 def eval_upsampler(args: argparse.Namespace) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+from tqdm import tqdm
 
 from dl_lightning.animation import Motion, get_motion, render_frames, ws_path, zdyn_path
 from dl_lightning.models.generator import VIEW_TRUNCATION, Generator
@@ -111,3 +112,25 @@ def real_motion(
     if segmenter is not None:
         out["predicted_masks"] = summarise(pred)
     return out
+
+
+def motion_table(
+    G: Generator,
+    segmenter: Segmenter,
+    real_videos: Iterable[tuple[torch.Tensor, torch.Tensor | None]],
+    presets: list[str],
+    daytimes: list[str],
+    num: int = 32,
+    frames: int = 16,
+    truncation: float = VIEW_TRUNCATION,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Rows ``generated/<preset>/<daytime>`` (every pair of ``presets`` x ``daytimes``) and ``real/true_masks``,
+    ``real/predicted_masks`` for ``real_videos``: the dynamic-region motion table of ``dl-eval gan``."""
+    settings = [(m, d) for m in presets for d in daytimes]
+    table = {
+        f"generated/{m}/{d}": generated_motion(G, segmenter, num, frames, m, d, truncation, seed)
+        for m, d in tqdm(settings, desc="motion", unit="setting")
+    }
+    table.update({f"real/{k}": v for k, v in real_motion(real_videos, segmenter).items()})
+    return table
