@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import torch
 from tqdm import tqdm
 
-from dl_lightning.animation import Motion, get_motion, render_frames, ws_path, zdyn_path
+from dl_lightning.animation import Motion, sample_timelapse
 from dl_lightning.models.generator import VIEW_TRUNCATION, Generator
 from dl_lightning.models.segmenter import Segmenter
 
@@ -78,20 +78,11 @@ def generated_motion(
 ) -> dict[str, float]:
     """Motion figures of ``num`` generated time-lapses (``motion`` preset, ``daytime`` path).
 
-    Masks come from ``segmenter``."""
-    dev = G.const.device
-    gen = torch.Generator().manual_seed(seed)
-    m = motion if isinstance(motion, Motion) else get_motion(motion, horizon=0.0)
-    seg = segmenter.to(dev)
-    pairs = []
-    for start in range(0, num, batch):
-        b = min(batch, num - start)
-        z_st, z0, noise_st, noise_dyn = G.sample_latents(b, gen, dev)
-        z1 = torch.randn(z0.shape, generator=gen).to(dev)
-        ws = ws_path(G, z_st, zdyn_path(daytime, z0.cpu(), z1.cpu(), frames).to(dev), truncation)
-        video = torch.stack(list(render_frames(G, ws, noise_st, noise_dyn, m)))  # (T, b, 3, R, R)
-        masks = seg.predict(video[0])
-        pairs += [region_change(video[:, i], masks[i]) for i in range(b)]
+    Masks come from ``segmenter`` on the first frame, ``batch`` videos at a time."""
+    video = torch.stack(list(sample_timelapse(G, num, frames, seed, motion, daytime, truncation)))  # (T, N, 3, R, R)
+    seg = segmenter.to(video.device)
+    masks = torch.cat([seg.predict(video[0, i : i + batch]) for i in range(0, num, batch)])
+    pairs = [region_change(video[:, i], masks[i]) for i in range(num)]
     return summarise(pairs)
 
 
