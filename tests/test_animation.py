@@ -83,7 +83,8 @@ def test_frames_equal_without_motion_and_differ_with_it():
         layer.strength_dyn.data.fill_(1.0)
     still = _frames(G, get_motion("still"), "fixed")
     assert len(still) == 5 and still[0].shape == (2, 3, 32, 32)
-    assert all(torch.allclose(f, still[0], atol=1e-6) for f in still)
+    # the last chunk is a smaller batch, which may pick another conv kernel: fp32 rounding only
+    assert all(torch.allclose(f, still[0], atol=2e-5) for f in still)
     moving = _frames(G, get_motion("fast", horizon=0.0), "fixed")
     assert all((f - moving[0]).abs().mean() > 1e-3 for f in moving[1:])
     relit = _frames(G, get_motion("still"), "linear")
