@@ -79,7 +79,7 @@ def fit_to(config: str | Path, overrides: list[str], dest: str | Path) -> Path:
         )
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
         with atomic_path(dest) as part:
-            cli.trainer.save_checkpoint(part)
+            cli.trainer.save_checkpoint(part, weights_only=False)
     return Path(dest)
 
 
