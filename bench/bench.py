@@ -42,7 +42,23 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def model_args(config: str) -> dict:
-    return yaml.safe_load((REPO / config).read_text())["model"]["init_args"]
+    """The config's model arguments; a missing segmenter (stillness term) is replaced by an untrained one."""
+    args = yaml.safe_load((REPO / config).read_text())["model"]["init_args"]
+    if args.get("still_weight", 0) > 0 and not Path(args.get("segmenter") or "").is_file():
+        args["segmenter"] = untrained_segmenter()
+    return args
+
+
+def untrained_segmenter() -> str:
+    """A segmenter checkpoint with random weights: the stillness term costs the same whatever they are."""
+    from dl_lightning.training.segmenter_module import SegmenterModule
+
+    path = Path(tempfile.gettempdir()) / "dl_lightning_bench_segmenter.ckpt"
+    module = SegmenterModule()
+    ckpt = {"state_dict": module.state_dict()}
+    module.on_save_checkpoint(ckpt)
+    torch.save(ckpt, path)
+    return str(path)
 
 
 class RandomBatches(IterableDataset):
