@@ -120,7 +120,14 @@ def profile_steps(config: str, batch: int, precision: str, out: Path, active: in
     module = DeepLandscapeGAN(**model_args(config))
     res = module.G.cfg.resolution
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-    with profile(activities=acts, schedule=schedule(wait=0, warmup=2, active=active)) as prof:
+    captured = {}
+
+    def ready(p) -> None:  # at the end of the active window (after it, the profiler starts an empty one)
+        captured["events"] = p.key_averages()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        p.export_chrome_trace(str(out))
+
+    with profile(activities=acts, schedule=schedule(wait=0, warmup=2, active=active), on_trace_ready=ready) as prof:
         trainer = pl.Trainer(
             accelerator="auto",
             devices=1,
@@ -133,7 +140,7 @@ def profile_steps(config: str, batch: int, precision: str, out: Path, active: in
             callbacks=[ProfilerStep(prof)],
         )
         trainer.fit(module, DataLoader(RandomBatches(res, batch), batch_size=None))
-    events = prof.key_averages()
+    events = captured["events"]
     total = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))
     parts = {e.key: e.cpu_time_total / total for e in events if e.key.startswith("gan/")}
     parts["other (Lightning, logging, data, optimizer bookkeeping)"] = 1 - sum(parts.values())
@@ -141,8 +148,6 @@ def profile_steps(config: str, batch: int, precision: str, out: Path, active: in
     for k, v in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"  {k:58s} {100 * v:5.1f}%")
     print(events.table(sort_by="self_cpu_time_total", row_limit=15))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    prof.export_chrome_trace(str(out))
     print(f"trace: {out}")
     return parts
 
