@@ -302,7 +302,9 @@ def main() -> None:
     results["data_256px_samples_per_s_per_worker"] = sps
     print(f"data 256 px: {sps:.0f} samples/s per worker (1 static + 1 pair each)")
     if "train_256" in results:  # each iteration consumes `batch` samples
-        best = max(v["images_per_s"] for k, v in results["train_256"].items() if isinstance(v, dict))
+        best = max(
+            v["images_per_s"] for v in results["train_256"].values() if isinstance(v, dict) and "images_per_s" in v
+        )
         results["data_workers_needed_256px"] = math.ceil(best / sps)
         print(f"data workers needed for the 256 px step here ({best:.2f} samples/s): {math.ceil(best / sps)}")
     print(f"GEMM peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
