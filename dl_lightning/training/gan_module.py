@@ -157,9 +157,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         self.D_st = Discriminator(d_cfg)
         self.D_dyn = PairDiscriminator(d_cfg)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self._segmenter = [
-            self._load_segmenter(segmenter) if still_weight > 0 else None
-        ]  # a list: not saved in checkpoints
+        # a list, so not a submodule: the segmenter is not saved in GAN checkpoints
+        self._segmenter = [self._load_segmenter(segmenter) if still_weight > 0 else None]
         self.register_buffer("pl_mean", torch.zeros(()))
         self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
         self._t_last: float | None = None
