@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 from PIL import Image
 
@@ -45,9 +46,10 @@ def test_missing_companions_are_trained_once_then_used_by_dl_animate(gen_ckpt, t
     assert report["encoder"] == str(encoder) and report["lighting"] == str(lighting)
     assert "training it now" not in capsys.readouterr().out
 
-    # a GAN checkpoint newer than its companions makes them stale
-    later = max(lighting.stat().st_mtime, encoder.stat().st_mtime) + 0.5  # newer than both, older than a retrained one
-    os.utime(gen_ckpt, (later, later))
+    # a GAN checkpoint newer than its companions makes them stale (times set apart, so no clock race)
+    now = time.time()
+    for path, age in ((lighting, 100), (encoder, 100), (gen_ckpt, 50)):
+        os.utime(path, (now - age, now - age))
     assert not is_current("lighting", gen_ckpt) and not is_current("encoder", gen_ckpt)
     ensure_companion("lighting", gen_ckpt, quick + ["--model.init_args.batch_size=8"])
     assert "older than the GAN checkpoint" in capsys.readouterr().out and is_current("lighting", gen_ckpt)

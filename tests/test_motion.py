@@ -133,9 +133,10 @@ def test_generated_motion_comes_from_warping_s_dyn_and_z_dyn():
     relit = generated_motion(G, TopHalf(), num=6, frames=4, motion="still", daytime="slerp")
     assert moving["videos"] == still["videos"] == 6
     assert moving["dynamic"] > 0.001 and moving["static"] > 0.001, "warping S_dyn moves the whole (untrained) frame"
-    assert still["dynamic"] == still["static"] == 0.0, "no motion and a fixed time of day: nothing changes"
+    # frames share a batch, and per-sample conv results may differ in the last bits across threads: 1e-6, not 0
+    assert still["dynamic"] < 1e-6 and still["static"] < 1e-6, "no motion and a fixed time of day: nothing changes"
     assert relit["dynamic"] > 0 and relit["static"] > 0, "a moving z_dyn changes the light"
     with torch.no_grad():
         for layer in G.layers:
             layer.strength_dyn.zero_()
-    assert generated_motion(G, TopHalf(), num=2, frames=3, motion="clouds")["dynamic"] == 0.0, "S_dyn off: no motion"
+    assert generated_motion(G, TopHalf(), num=2, frames=3, motion="clouds")["dynamic"] < 1e-6, "S_dyn off: no motion"
