@@ -14,12 +14,13 @@ defined once), with a progress bar, and written atomically.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dl_lightning.checkpoints import DEFAULT_SEGMENTER, DEFAULT_UPSAMPLER, load_generator, read_checkpoint
-from dl_lightning.errors import UserError
+from dl_lightning.errors import UserError, cli_entry
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -112,9 +113,16 @@ def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tup
     return path
 
 
-if __name__ == "__main__":  # python -m dl_lightning.training.companions NAME [GAN_CKPT]: train one if missing
-    import sys
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    """``python -m dl_lightning.training.companions NAME [GAN_CKPT]``: train companion NAME if missing or stale."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMPANIONS:
+        raise UserError(f"usage: python -m dl_lightning.training.companions {{{','.join(COMPANIONS)}}} [GAN_CKPT]")
+    if COMPANIONS[argv[0]].follows_gan and len(argv) < 2:
+        raise UserError(f"the {argv[0]} is trained for one GAN: give its checkpoint after the name")
+    print(ensure_companion(argv[0], argv[1] if len(argv) > 1 else "none"))
 
-    from dl_lightning.errors import cli_entry
 
-    cli_entry(lambda: print(ensure_companion(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "-")))()
+if __name__ == "__main__":
+    main()
