@@ -21,6 +21,7 @@ top operators; traces go to ``outputs/bench/profile_<config>.json`` (open in chr
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import platform
@@ -49,6 +50,7 @@ def model_args(config: str) -> dict:
     return args
 
 
+@functools.cache
 def untrained_segmenter() -> str:
     """A segmenter checkpoint with random weights: the stillness term costs the same whatever they are."""
     from dl_lightning.training.segmenter_module import SegmenterModule

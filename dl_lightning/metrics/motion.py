@@ -32,10 +32,14 @@ def region_change(video: torch.Tensor, dynamic: torch.Tensor) -> tuple[float, fl
         raise ValueError(
             f"video must be (T>=2, 3, H, W) with an (H, W) mask, got {tuple(video.shape)}, {tuple(dynamic.shape)}"
         )
+    return split_change((video[1:].float() - video[:-1].float()).abs().mean(dim=(0, 1)) / 2, dynamic)
+
+
+def split_change(change: torch.Tensor, dynamic: torch.Tensor) -> tuple[float, float] | None:
+    """Mean of a per-pixel change map (H, W) inside and outside ``dynamic``; None if the mask is empty or full."""
     m = dynamic.bool()
     if m.all() or not m.any():
         return None
-    change = (video[1:].float() - video[:-1].float()).abs().mean(dim=(0, 1)) / 2  # [-1,1] -> [0,1] units
     return float(change[m].mean()), float(change[~m].mean())
 
 
@@ -78,11 +82,20 @@ def generated_motion(
 ) -> dict[str, float]:
     """Motion figures of ``num`` generated time-lapses (``motion`` preset, ``daytime`` path).
 
-    Masks come from ``segmenter`` on the first frame, ``batch`` videos at a time."""
-    video = torch.stack(list(sample_timelapse(G, num, frames, seed, motion, daytime, truncation)))  # (T, N, 3, R, R)
-    seg = segmenter.to(video.device)
-    masks = torch.cat([seg.predict(video[0, i : i + batch]) for i in range(0, num, batch)])
-    pairs = [region_change(video[:, i], masks[i]) for i in range(num)]
+    Masks come from ``segmenter`` on the first frame, ``batch`` videos at a time. Frames are consumed as
+    they are rendered (memory: two frames of every video, not the whole videos)."""
+    if frames < 2:
+        raise ValueError(f"frames must be >= 2, got {frames}")
+    seg, masks, prev, total = segmenter, None, None, 0.0
+    for frame in sample_timelapse(G, num, frames, seed, motion, daytime, truncation):  # (N, 3, R, R)
+        if masks is None:
+            seg = seg.to(frame.device)
+            masks = torch.cat([seg.predict(frame[i : i + batch]) for i in range(0, num, batch)])
+        else:
+            total = total + (frame.float() - prev.float()).abs().mean(dim=1)  # (N, R, R)
+        prev = frame
+    change = total / (frames - 1) / 2  # mean over time, [-1, 1] -> [0, 1] units
+    pairs = [split_change(change[i], masks[i]) for i in range(num)]
     return summarise(pairs)
 
 
