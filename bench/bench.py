@@ -8,6 +8,8 @@ Prints a table and writes ``bench/results.json``. Sections:
           as the plain-StyleGAN2 baseline. Also FLOP/s achieved vs a measured GEMM peak.
 * generate: frames/s of EMA-generator inference at 64 and 256 px, fp32 and bf16 (a batch of 8 / 2
           random latents), and of ``dl-animate``'s whole path (several scenes, warped noise, chunks).
+* invert: seconds to invert one photo (200 latent-optimisation + 100 fine-tuning steps, ``dl-animate``'s
+          defaults, LPIPS with a random AlexNet: the same cost as the real one) at 64 px, and at 256 px on a GPU.
 * data:   decoded samples/s (one static image + one frame pair) per dataloader worker at 256 px.
 * precision: what ``trainer.precision: null`` chooses on this machine and why (AMX or not).
 * ratios: the performance targets (iteration vs the grouped-conv fp32 baseline, share of the bf16
@@ -40,6 +42,13 @@ from dl_lightning.models import Generator, GeneratorConfig
 from dl_lightning.training.gan_module import DeepLandscapeGAN
 
 REPO = Path(__file__).resolve().parents[1]
+DEV = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def sync() -> None:
+    """Wait for queued GPU work, so host clocks measure it (a no-op on CPU)."""
+    if DEV.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def model_args(config: str) -> dict:
@@ -82,17 +91,22 @@ class StepTimer(pl.Callback):
         self.warmup, self.times = warmup, []
 
     def on_train_batch_start(self, trainer, *args):
+        sync()
         self.times.append(time.perf_counter())
 
 
-def train_speed(config: str, batch: int, steps: int, precision: str, fused: bool) -> float:
+def train_speed(config: str, batch: int, steps: int, precision: str, fused: bool) -> tuple[float, float | None]:
+    """(images/s, peak GPU memory in GiB or None on CPU) of full GAN iterations."""
     args = model_args(config)
     args["generator"] = {**args["generator"], "fused_modconv": fused}
     module = DeepLandscapeGAN(**args)
     res = args["generator"]["resolution"]
     timer = StepTimer(warmup=2)
+    if DEV.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     trainer = pl.Trainer(
-        accelerator="cpu" if not torch.cuda.is_available() else "auto",
+        accelerator=DEV.type,
         devices=1,
         max_steps=steps + 3,
         precision=precision,
@@ -104,7 +118,8 @@ def train_speed(config: str, batch: int, steps: int, precision: str, fused: bool
     )
     trainer.fit(module, DataLoader(RandomBatches(res, batch), batch_size=None))
     t = timer.times[timer.warmup :]
-    return batch * (len(t) - 1) / (t[-1] - t[0])
+    memory = torch.cuda.max_memory_allocated() / 2**30 if DEV.type == "cuda" else None
+    return batch * (len(t) - 1) / (t[-1] - t[0]), memory
 
 
 class ProfilerStep(pl.Callback):
@@ -156,10 +171,10 @@ def profile_steps(config: str, batch: int, precision: str, out: Path, active: in
 
 def step_flops(config: str, batch: int) -> float:
     """FLOPs of one iteration's forward+backward passes (without the lazy regularisers), non-fused model."""
-    module = DeepLandscapeGAN(**model_args(config))
+    module = DeepLandscapeGAN(**model_args(config)).to(DEV)
     res = module.G.cfg.resolution
-    real = torch.rand(batch, 3, res, res)
-    real_pairs = torch.rand(batch, 2, 3, res, res)
+    real = torch.rand(batch, 3, res, res, device=DEV)
+    real_pairs = torch.rand(batch, 2, 3, res, res, device=DEV)
     with FlopCounterMode(display=False) as counter:  # as training_step: one synthesis serves all three updates
         pairs = module.generate_pairs(batch).frames
         fake_pairs = pairs.detach()
@@ -171,12 +186,18 @@ def step_flops(config: str, batch: int) -> float:
     return float(counter.get_total_flops())
 
 
-def gemm_peak(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
+def gemm_peak(dtype: torch.dtype, reps: int = 5) -> float:
+    """FLOP/s of a large square matrix product on random data (the ceiling the step is compared with)."""
+    n = 8192 if DEV.type == "cuda" else 2048
+    reps = reps * 4 if DEV.type == "cuda" else reps
+    a, b = (torch.randn(n, n, device=DEV).to(dtype) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    sync()
     t = time.perf_counter()
     for _ in range(reps):
         a @ b
+    sync()
     return 2 * n**3 * reps / (time.perf_counter() - t)
 
 
@@ -185,24 +206,44 @@ def animate_speed(config: str, scenes: int, frames: int, chunk: int, bf16: bool)
     """Frames/s of ``dl-animate``'s path (:func:`sample_timelapse`: warped S_dyn, slerped z_dyn), all scenes."""
     from dl_lightning.animation import sample_timelapse
 
-    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval()
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval().to(DEV)
+    with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=bf16):
         next(iter(sample_timelapse(G, scenes, chunk, chunk=chunk)))
+        sync()
         t = time.perf_counter()
         n = sum(f.shape[0] for f in sample_timelapse(G, scenes, frames, chunk=chunk))
+        sync()
     return n / (time.perf_counter() - t)
 
 
 @torch.no_grad()
 def generate_speed(config: str, batch: int, reps: int, bf16: bool) -> float:
-    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval()
-    z = G.sample_z(batch)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval().to(DEV)
+    z = G.sample_z(batch, DEV)
+    with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=bf16):
         G(*z)
+        sync()
         t = time.perf_counter()
         for _ in range(reps):
             G(*z)
+        sync()
     return batch * reps / (time.perf_counter() - t)
+
+
+def invert_seconds(config: str) -> float:
+    """Seconds of :func:`invert_photo` with ``dl-animate``'s step counts on one generated 'photo'."""
+    from dl_lightning.inversion.pipeline import invert_photo
+    from dl_lightning.metrics.lpips_metric import load_lpips
+
+    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval().requires_grad_(False).to(DEV)
+    with torch.no_grad():
+        photo = G(*G.sample_z(1, DEV)).clamp(-1, 1)
+    lpips_model = load_lpips("alex", random_backbone=True).to(DEV)
+    sync()
+    t = time.perf_counter()
+    invert_photo(photo, G, lpips_model=lpips_model, optim_steps=200, finetune_steps=100, progress=False)
+    sync()
+    return time.perf_counter() - t
 
 
 def data_speed(res: int, samples: int) -> float:
@@ -227,14 +268,14 @@ def ratios(results: dict, previous: dict) -> dict[str, float]:
     """The issue's targets as measured ratios (same machine, same run; generation vs the previous results file)."""
     out = {}
     t64 = results.get("train_synthetic64")
-    if t64:
+    if t64 and "speedup_vs_grouped_fp32" in t64:
         target = "3x with AMX" if results["machine"]["amx"] else "1.5x without AMX"
         out[f"64px iteration / grouped fp32 baseline (target {target})"] = t64["speedup_vs_grouped_fp32"]
     t256 = results.get("train_256")
-    if t256:
+    if t256 and "share_of_gemm_peak" in t256.get("bf16", {}):
         out["256px bf16 share of bf16 GEMM peak (target 0.40)"] = t256["bf16"]["share_of_gemm_peak"]
-    before = previous.get("generate_synthetic64", {})
-    if before and "generate_synthetic64" in results:
+    before = previous.get("generate_synthetic64", {}) if previous.get("machine", {}).get("gpu") is None else {}
+    if before and "generate_synthetic64" in results and not results["machine"]["gpu"]:
         best = lambda d: max(d.values())  # noqa: E731
         out["64px generation / previous results file (target 2x)"] = best(results["generate_synthetic64"]) / best(
             before
@@ -254,6 +295,7 @@ def main() -> None:
     results: dict = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
+            "gpu": torch.cuda.get_device_name() if DEV.type == "cuda" else None,
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "cuda": torch.cuda.is_available(),
@@ -262,44 +304,69 @@ def main() -> None:
             "auto_precision_reason": why,
         }
     }
-    print(f"machine: AMX {'present' if has_amx() else 'absent'}; precision auto -> {precision} ({why})")
+    gpu = DEV.type == "cuda"
+    print(
+        f"machine: {results['machine']['gpu'] or 'CPU'}; AMX {'present' if has_amx() else 'absent'}; "
+        f"precision auto -> {precision} ({why})"
+    )
     peak32, peak16 = gemm_peak(torch.float32), gemm_peak(torch.bfloat16)
     results["gemm_peak_gflops"] = {"fp32": peak32 / 1e9, "bf16": peak16 / 1e9}
-    cases = [("configs/gan/synthetic64.yaml", 16, 6)] + ([] if args.quick else [("configs/gan/256.yaml", 2, 2)])
+    if gpu:  # fp16 shares the bf16 tensor-core rate on current GPUs; fp32 runs as tf32 (matmul precision "high")
+        results["gemm_peak_gflops"]["fp16"] = gemm_peak(torch.float16) / 1e9
+    # (config, batch, timed steps): a GPU gets the configs' own batch sizes
+    cases = [("configs/gan/synthetic64.yaml", 16, 20 if gpu else 6)]
+    cases += [] if args.quick else [("configs/gan/256.yaml", 8 if gpu else 2, 20 if gpu else 2)]
+    variants = [("fp32", "32-true", False), ("bf16", "bf16-mixed", False)]
+    variants += [("fp16", "16-mixed", False)] if gpu else []
+    variants += [("fp32_grouped", "32-true", True)]
     for config, batch, steps in cases:
         name = Path(config).stem
         flops = step_flops(config, batch)
         row = {"batch": batch, "gflop_per_iteration": flops / 1e9}
-        for label, precision, fused in [
-            ("fp32", "32-true", False),
-            ("bf16", "bf16-mixed", False),
-            ("fp32_grouped", "32-true", True),
-        ]:
-            ips = train_speed(config, batch, steps, precision, fused)
-            peak = peak16 if precision.startswith("bf16") else peak32
-            row[label] = {"images_per_s": ips, "share_of_gemm_peak": flops / batch * ips / peak}
+        for label, precision, fused in variants:
+            try:
+                ips, memory = train_speed(config, batch, steps, precision, fused)
+            except Exception as e:  # e.g. fp16 overflowing in R1 (nan_policy: raise): report, go on
+                row[label] = {"error": f"{type(e).__name__}: {e}"[:300]}
+                print(f"train {name:12s} {label:13s} failed: {row[label]['error']}", flush=True)
+                continue
+            peak = {"bf16": peak16, "fp16": results["gemm_peak_gflops"].get("fp16", 0) * 1e9}.get(label, peak32)
+            row[label] = {
+                "images_per_s": ips,
+                "s_per_kimg": 1000 / ips,
+                "share_of_gemm_peak": flops / batch * ips / peak,
+            }
+            if memory is not None:
+                row[label]["gpu_memory_gib"] = memory
             print(
-                f"train {name:12s} {label:13s} {ips:8.2f} img/s  "
-                f"({100 * row[label]['share_of_gemm_peak']:.1f}% of GEMM peak)",
+                f"train {name:12s} {label:13s} {ips:8.2f} img/s  {1000 / ips:8.1f} s/kimg  "
+                f"({100 * row[label]['share_of_gemm_peak']:.1f}% of GEMM peak)"
+                + (f"  peak memory {memory:.1f} GiB" if memory is not None else ""),
                 flush=True,
             )
-        row["speedup_vs_grouped_fp32"] = (
-            max(row["fp32"]["images_per_s"], row["bf16"]["images_per_s"]) / row["fp32_grouped"]["images_per_s"]
-        )
+        ips = {k: v.get("images_per_s", 0.0) for k, v in row.items() if isinstance(v, dict)}
+        if ips.get("fp32_grouped"):
+            row["speedup_vs_grouped_fp32"] = max(ips.get("fp32", 0), ips.get("bf16", 0)) / ips["fp32_grouped"]
         results[f"train_{name}"] = row
         if args.profile:
             row["profile"] = profile_steps(
                 config, batch, precision, REPO / "outputs" / "bench" / f"profile_{name}.json"
             )
         for bf16 in (False, True):
-            fps = generate_speed(config, batch=8 if "64" in name else 2, reps=5 if "64" in name else 2, bf16=bf16)
+            gen_batch, reps = (8, 5) if "64" in name else (2, 2)
+            gen_batch, reps = (gen_batch * 4, reps * 4) if gpu else (gen_batch, reps)
+            fps = generate_speed(config, batch=gen_batch, reps=reps, bf16=bf16)
             results.setdefault(f"generate_{name}", {})["bf16" if bf16 else "fp32"] = fps
             print(f"generate {name:9s} {'bf16' if bf16 else 'fp32':13s} {fps:8.2f} frames/s", flush=True)
-            scenes, frames, chunk = (4, 32, 8) if "64" in name else (2, 4, 2)
+            scenes, frames, chunk = (4, 32, 8) if "64" in name else ((4, 32, 8) if gpu else (2, 4, 2))
             fps = animate_speed(config, scenes, frames, chunk, bf16)
             results.setdefault(f"animate_{name}", {})["bf16" if bf16 else "fp32"] = fps
             label = f"{scenes} scenes x {chunk}-frame chunks, {'bf16' if bf16 else 'fp32'}"
             print(f"animate  {name:9s} {label:28s} {fps:8.2f} frames/s", flush=True)
+        if "64" in name or gpu:  # inverting at 256 px on a 2-core CPU takes many minutes
+            sec = invert_seconds(config)
+            results[f"invert_{name}_seconds"] = sec
+            print(f"invert   {name:9s} 200 + 100 steps{'':14s} {sec:8.1f} s", flush=True)
     sps = data_speed(256, 200 if not args.quick else 50)
     results["data_256px_samples_per_s_per_worker"] = sps
     print(f"data 256 px: {sps:.0f} samples/s per worker (1 static + 1 pair each)")

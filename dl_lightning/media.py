@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 from PIL import Image
@@ -72,6 +71,8 @@ class VideoSink:
                 img = img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), Image.LANCZOS)
             self._gif.append(img)
         else:
+            import av  # only MP4 needs PyAV; GIF and PNG writers work without it
+
             if self._stream is None:
                 self._container = av.open(str(self.tmp), mode="w", format="mp4")
                 self._stream = self._container.add_stream("libx264", rate=self.fps)

@@ -133,3 +133,27 @@ def test_dyn_gate_starts_as_identity_and_can_shut_s_dyn_out_per_pixel(G):
         a = gated(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn)
         b = gated(z_st, z_dyn, noise_st=n_st, noise_dyn=G.sample_noise(2))
     assert torch.equal(a, b)
+
+
+def test_normalised_dyn_gate_moves_s_dyn_between_regions_but_keeps_its_mean(G):
+    gated = Generator(GeneratorConfig(**{**TINY_G, "dyn_gate": True, "dyn_gate_norm": True})).eval()
+    gated.load_state_dict(G.state_dict(), strict=False)
+    z_st, z_dyn, n_st, n_dyn = G.sample_latents(2, torch.Generator().manual_seed(0))
+    layer = gated.layers[3]
+    x = torch.randn(2, layer.strength_dyn.numel(), 16, 16)
+    with torch.no_grad():  # identity at initialisation, as the free gate
+        torch.testing.assert_close(
+            gated(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn), G(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn)
+        )
+        layer.gate.weight[0, 0] = -1e3 * layer.gate.weight.shape[1] ** 0.5  # shut where channel 0 > 0
+        g = layer.dyn_gate(x)
+        for lyr in gated.layers:  # a bias alone cannot turn S_dyn down: the gate stays 1 everywhere
+            lyr.gate.bias.fill_(-1e4)
+        flat = gated.layers[0].dyn_gate(torch.randn(2, gated.layers[0].strength_dyn.numel(), 4, 4))
+    torch.testing.assert_close(g.mean(dim=(2, 3)), torch.ones(2, 1))
+    open_share = (x[:, :1] < 0).float().mean(dim=(2, 3), keepdim=True)
+    assert (g[x[:, :1] > 0.1] < 1e-6).all()
+    torch.testing.assert_close(g[x[:, :1] < -0.1], (1 / open_share).expand_as(g)[x[:, :1] < -0.1], rtol=1e-4, atol=0)
+    torch.testing.assert_close(flat, torch.ones_like(flat))
+    with pytest.raises(ValueError, match="dyn_gate_norm needs"):
+        GeneratorConfig(**{**TINY_G, "dyn_gate_norm": True})

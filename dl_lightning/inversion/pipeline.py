@@ -35,6 +35,7 @@ def _fit(module: pl.LightningModule, photo: torch.Tensor, steps: int, progress: 
         enable_model_summary=False,
     )
     trainer.fit(module, repeat_target(photo, steps))
+    module.to(photo.device)  # Lightning hands the module back on the CPU after fit; the stages go on on the GPU
 
 
 def invert_photo(

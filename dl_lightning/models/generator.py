@@ -48,6 +48,8 @@ class GeneratorConfig:
             features (2 sigmoid(1x1 conv), exactly 1 at initialisation), so the network can keep
             S_dyn out of the land without turning its strength down in the sky. Not in the paper
             (whose generator can only scale S_dyn per channel); see the README's motion table.
+        dyn_gate_norm: divide each gate by its mean over the frame, so it can move S_dyn between
+            regions (land -> sky) but not turn it down everywhere; needs ``dyn_gate``.
     """
 
     resolution: int = 64
@@ -62,6 +64,7 @@ class GeneratorConfig:
     w_avg_beta: float = 0.995
     noise_strength_init: float = 0.0
     dyn_gate: bool = False
+    dyn_gate_norm: bool = False
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -69,6 +72,8 @@ class GeneratorConfig:
             raise ValueError(f"generator.resolution must be a power of two >= 8, got {r}")
         if min(self.z_st_dim, self.z_dyn_dim, self.w_dim, self.mapping_layers, self.channel_max) < 1:
             raise ValueError("generator dims (z_st_dim, z_dyn_dim, w_dim, mapping_layers, channel_max) must be >= 1")
+        if self.dyn_gate_norm and not self.dyn_gate:
+            raise ValueError("generator.dyn_gate_norm needs generator.dyn_gate: true")
 
     def channels(self, res: int) -> int:
         return channels_at(res, self.channel_base, self.channel_max)
@@ -110,11 +115,21 @@ class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv + static and dynamic noise (per-channel strengths) + bias + lrelu.
 
     With ``dyn_gate`` the dynamic noise term is also scaled per pixel by ``2 sigmoid(gate(x))``
-    (x: the conv's output, gate: a 1x1 conv to one channel, zero at initialisation).
+    (x: the conv's output, gate: a 1x1 conv to one channel, zero at initialisation); with
+    ``gate_norm`` that weight is divided by its mean over the frame (it then only redistributes S_dyn).
     """
 
     def __init__(
-        self, in_ch: int, out_ch: int, w_dim: int, *, up: bool, fused: bool, noise_init: float, dyn_gate: bool
+        self,
+        in_ch: int,
+        out_ch: int,
+        w_dim: int,
+        *,
+        up: bool,
+        fused: bool,
+        noise_init: float,
+        dyn_gate: bool,
+        gate_norm: bool = False,
     ):
         super().__init__()
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
@@ -122,12 +137,22 @@ class SynthesisLayer(nn.Module):
         self.strength_dyn = nn.Parameter(torch.full((out_ch,), noise_init))
         self.bias = nn.Parameter(torch.zeros(out_ch))
         self.gate = EqualConv2d(out_ch, 1, 1) if dyn_gate else None
+        self.gate_norm = gate_norm
         if self.gate is not None:
             nn.init.zeros_(self.gate.weight)
 
     def dyn_gate(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-pixel weight (B, 1, H, W) in (0, 2) of S_dyn for conv output ``x``; 1 without a gate."""
-        return torch.ones_like(x[:, :1]) if self.gate is None else 2 * torch.sigmoid(self.gate(x))
+        """Per-pixel weight (B, 1, H, W) of S_dyn for conv output ``x``: in (0, 2), or of mean 1 over the
+        frame with ``gate_norm``; 1 without a gate."""
+        if self.gate is None:
+            return torch.ones_like(x[:, :1])
+        logit = self.gate(x).float()
+        if not self.gate_norm:
+            return (2 * torch.sigmoid(logit)).to(x.dtype)
+        # sigmoid / its mean over the frame, in log space so that a gate saturated everywhere stays 1, not 0/0
+        log_g = nn.functional.logsigmoid(logit)
+        log_mean = torch.logsumexp(log_g, dim=(2, 3), keepdim=True) - math.log(log_g.shape[-2] * log_g.shape[-1])
+        return torch.exp(log_g - log_mean).to(x.dtype)
 
     def forward(
         self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor
@@ -164,7 +189,12 @@ class Generator(nn.Module):
         self.mapping = MappingNetwork(cfg)
         log_res = int(math.log2(cfg.resolution))
         self.const = nn.Parameter(torch.randn(1, cfg.channels(4), 4, 4))
-        opts = dict(fused=cfg.fused_modconv, noise_init=cfg.noise_strength_init, dyn_gate=cfg.dyn_gate)
+        opts = dict(
+            fused=cfg.fused_modconv,
+            noise_init=cfg.noise_strength_init,
+            dyn_gate=cfg.dyn_gate,
+            gate_norm=cfg.dyn_gate_norm,
+        )
         self.layers = nn.ModuleList([SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, up=False, **opts)])
         self.to_rgbs = nn.ModuleList([ToRGB(cfg.channels(4), cfg.w_dim, cfg.fused_modconv)])
         self.layer_res = [4]

@@ -1,0 +1,146 @@
+"""The motion ablations of the README: train each setting for each seed, evaluate, print one table.
+
+Each run is ``dl-train fit`` on ``configs/gan/synthetic64.yaml`` with the setting's overrides and its own run
+folder (``<out>/<setting>_s<seed>``), then ``dl-eval gan`` on its last checkpoint (step 1500) with the README's
+protocol (random features, 1000 samples, 32 videos of 16 frames). Runs go ``--parallel`` at a time, each with
+``--threads`` CPU threads; a run already evaluated is not run again.
+
+    python bench/ablations.py --settings default,gate_norm --seeds 0 1 --parallel 2
+    python bench/ablations.py --table-only          # the table of what has been evaluated
+
+The table row is the ``clouds`` preset with the time of day fixed (the issue's bar: ratio >= 3 and excess at
+least half the real videos'), beside FID and the mean |S_dyn strength| of the 4 px and last layers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "configs" / "gan" / "synthetic64.yaml"
+M = "--model.init_args."
+GATE = [f"{M}generator.dyn_gate=true"]
+# setting -> (dl-train overrides, what it changes against the default config)
+SETTINGS: dict[str, tuple[list[str], str]] = {
+    "default": ([], "default (warp pairs, `square` merge, any-gap pairs, `still_weight: 2`)"),
+    "independent": ([f"{M}pair_mode=independent"], "pairs: independent z_dyn and S_dyn (the paper)"),
+    "concat": ([f"{M}discriminator.dyn_merge=concat"], "D_dyn merge: channel concatenation in both orders"),
+    "abs": ([f"{M}discriminator.dyn_merge=abs"], "D_dyn merge: `[f1 + f2, |f1 - f2|]` (kink at f1 = f2)"),
+    "gap8": (["--data.init_args.max_gap=8"], "real pairs at most 8 frames apart"),
+    "schedule": (
+        [f"{M}dyn_prob=0.5", f"{M}dyn_prob_final=0.1", f"{M}dyn_decay_steps=1500"],
+        "D_dyn on 50% -> 10% of iterations (the paper's schedule, over the run)",
+    ),
+    "nostill": ([f"{M}still_weight=0"], "no stillness term"),
+    "still4": ([f"{M}still_weight=4"], "`still_weight: 4`"),
+    "gate": (GATE, "+ `generator.dyn_gate`"),
+    "gate_norm": (GATE + [f"{M}generator.dyn_gate_norm=true"], "+ `dyn_gate` normalised to mean 1 per frame"),
+    "gate_norm_still4": (
+        GATE + [f"{M}generator.dyn_gate_norm=true", f"{M}still_weight=4"],
+        "+ mean-1 `dyn_gate`, `still_weight: 4`",
+    ),
+    "gate_norm_dw2": (
+        GATE + [f"{M}generator.dyn_gate_norm=true", f"{M}dyn_weight=2"],
+        "+ mean-1 `dyn_gate`, `dyn_weight: 2`",
+    ),
+}
+EVAL = ["--features", "random", "--num", "1000", "--motion-videos", "32", "--frames", "16"]
+
+
+def bin_path(name: str) -> str:
+    """A console script of this environment (``.venv/bin/dl-train``), or ``python -m`` where not installed."""
+    exe = Path(sys.executable).parent / name
+    module = {"dl-train": "dl_lightning.cli.train", "dl-eval": "dl_lightning.cli.eval"}[name]
+    return str(exe) if exe.is_file() else f"{sys.executable} -m {module}"
+
+
+def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
+    """Train and evaluate one (setting, seed); returns the evaluation JSON, or None if a step failed."""
+    name = f"{setting}_s{seed}"
+    run, result = Path(args.out) / name, Path(args.out) / f"{name}.json"
+    if result.is_file():
+        return result
+    run.mkdir(parents=True, exist_ok=True)
+    config = run / "config_in.yaml"
+    config.write_text(CONFIG.read_text().replace("runs/synthetic64", str(run)))
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
+    ckpt, trained = run / "checkpoints" / "last.ckpt", run / "trained.ok"  # last.ckpt: the final step's weights
+    train = [*bin_path("dl-train").split(), "fit", "--config", str(config), "--seed_everything", str(seed)]
+    train += [f"--trainer.max_steps={args.steps}", *SETTINGS[setting][0], *args.train_args]
+    if args.csv_logger:  # machines without wandb (a GPU image): metrics to CSV instead
+        train += ["--trainer.logger=pytorch_lightning.loggers.CSVLogger", f"--trainer.logger.save_dir={run}"]
+    evaluate = [*bin_path("dl-eval").split(), "gan", "--ckpt", str(ckpt), *EVAL, "--json", str(result)]
+    t0 = time.perf_counter()
+    with open(run / "log.txt", "w") as log:
+        for cmd in ([] if trained.is_file() else [train]) + [evaluate]:
+            log.write(" ".join(cmd) + "\n")
+            log.flush()
+            if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO).returncode:
+                print(f"{name}: failed, see {run / 'log.txt'}", flush=True)
+                return None
+            trained.touch()
+    print(f"{name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return result
+
+
+def strengths(ckpt: Path) -> tuple[float, float]:
+    """Mean |S_dyn strength| of the EMA generator's first (4 px) and last layers."""
+    from dl_lightning.checkpoints import load_generator
+
+    G = load_generator(str(ckpt))
+    return float(G.layers[0].strength_dyn.abs().mean()), float(G.layers[-1].strength_dyn.abs().mean())
+
+
+def table(out: Path) -> str:
+    """Markdown table of every evaluated run under ``out`` (settings in SETTINGS order, then seed)."""
+    rows = [
+        "| setting | seed | FID vs stills | dynamic | static | ratio | excess | S_dyn strength 4 px / last |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    real = None
+    for setting, (_, label) in SETTINGS.items():
+        for result in sorted(out.glob(f"{setting}_s*.json")):
+            d = json.loads(result.read_text())
+            v = d["motion"]["generated/clouds/fixed"]
+            real = d["motion"].get("real/true_masks", real)
+            ckpt = out / result.stem / "checkpoints" / "last.ckpt"
+            s4, slast = strengths(ckpt) if ckpt.is_file() else (float("nan"),) * 2
+            rows.append(
+                f"| {label} | {result.stem.rsplit('_s', 1)[1]} | {d['vs_static']['fid']:.2f} | {v['dynamic']:.4f} | "
+                f"{v['static']:.4f} | {v['ratio']:.2f} | {v['excess']:.4f} | {s4:.3f} / {slast:.3f} |"
+            )
+    if real:
+        rows.append(f"\nreal videos (true masks): excess {real['excess']:.4f}, ratio {real['ratio']:.2f}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--settings", default="default", help=f"comma-separated, from: {', '.join(SETTINGS)}")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--parallel", type=int, default=1, help="runs at a time")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads per run (OMP_NUM_THREADS)")
+    p.add_argument("--steps", type=int, default=1500, help="GAN iterations per run (the README's protocol: 1500)")
+    p.add_argument("--out", default="runs/ablations", help="folder of the runs and their evaluation JSON")
+    p.add_argument("--csv-logger", action="store_true", help="log to CSV instead of W&B (no wandb installed)")
+    p.add_argument("--table-only", action="store_true", help="print the table of what is evaluated; train nothing")
+    args, args.train_args = p.parse_known_args()
+    unknown = [s for s in args.settings.split(",") if s not in SETTINGS]
+    if unknown:
+        p.error(f"unknown setting(s) {', '.join(unknown)}; choose from {', '.join(SETTINGS)}")
+    if not args.table_only:
+        jobs = [(s, seed) for s in args.settings.split(",") for seed in args.seeds]
+        with ThreadPoolExecutor(args.parallel) as pool:
+            list(pool.map(lambda job: run_one(*job, args), jobs))
+    print(table(Path(args.out)))
+
+
+if __name__ == "__main__":
+    main()
