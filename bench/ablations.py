@@ -68,12 +68,11 @@ def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
     if result.is_file():
         return result
     run.mkdir(parents=True, exist_ok=True)
-    config = run / "config_in.yaml"
-    config.write_text(CONFIG.read_text().replace("runs/synthetic64", str(run)))
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
     ckpt, trained = run / "checkpoints" / "last.ckpt", run / "trained.ok"  # last.ckpt: the final step's weights
-    train = [*bin_path("dl-train").split(), "fit", "--config", str(config), "--seed_everything", str(seed)]
-    train += [f"--trainer.max_steps={args.steps}", *SETTINGS[setting][0], *args.train_args]
+    train = [*bin_path("dl-train").split(), "fit", "--config", str(CONFIG), "--seed_everything", str(seed)]
+    train += [f"--trainer.default_root_dir={run}", f"--trainer.max_steps={args.steps}"]
+    train += [*SETTINGS[setting][0], *args.train_args]
     if args.csv_logger:  # machines without wandb (a GPU image): metrics to CSV instead
         train += ["--trainer.logger=pytorch_lightning.loggers.CSVLogger", f"--trainer.logger.save_dir={run}"]
     evaluate = [*bin_path("dl-eval").split(), "gan", "--ckpt", str(ckpt), *EVAL, "--json", str(result)]

@@ -22,7 +22,12 @@ class AutoWandbLogger(WandbLogger):
     Also honours ``WANDB_MODE`` (offline/disabled) and never prompts for a key.
     """
 
-    def __init__(self, project: str = "dl_lightning", save_dir: str = "runs", offline: bool | None = None, **kwargs):
+    def __init__(
+        self, project: str = "dl_lightning", save_dir: str | None = None, offline: bool | None = None, **kwargs
+    ):
+        """``save_dir``: where W&B files go; ``dl-train`` fills in the run folder (``trainer.default_root_dir``),
+        and ``runs`` is used when none is given."""
+        save_dir = save_dir or "runs"
         os.environ.setdefault("WANDB_SILENT", "true")
         if offline is None:
             offline = os.environ.get("WANDB_MODE") in ("offline", "dryrun") or not wandb_has_credentials()

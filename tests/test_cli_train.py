@@ -32,8 +32,8 @@ def tiny_args(data, tmp_path, steps=2):
     ]  # no segmenter in tests
 
 
-def run(args, timeout=300):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
+def run(args, timeout=300, **env_vars):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled", **env_vars}
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -144,3 +144,39 @@ def test_precision_is_chosen_from_the_hardware_and_recorded(tiny_data, tmp_path)
         + ["--trainer.accelerator=cpu", "--trainer.precision=32-true"]
     )
     assert r.returncode == 0 and "precision:" not in r.stdout, "an explicit precision is kept as given"
+
+
+def test_run_folder_is_named_once_and_fills_logger_and_checkpoints(tiny_data, tmp_path):
+    import yaml
+
+    for path in (REPO / "configs").glob("*/*.yaml"):
+        text = path.read_text()
+        root = (yaml.safe_load(text).get("trainer") or {}).get("default_root_dir")
+        if root:  # every other path of the run derives from this one value
+            assert text.count(root) == 1, f"{path.name} repeats its run folder {root}"
+    root = tmp_path / "myrun"
+    keep = [a for a in tiny_args(tiny_data, tmp_path) if not a.startswith(("--trainer.callbacks", "--trainer.en"))]
+    keep = [a for a in keep if not a.startswith(("--trainer.logger", "--trainer.default_root_dir"))]
+    args = (
+        TRAIN
+        + keep
+        + [
+            f"--trainer.default_root_dir={root}",
+            "--trainer.logger=dl_lightning.loggers.AutoWandbLogger",
+            "--trainer.callbacks=pytorch_lightning.callbacks.ModelCheckpoint",
+            "--trainer.callbacks.save_last=true",
+            "--trainer.enable_progress_bar=false",
+        ]
+    )
+    r = run(args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (root / "checkpoints" / "last.ckpt").is_file()
+    saved = [yaml.safe_load(p.read_text()) for p in root.rglob("config.yaml")]
+    assert saved and saved[0]["trainer"]["logger"]["init_args"]["save_dir"] == str(root)
+    assert saved[0]["trainer"]["logger"]["init_args"]["name"] == "myrun"
+    # a sweep trial writes beside the plain run, never over it
+    (root / "checkpoints" / "last.ckpt").unlink()
+    r = run(args, WANDB_SWEEP_ID="s1", WANDB_RUN_ID="trial01")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (root / "sweeps" / "s1" / "trial01" / "checkpoints" / "last.ckpt").is_file()
+    assert not (root / "checkpoints" / "last.ckpt").exists()

@@ -26,44 +26,32 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from dl_lightning.animation import DAYTIME_PATHS, load_motions, sample_timelapse
+from dl_lightning.animation import DAYTIME_PATHS, load_motions
 from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_generator, load_lighting, load_segmenter
-from dl_lightning.data.images import IMAGE_EXTENSIONS, center_crop_resize, open_rgb, pil_to_tensor
-from dl_lightning.data.ordered import dataset_videos, real_batches
+from dl_lightning.data.ordered import dataset_videos
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.files import atomic_path
-from dl_lightning.metrics.animation_metrics import animation_metrics
+from dl_lightning.metrics.animation_metrics import animation_metrics, generated_animation, mean_of
 from dl_lightning.metrics.features import make_extractor
-from dl_lightning.metrics.fid import fid_kid, generated_batches
+from dl_lightning.metrics.fid import fid_vs_data
 from dl_lightning.metrics.lighting_accuracy import lighting_accuracy
-from dl_lightning.metrics.lpips_metric import load_lpips, lpips_distance
+from dl_lightning.metrics.lpips_metric import load_lpips, lpips_between
 from dl_lightning.metrics.motion import motion_table, real_motion
 from dl_lightning.metrics.segmentation import segmentation_metrics
-
-
-def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]} if rows else {}
 
 
 # ---------------------------------------------------------------- jobs
 def eval_gan(args: argparse.Namespace) -> dict:
     G = load_generator(args.ckpt).to(args.device)
-    res = G.cfg.resolution
     feature = make_extractor(args.features, args.inception_weights)
     out: dict = {"ckpt": str(args.ckpt), "features": args.features, "truncation": args.truncation, "seed": args.seed}
     for source in ("static", "videos"):
-        real = real_batches(args.data, source, args.num, res, args.batch)
-        fake = (x.cpu() for x in generated_batches(G, args.num, args.batch, args.truncation, args.seed))
-        out[f"vs_{source}"] = fid_kid(real, fake, feature, args.kid_subset_size)
-    video = torch.stack(
-        [
-            f.cpu()
-            for f in sample_timelapse(
-                G, args.videos, args.frames, args.seed, args.motion, args.daytime, args.truncation
-            )
-        ]
-    )  # (T, N, 3, R, R)
-    out["animation_generated"] = mean_of([animation_metrics(video[:, i]) for i in range(args.videos)])
+        out[f"vs_{source}"] = fid_vs_data(
+            G, args.data, source, feature, args.num, args.batch, args.truncation, args.seed, args.kid_subset_size
+        )
+    out["animation_generated"] = generated_animation(
+        G, args.videos, args.frames, args.seed, args.motion, args.daytime, args.truncation
+    )
     segmenter = _segmenter(args.segmenter)
     if segmenter is not None:
         out["motion"] = print_motion_table(G, segmenter, args)
@@ -115,27 +103,8 @@ def eval_videos(args: argparse.Namespace) -> dict:
     return out
 
 
-def _image_pairs(a: Path, b: Path) -> list[tuple[Path, Path]]:
-    if a.is_file() and b.is_file():
-        return [(a, b)]
-    if a.is_dir() and b.is_dir():
-        names = sorted(p.name for p in a.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-        pairs = [(a / n, b / n) for n in names if (b / n).is_file()]
-        if not pairs:
-            raise UserError(f"no images with the same names in {a} and {b}")
-        return pairs
-    raise UserError(f"compare two image files or two folders ({a}, {b})")
-
-
 def eval_lpips(args: argparse.Namespace) -> dict:
-    model = load_lpips(args.net, args.lpips_weights, args.random_backbone)
-    values = {}
-    for pa, pb in _image_pairs(Path(args.a), Path(args.b)):
-        ia, ib = open_rgb(pa), open_rgb(pb)
-        side = min(ia.size + ib.size)
-        ta = pil_to_tensor(center_crop_resize(ia, side))[None]
-        tb = pil_to_tensor(center_crop_resize(ib, side))[None]
-        values[pa.name] = float(lpips_distance(model, ta, tb)[0])
+    values = lpips_between(load_lpips(args.net, args.lpips_weights, args.random_backbone), args.a, args.b)
     return {
         "net": args.net,
         "random_backbone": args.random_backbone,

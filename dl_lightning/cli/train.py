@@ -31,12 +31,40 @@ def root_cause(err: BaseException) -> str:
     return (ours or lines or [type(err).__name__])[-1]
 
 
+def fill_run_folder(trainer) -> None:
+    """A config names its run folder once, as ``trainer.default_root_dir``: loggers without a ``save_dir`` write
+    there (named after it), and checkpoint callbacks without a ``dirpath`` write to its ``checkpoints/``.
+
+    A sweep trial (``WANDB_SWEEP_ID`` and ``WANDB_RUN_ID`` set, by the W&B agent or ``dl_lightning.sweep``) gets
+    ``<root>/sweeps/<sweep>/<run>`` instead, so trials never overwrite each other or the plain run.
+    """
+    root = trainer.get("default_root_dir")
+    if not root:
+        return
+    sweep, run_id = os.environ.get("WANDB_SWEEP_ID"), os.environ.get("WANDB_RUN_ID")
+    if sweep and run_id:
+        root = trainer.default_root_dir = str(Path(root) / "sweeps" / sweep / run_id)
+    loggers = trainer.get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        args = getattr(logger, "init_args", None)
+        if args is not None and "save_dir" in args and args.save_dir is None:
+            args.save_dir = str(root)
+            if "name" in args and args.name is None:
+                args.name = Path(root).name
+    for callback in trainer.get("callbacks") or []:
+        args = getattr(callback, "init_args", None)
+        if args is not None and "dirpath" in args and args.dirpath is None:
+            args.dirpath = str(Path(root) / "checkpoints")
+
+
 class DLCLI(LightningCLI):
     """LightningCLI that turns bad model/data settings into one-line errors and checks they agree."""
 
     def before_instantiate_classes(self) -> None:
-        """``trainer.precision: null`` (the configs' default) means: choose from the hardware, say so, record it."""
+        """Run-folder defaults (:func:`fill_run_folder`); ``trainer.precision: null`` (the configs' default) means:
+        choose from the hardware, say so, record it."""
         trainer = self.config[self.subcommand].trainer if self.subcommand else self.config.trainer
+        fill_run_folder(trainer)
         if trainer.get("precision") is None:
             trainer.precision, why = auto_precision(str(trainer.get("accelerator") or "auto"))
             print(f"precision: {trainer.precision} ({why})")

@@ -54,3 +54,19 @@ def daytime_range(video: torch.Tensor) -> dict[str, float]:
 def animation_metrics(video: torch.Tensor, dynamic_mask: torch.Tensor | None = None) -> dict[str, float]:
     """All of the above for one video."""
     return {**frame_change(video, dynamic_mask), "flicker": flicker(video), **daytime_range(video)}
+
+
+def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Per-key mean of metric dicts (empty for no rows)."""
+    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]} if rows else {}
+
+
+@torch.no_grad()
+def generated_animation(
+    G, videos: int, frames: int, seed: int = 0, motion: str = "right_wind", daytime: str = "slerp", truncation=1.0
+) -> dict[str, float]:
+    """:func:`animation_metrics` averaged over ``videos`` random time-lapses of G (``animation.sample_timelapse``)."""
+    from dl_lightning.animation import sample_timelapse
+
+    video = torch.stack([f.cpu() for f in sample_timelapse(G, videos, frames, seed, motion, daytime, truncation)])
+    return mean_of([animation_metrics(video[:, i]) for i in range(videos)])  # video: (T, N, 3, R, R)

@@ -64,3 +64,23 @@ def fid_kid(
         "num_real": counts[True],
         "num_fake": counts[False],
     }
+
+
+def fid_vs_data(
+    G: Generator,
+    data: str,
+    source: str,
+    feature: nn.Module | int,
+    num: int,
+    batch: int = 50,
+    truncation: float = 1.0,
+    seed: int = 0,
+    kid_subset_size: int = 1000,
+) -> dict[str, float]:
+    """FID/KID of ``num`` generated frames against ``num`` real ones of ``data``'s ``source`` shards
+    (``static`` stills or ``videos`` frames), at G's resolution; features computed on the CPU."""
+    from dl_lightning.data.ordered import real_batches
+
+    real = real_batches(data, source, num, G.cfg.resolution, batch)
+    fake = (x.cpu() for x in generated_batches(G, num, batch, truncation, seed))
+    return fid_kid(real, fake, feature, kid_subset_size)

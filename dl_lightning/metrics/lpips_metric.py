@@ -60,3 +60,33 @@ def load_lpips(
 def lpips_distance(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-image LPIPS between (B,3,H,W) tensors in [-1, 1] -> (B,)."""
     return model(a.float(), b.float()).flatten()
+
+
+def image_pairs(a: Path, b: Path) -> list[tuple[Path, Path]]:
+    """Two image files, or the images with the same names in two folders."""
+    from dl_lightning.data.images import IMAGE_EXTENSIONS
+
+    if a.is_file() and b.is_file():
+        return [(a, b)]
+    if a.is_dir() and b.is_dir():
+        names = sorted(p.name for p in a.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        pairs = [(a / n, b / n) for n in names if (b / n).is_file()]
+        if not pairs:
+            raise UserError(f"no images with the same names in {a} and {b}")
+        return pairs
+    raise UserError(f"compare two image files or two folders ({a}, {b})")
+
+
+def lpips_between(model: torch.nn.Module, a: Path, b: Path) -> dict[str, float]:
+    """LPIPS of each pair of :func:`image_pairs` (by the first one's name), each centre-cropped to the
+    smaller image's shorter side."""
+    from dl_lightning.data.images import center_crop_resize, open_rgb, pil_to_tensor
+
+    values = {}
+    for pa, pb in image_pairs(Path(a), Path(b)):
+        ia, ib = open_rgb(pa), open_rgb(pb)
+        side = min(ia.size + ib.size)
+        ta = pil_to_tensor(center_crop_resize(ia, side))[None]
+        tb = pil_to_tensor(center_crop_resize(ib, side))[None]
+        values[pa.name] = float(lpips_distance(model, ta, tb)[0])
+    return values

@@ -180,8 +180,9 @@ class MotionMonitor(pl.Callback):
 
     Args:
         every_n_steps: interval in training iterations.
-        segmenter: SegmenterModule checkpoint (``configs/segmenter``); without it the motion
-            figures are skipped (one line says so) and the rest is logged.
+        segmenter: SegmenterModule checkpoint (``configs/segmenter``); None: the GAN module's own
+            (``segmenter``, the stillness term's). Without one the motion figures are skipped (one line
+            says so) and the rest is logged.
         motion: motion preset of the generated time-lapses.
         num_videos: generated time-lapses per measurement.
         frames: frames per time-lapse.
@@ -204,11 +205,12 @@ class MotionMonitor(pl.Callback):
     def on_fit_start(self, trainer, module) -> None:
         from dl_lightning.checkpoints import load_segmenter
 
-        if self.segmenter_path and Path(self.segmenter_path).is_file():
-            self.segmenter = load_segmenter(self.segmenter_path)
+        path = self.segmenter_path or getattr(module, "hparams", {}).get("segmenter")
+        if path and Path(path).is_file():
+            self.segmenter = load_segmenter(path)
         elif trainer.is_global_zero:
             print(
-                f"MotionMonitor: no segmenter at {self.segmenter_path}; logging noise strengths and D_dyn scores only "
+                f"MotionMonitor: no segmenter at {path}; logging noise strengths and D_dyn scores only "
                 "(train one with `dl-train fit --config configs/segmenter/synthetic64.yaml`)"
             )
 
