@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--segmenter", help="segmenter checkpoint for the dynamic mask (default: runs/segmenter64 if present)"
     )
     g.add_argument(
+        "--raw-mask",
+        action="store_true",
+        help="keep the segmenter's mask as predicted (default: drop regions below the sky coloured like the land)",
+    )
+    g.add_argument(
         "--upsampler",
         help="x4 super-resolution checkpoint for the sky/water (configs/upsampler; default: "
         "runs/upsampler256 if present; 'none': bicubic)",

@@ -34,6 +34,7 @@ from dl_lightning.files import atomic_path
 from dl_lightning.inversion.losses import PerceptualConfig
 from dl_lightning.inversion.photo_animation import (
     RegionChange,
+    drop_land_coloured,
     horizon_from_mask,
     mask_to_alpha,
     photo_frames,
@@ -78,7 +79,11 @@ def dynamic_mask(
         print("note: no --mask and no segmenter (make segmenter): the whole frame is treated as moving")
         return None, "none"
     seg = load_segmenter(path).to(photo_lr.device)
-    return seg.predict(photo_lr)[:, None].float(), f"segmenter {path}"
+    mask = seg.predict(photo_lr)[:, None].float()
+    if args.raw_mask:
+        return mask, f"segmenter {path}"
+    mask, dropped = drop_land_coloured(mask, photo_lr)
+    return mask, f"segmenter {path}, {dropped} land-coloured px of {mask.shape[-1]}x{mask.shape[-1]} dropped"
 
 
 def upsampler(args: argparse.Namespace) -> tuple[torch.nn.Module | None, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -34,7 +35,9 @@ class Geometry:
 
 
 def photo_square(img: Image.Image, fit: str) -> tuple[Image.Image, Geometry]:
-    """The square the generator sees (``crop``: centre square; ``pad``: edge-coloured padding) and its geometry."""
+    """The square the generator sees and its geometry. ``crop``: the centre square. ``pad``: the whole photo, its
+    edge rows (or columns) repeated outwards, so the sky continues above and the ground below (a single fill
+    colour would put a sky-coloured band under the ground, which reads as water)."""
     w, h = img.size
     if fit == "crop":
         s = min(w, h)
@@ -42,9 +45,9 @@ def photo_square(img: Image.Image, fit: str) -> tuple[Image.Image, Geometry]:
         return img.crop((left, top, left + s, top + s)), Geometry(s, (0, 0, s, s), (w, h))
     if fit == "pad":
         s = max(w, h)
-        canvas = Image.new("RGB", (s, s), img.getpixel((0, 0)))
         box = ((s - w) // 2, (s - h) // 2, w, h)
-        canvas.paste(img, box[:2])
+        pad = ((box[1], s - h - box[1]), (box[0], s - w - box[0]), (0, 0))
+        canvas = Image.fromarray(np.pad(np.asarray(img.convert("RGB")), pad, mode="edge"))
         return canvas, Geometry(s, box, (w, h))
     raise UserError(f"--fit must be crop or pad, got {fit!r}")
 
