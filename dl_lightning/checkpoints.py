@@ -120,10 +120,19 @@ def load_generator(path: str | Path, ema: bool = True) -> Generator:
 
 
 # ---------------------------------------------------------------- networks trained by dl-train
+def made_for(ckpt: dict, G: Generator) -> bool:
+    """Whether a network checkpoint was trained for G's configuration. Options added to GeneratorConfig
+    since it was written count at their defaults (which reproduce the older generator)."""
+    try:
+        return GeneratorConfig(**ckpt["dl_lightning"]["generator"]) == G.cfg
+    except (TypeError, ValueError):  # written by a newer version, or not a generator configuration
+        return False
+
+
 def load_encoder(path: str | Path, G: Generator) -> Encoder:
     """Encoder from an EncoderModule checkpoint; it must match G's latent layout."""
     ckpt = read_checkpoint(path, "encoder")
-    if ckpt["dl_lightning"]["generator"] != asdict(G.cfg):
+    if not made_for(ckpt, G):
         raise UserError(f"{path}: encoder was trained for another generator configuration")
     cfg = EncoderConfig(**{**ckpt["dl_lightning"]["encoder"], "backbone_weights": None})
     E = Encoder(G.cfg.resolution, G.num_ws, G.cfg.w_dim, G.mapping.w_avg, cfg)
@@ -134,7 +143,7 @@ def load_encoder(path: str | Path, G: Generator) -> Encoder:
 def load_lighting(path: str | Path, G: Generator) -> LightingNet:
     """Lighting network A from a LightingNetModule checkpoint."""
     ckpt = read_checkpoint(path, "lighting")
-    if ckpt["dl_lightning"]["generator"] != asdict(G.cfg):
+    if not made_for(ckpt, G):
         raise UserError(f"{path}: lighting network was trained for another generator configuration")
     A = LightingNet(G.cfg.w_dim, G.cfg.z_st_dim, G.cfg.z_dyn_dim, **ckpt["dl_lightning"]["lighting"])
     A.load_state_dict(submodule_state(ckpt, "A"))

@@ -4,6 +4,7 @@ import json
 import os
 import time
 
+import torch
 from PIL import Image
 
 from dl_lightning.checkpoints import load_encoder, load_generator, load_lighting
@@ -53,3 +54,13 @@ def test_missing_companions_are_trained_once_then_used_by_dl_animate(gen_ckpt, t
     assert not is_current("lighting", gen_ckpt) and not is_current("encoder", gen_ckpt)
     ensure_companion("lighting", gen_ckpt, quick + ["--model.init_args.batch_size=8"])
     assert "older than the GAN checkpoint" in capsys.readouterr().out and is_current("lighting", gen_ckpt)
+
+    # a checkpoint from before an option was added to GeneratorConfig still fits (the option at its default);
+    # one made for another generator shape is stale
+    ckpt = torch.load(lighting, weights_only=True)
+    ckpt["dl_lightning"]["generator"].pop("dyn_gate_norm")
+    torch.save(ckpt, lighting)
+    assert is_current("lighting", gen_ckpt) and load_lighting(lighting, G) is not None
+    ckpt["dl_lightning"]["generator"]["w_dim"] += 1
+    torch.save(ckpt, lighting)
+    assert not is_current("lighting", gen_ckpt)

@@ -19,7 +19,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dl_lightning.checkpoints import DEFAULT_SEGMENTER, DEFAULT_UPSAMPLER, load_generator, read_checkpoint
+from dl_lightning.checkpoints import (
+    DEFAULT_SEGMENTER,
+    DEFAULT_UPSAMPLER,
+    load_generator,
+    made_for,
+    read_checkpoint,
+)
 from dl_lightning.errors import UserError, cli_entry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,11 +94,19 @@ def _train_args(name: str, gan_ckpt: Path, config: Path) -> list[str]:
 
 
 def is_current(name: str, gan_ckpt: str | Path) -> bool:
-    """Whether companion ``name`` exists and, if it follows the GAN, is newer than ``gan_ckpt``."""
+    """Whether companion ``name`` exists and, if it follows the GAN, is newer than ``gan_ckpt`` and was trained
+    for its generator configuration (a GAN checkpoint swapped for an older one of another shape)."""
     path = companion_path(name, gan_ckpt)
     if not path.is_file():
         return False
-    return not COMPANIONS[name].follows_gan or path.stat().st_mtime >= Path(gan_ckpt).stat().st_mtime
+    if not COMPANIONS[name].follows_gan:
+        return True
+    if path.stat().st_mtime < Path(gan_ckpt).stat().st_mtime:
+        return False
+    try:
+        return made_for(read_checkpoint(path, name), load_generator(gan_ckpt))
+    except UserError:  # unreadable: train it again over the broken file
+        return False
 
 
 def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Path:
@@ -105,7 +119,7 @@ def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tup
     config = REPO / COMPANIONS[name].config
     if not config.is_file():
         raise UserError(f"{config} not found: run from a clone of dl_lightning, or pass --{name} PATH")
-    why = "older than the GAN checkpoint" if path.is_file() else "missing"
+    why = "older than the GAN checkpoint or not made for it" if path.is_file() else "missing"
     print(f"{name}: {why}; training it now ({COMPANIONS[name].config}), kept at {path} for the next photo")
     t0 = time.perf_counter()
     fit_to(config, _train_args(name, gan_ckpt, config) + list(overrides), path)
