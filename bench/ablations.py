@@ -26,13 +26,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "gan" / "synthetic64.yaml"
 M = "--model.init_args."
-GATE = [f"{M}generator.dyn_gate=true"]
+NO_GATE = [f"{M}generator.dyn_gate=false", f"{M}generator.dyn_gate_norm=false"]
 # setting -> (dl-train overrides, what it changes against the default config)
 SETTINGS: dict[str, tuple[list[str], str]] = {
-    "default": ([], "default (warp pairs, `square` merge, any-gap pairs, `still_weight: 2`)"),
-    "independent": ([f"{M}pair_mode=independent"], "pairs: independent z_dyn and S_dyn (the paper)"),
+    "default": ([], "default (mean-1 `dyn_gate`, warp pairs, `square` merge, any-gap pairs, `still_weight: 2`)"),
+    "nogate": (NO_GATE, "no `dyn_gate` (the default before it)"),
+    "gate_free": ([f"{M}generator.dyn_gate_norm=false"], "free `dyn_gate` (not normalised)"),
+    "gate_dw2": ([f"{M}generator.dyn_gate_norm=false", f"{M}dyn_weight=2"], "free `dyn_gate`, `dyn_weight: 2`"),
+    "abs": ([f"{M}discriminator.dyn_merge=abs"], "D_dyn merge `[f1 + f2, |f1 - f2|]` (kink at f1 = f2)"),
     "concat": ([f"{M}discriminator.dyn_merge=concat"], "D_dyn merge: channel concatenation in both orders"),
-    "abs": ([f"{M}discriminator.dyn_merge=abs"], "D_dyn merge: `[f1 + f2, |f1 - f2|]` (kink at f1 = f2)"),
+    "independent": ([f"{M}pair_mode=independent"], "pairs: independent z_dyn and S_dyn (the paper)"),
     "gap8": (["--data.init_args.max_gap=8"], "real pairs at most 8 frames apart"),
     "schedule": (
         [f"{M}dyn_prob=0.5", f"{M}dyn_prob_final=0.1", f"{M}dyn_decay_steps=1500"],
@@ -40,16 +43,6 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
     ),
     "nostill": ([f"{M}still_weight=0"], "no stillness term"),
     "still4": ([f"{M}still_weight=4"], "`still_weight: 4`"),
-    "gate": (GATE, "+ `generator.dyn_gate`"),
-    "gate_norm": (GATE + [f"{M}generator.dyn_gate_norm=true"], "+ `dyn_gate` normalised to mean 1 per frame"),
-    "gate_norm_still4": (
-        GATE + [f"{M}generator.dyn_gate_norm=true", f"{M}still_weight=4"],
-        "+ mean-1 `dyn_gate`, `still_weight: 4`",
-    ),
-    "gate_norm_dw2": (
-        GATE + [f"{M}generator.dyn_gate_norm=true", f"{M}dyn_weight=2"],
-        "+ mean-1 `dyn_gate`, `dyn_weight: 2`",
-    ),
 }
 EVAL = ["--features", "random", "--num", "1000", "--motion-videos", "32", "--frames", "16"]
 
