@@ -41,6 +41,12 @@ def test_unknown_config_key_fails_at_start(tiny_data, tmp_path):
     r = run(TRAIN + tiny_args(tiny_data, tmp_path) + ["--model.init_args.no_such_option=3"])
     assert r.returncode != 0 and "no_such_option" in r.stderr
     assert "Traceback" not in r.stderr
+    # one line naming the key and what is wrong, not the 59 lines of usage
+    for bad, says in (("--model.init_args.no_such_option=3", "not accepted"), ("--model.init_args.lr_g=abc", "lr_g")):
+        r = run(TRAIN + tiny_args(tiny_data, tmp_path) + [bad])
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert r.returncode == 2 and lines[-1].startswith("error: invalid config") and says in lines[-1]
+        assert not any(ln.startswith("usage:") for ln in lines)
 
 
 def test_impossible_resolution_is_one_line(tiny_data, tmp_path):

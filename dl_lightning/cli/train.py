@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
-from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 import dl_lightning.training  # noqa: F401  (registers the ddp_gan strategy)
 from dl_lightning.errors import UserError, cli_entry
@@ -29,6 +29,21 @@ def root_cause(err: BaseException) -> str:
     lines = [ln.strip(" -") for ln in str(err).splitlines() if ln.strip(" -")]
     ours = [ln for ln in lines if "must be" in ln or "differs" in ln]
     return (ours or lines or [type(err).__name__])[-1]
+
+
+class OneLineParser(LightningArgumentParser):
+    """A config or command-line error is one line (the key and what is wrong), not the whole usage."""
+
+    def error(self, message: str, ex: Exception | None = None):
+        if not self.exit_on_error:
+            return super().error(message, ex)
+        lines = [ln.strip(" -") for ln in message.splitlines() if ln.strip(" -")]
+        hints = ("not accepted", "must be", "nrecognized", "not exist", "Expected", "not found", "No such")
+        telling = [ln for ln in lines if any(h in ln for h in hints)]
+        keys = [ln.rstrip(":") for ln in lines if ln.startswith("Parser key")]
+        what = (telling or lines or ["?"])[0]
+        line = f"{keys[-1]}: {what}" if keys and telling and not what.startswith("Parser key") else what
+        raise UserError(f"invalid config: {line} (`dl-train fit --help` lists every option)")
 
 
 def fill_run_folder(trainer) -> None:
@@ -90,6 +105,7 @@ def build_cli(args: list[str] | None, run: bool = True) -> DLCLI:
         None,
         subclass_mode_model=True,
         subclass_mode_data=True,  # data optional (A needs none)
+        parser_class=OneLineParser,
         save_config_kwargs={"overwrite": True},
         args=args,
         run=run,
