@@ -33,7 +33,10 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
     "nogate": (NO_GATE, "no `dyn_gate` (the default before it)"),
     "gate_free": ([f"{M}generator.dyn_gate_norm=false"], "free `dyn_gate` (not normalised)"),
     "gate_dw2": ([f"{M}generator.dyn_gate_norm=false", f"{M}dyn_weight=2"], "free `dyn_gate`, `dyn_weight: 2`"),
-    "abs": ([f"{M}discriminator.dyn_merge=abs"], "D_dyn merge `[f1 + f2, |f1 - f2|]` (kink at f1 = f2)"),
+    "abs": (
+        [f"{M}discriminator.dyn_merge=abs"],
+        "D_dyn merge `abs`: f1 + f2 and the absolute difference (kink at f1 = f2)",
+    ),
     "concat": ([f"{M}discriminator.dyn_merge=concat"], "D_dyn merge: channel concatenation in both orders"),
     "independent": ([f"{M}pair_mode=independent"], "pairs: independent z_dyn and S_dyn (the paper)"),
     "gap8": (["--data.init_args.max_gap=8"], "real pairs at most 8 frames apart"),
