@@ -17,6 +17,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -100,12 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["wandb", "agent", "--count", str(args.count), sweep_id], check=True)
         return 0
     env = {**os.environ, "WANDB_MODE": os.environ.get("WANDB_MODE", "offline")}
-    env["WANDB_SWEEP_ID"] = f"local-{Path(args.sweep).stem}-seed{args.seed}"  # each trial its own run folder
+    stamp = time.strftime("%Y%m%d-%H%M%S")  # each trial its own run folder and W&B run id, as under the agent
+    env["WANDB_SWEEP_ID"] = f"local-{Path(args.sweep).stem}-{stamp}"
     for i, params in enumerate(trials(spec, args.count, args.seed)):
         cmd = command_for(spec, params)
         print(f"[trial {i + 1}/{args.count}] {' '.join(cmd)}", flush=True)
         if not args.dry_run:
-            rc = subprocess.run(cmd, env={**env, "WANDB_RUN_ID": f"trial{i + 1:02d}"}).returncode
+            rc = subprocess.run(cmd, env={**env, "WANDB_RUN_ID": f"{stamp}-t{i + 1:02d}"}).returncode
             if rc != 0:
                 print(f"[trial {i + 1}] exited with {rc}", flush=True)
     return 0
