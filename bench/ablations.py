@@ -50,28 +50,21 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
 EVAL = ["--features", "random", "--num", "1000", "--motion-videos", "32", "--frames", "16"]
 
 
-def bin_path(name: str) -> str:
-    """A console script of this environment (``.venv/bin/dl-train``), or ``python -m`` where not installed."""
-    exe = Path(sys.executable).parent / name
-    module = {"dl-train": "dl_lightning.cli.train", "dl-eval": "dl_lightning.cli.eval"}[name]
-    return str(exe) if exe.is_file() else f"{sys.executable} -m {module}"
-
-
 def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
     """Train and evaluate one (setting, seed); returns the evaluation JSON, or None if a step failed."""
     name = f"{setting}_s{seed}"
-    run, result = Path(args.out) / name, Path(args.out) / f"{name}.json"
+    run, result = Path(args.out).resolve() / name, Path(args.out).resolve() / f"{name}.json"
     if result.is_file():
         return result
     run.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
     ckpt, trained = run / "checkpoints" / "last.ckpt", run / "trained.ok"  # last.ckpt: the final step's weights
-    train = [*bin_path("dl-train").split(), "fit", "--config", str(CONFIG), "--seed_everything", str(seed)]
-    train += [f"--trainer.default_root_dir={run}", f"--trainer.max_steps={args.steps}"]
+    train = [sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(CONFIG)]
+    train += [f"--seed_everything={seed}", f"--trainer.default_root_dir={run}", f"--trainer.max_steps={args.steps}"]
     train += [*SETTINGS[setting][0], *args.train_args]
     if args.csv_logger:  # machines without wandb (a GPU image): metrics to CSV instead
         train += ["--trainer.logger=pytorch_lightning.loggers.CSVLogger", f"--trainer.logger.save_dir={run}"]
-    evaluate = [*bin_path("dl-eval").split(), "gan", "--ckpt", str(ckpt), *EVAL, "--json", str(result)]
+    evaluate = [sys.executable, "-m", "dl_lightning.cli.eval", "gan", "--ckpt", str(ckpt), *EVAL, "--json", str(result)]
     t0 = time.perf_counter()
     with open(run / "log.txt", "w") as log:
         for cmd in ([] if trained.is_file() else [train]) + [evaluate]:

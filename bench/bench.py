@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from dl_lightning.hardware import auto_precision, has_amx
+from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS, invert_photo
 from dl_lightning.models import Generator, GeneratorConfig
 from dl_lightning.training.gan_module import DeepLandscapeGAN
 
@@ -70,6 +71,11 @@ def untrained_segmenter() -> str:
     module.on_save_checkpoint(ckpt)
     torch.save(ckpt, path)
     return str(path)
+
+
+def eval_generator(config: str) -> Generator:
+    """The config's generator (random weights), frozen, in eval mode, on the bench's device."""
+    return Generator(GeneratorConfig(**model_args(config)["generator"])).eval().requires_grad_(False).to(DEV)
 
 
 class RandomBatches(IterableDataset):
@@ -206,7 +212,7 @@ def animate_speed(config: str, scenes: int, frames: int, chunk: int, bf16: bool)
     """Frames/s of ``dl-animate``'s path (:func:`sample_timelapse`: warped S_dyn, slerped z_dyn), all scenes."""
     from dl_lightning.animation import sample_timelapse
 
-    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval().to(DEV)
+    G = eval_generator(config)
     with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=bf16):
         next(iter(sample_timelapse(G, scenes, chunk, chunk=chunk)))
         sync()
@@ -218,7 +224,7 @@ def animate_speed(config: str, scenes: int, frames: int, chunk: int, bf16: bool)
 
 @torch.no_grad()
 def generate_speed(config: str, batch: int, reps: int, bf16: bool) -> float:
-    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval().to(DEV)
+    G = eval_generator(config)
     z = G.sample_z(batch, DEV)
     with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=bf16):
         G(*z)
@@ -232,16 +238,15 @@ def generate_speed(config: str, batch: int, reps: int, bf16: bool) -> float:
 
 def invert_seconds(config: str) -> float:
     """Seconds of :func:`invert_photo` with ``dl-animate``'s step counts on one generated 'photo'."""
-    from dl_lightning.inversion.pipeline import invert_photo
     from dl_lightning.metrics.lpips_metric import load_lpips
 
-    G = Generator(GeneratorConfig(**model_args(config)["generator"])).eval().requires_grad_(False).to(DEV)
+    G = eval_generator(config)
     with torch.no_grad():
         photo = G(*G.sample_z(1, DEV)).clamp(-1, 1)
     lpips_model = load_lpips("alex", random_backbone=True).to(DEV)
     sync()
     t = time.perf_counter()
-    invert_photo(photo, G, lpips_model=lpips_model, optim_steps=200, finetune_steps=100, progress=False)
+    invert_photo(photo, G, lpips_model=lpips_model, progress=False)  # its default steps, which dl-animate uses
     sync()
     return time.perf_counter() - t
 
@@ -366,7 +371,7 @@ def main() -> None:
         if "64" in name or gpu:  # inverting at 256 px on a 2-core CPU takes many minutes
             sec = invert_seconds(config)
             results[f"invert_{name}_seconds"] = sec
-            print(f"invert   {name:9s} 200 + 100 steps{'':14s} {sec:8.1f} s", flush=True)
+            print(f"invert   {name:9s} {OPTIM_STEPS} + {FINETUNE_STEPS} steps{'':14s} {sec:8.1f} s", flush=True)
     sps = data_speed(256, 200 if not args.quick else 50)
     results["data_256px_samples_per_s_per_worker"] = sps
     print(f"data 256 px: {sps:.0f} samples/s per worker (1 static + 1 pair each)")

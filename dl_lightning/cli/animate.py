@@ -28,6 +28,7 @@ from dl_lightning.checkpoints import load_generator
 from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
+from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
 from dl_lightning.media import make_grid, write_streams
 from dl_lightning.models.generator import VIEW_TRUNCATION
 
@@ -71,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not train missing networks (encoder, A, segmenter, upsampler) on the spot: go without them",
     )
-    g.add_argument("--optim-steps", type=int, default=200, help="latent optimisation steps")
-    g.add_argument("--finetune-steps", type=int, default=100, help="generator fine-tuning steps")
+    g.add_argument("--optim-steps", type=int, default=OPTIM_STEPS, help="latent optimisation steps")
+    g.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, help="generator fine-tuning steps")
     g.add_argument(
         "--fit",
         default="crop",

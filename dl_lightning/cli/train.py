@@ -21,14 +21,22 @@ from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.files import atomic_path
 from dl_lightning.hardware import auto_precision
 
+#: words that mark the line of a (nested, multi-line) config error that says what is wrong
+TELLING = ("must be", "differs", "not accepted", "nrecognized", "not exist", "Expected", "not found", "No such")
+
+
+def message_lines(text: str) -> tuple[list[str], list[str]]:
+    """(all non-empty lines, the telling ones) of an error message, list markers stripped."""
+    lines = [ln.strip(" -") for ln in text.splitlines() if ln.strip(" -")]
+    return lines, [ln for ln in lines if any(word in ln for word in TELLING)]
+
 
 def root_cause(err: BaseException) -> str:
-    """The most specific line of a (possibly nested, multi-line) config error."""
+    """The most specific line of a (possibly nested, multi-line) error raised while instantiating the config."""
     while err.__cause__ is not None or err.__context__ is not None:
         err = err.__cause__ or err.__context__
-    lines = [ln.strip(" -") for ln in str(err).splitlines() if ln.strip(" -")]
-    ours = [ln for ln in lines if "must be" in ln or "differs" in ln]
-    return (ours or lines or [type(err).__name__])[-1]
+    lines, telling = message_lines(str(err))
+    return (telling or lines or [type(err).__name__])[-1]
 
 
 class OneLineParser(LightningArgumentParser):
@@ -37,9 +45,7 @@ class OneLineParser(LightningArgumentParser):
     def error(self, message: str, ex: Exception | None = None):
         if not self.exit_on_error:
             return super().error(message, ex)
-        lines = [ln.strip(" -") for ln in message.splitlines() if ln.strip(" -")]
-        hints = ("not accepted", "must be", "nrecognized", "not exist", "Expected", "not found", "No such")
-        telling = [ln for ln in lines if any(h in ln for h in hints)]
+        lines, telling = message_lines(message)
         keys = [ln.rstrip(":") for ln in lines if ln.startswith("Parser key")]
         what = (telling or lines or ["?"])[0]
         line = f"{keys[-1]}: {what}" if keys and telling and not what.startswith("Parser key") else what

@@ -23,6 +23,9 @@ from dl_lightning.models.encoder import Encoder
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.lighting import LightingNet
 
+#: the inversion's default step counts (``dl-animate --optim-steps / --finetune-steps``)
+OPTIM_STEPS, FINETUNE_STEPS = 200, 100
+
 
 def _fit(module: pl.LightningModule, photo: torch.Tensor, steps: int, progress: bool) -> None:
     trainer = pl.Trainer(
@@ -43,8 +46,8 @@ def invert_photo(
     G: Generator,
     encoder: Encoder | None = None,
     A: LightingNet | None = None,
-    optim_steps: int = 200,
-    finetune_steps: int = 100,
+    optim_steps: int = OPTIM_STEPS,
+    finetune_steps: int = FINETUNE_STEPS,
     lpips_model=None,
     lpips_weight: float = 1.0,
     progress: bool = True,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from dl_lightning.animation import sample_timelapse
+
 
 def _unit(video: torch.Tensor) -> torch.Tensor:
     if video.dim() != 4 or video.shape[1] != 3 or video.shape[0] < 2:
@@ -66,7 +68,5 @@ def generated_animation(
     G, videos: int, frames: int, seed: int = 0, motion: str = "right_wind", daytime: str = "slerp", truncation=1.0
 ) -> dict[str, float]:
     """:func:`animation_metrics` averaged over ``videos`` random time-lapses of G (``animation.sample_timelapse``)."""
-    from dl_lightning.animation import sample_timelapse
-
     video = torch.stack([f.cpu() for f in sample_timelapse(G, videos, frames, seed, motion, daytime, truncation)])
     return mean_of([animation_metrics(video[:, i]) for i in range(videos)])  # video: (T, N, 3, R, R)

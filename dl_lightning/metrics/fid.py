@@ -10,6 +10,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 from tqdm import tqdm
 
+from dl_lightning.data.ordered import real_batches
 from dl_lightning.models.generator import Generator
 
 
@@ -79,8 +80,6 @@ def fid_vs_data(
 ) -> dict[str, float]:
     """FID/KID of ``num`` generated frames against ``num`` real ones of ``data``'s ``source`` shards
     (``static`` stills or ``videos`` frames), at G's resolution; features computed on the CPU."""
-    from dl_lightning.data.ordered import real_batches
-
     real = real_batches(data, source, num, G.cfg.resolution, batch)
     fake = (x.cpu() for x in generated_batches(G, num, batch, truncation, seed))
     return fid_kid(real, fake, feature, kid_subset_size)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from dl_lightning.data.images import IMAGE_EXTENSIONS, center_crop_resize, open_rgb, pil_to_tensor
 from dl_lightning.errors import UserError
 
 BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}
@@ -64,8 +65,6 @@ def lpips_distance(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) -> 
 
 def image_pairs(a: Path, b: Path) -> list[tuple[Path, Path]]:
     """Two image files, or the images with the same names in two folders."""
-    from dl_lightning.data.images import IMAGE_EXTENSIONS
-
     if a.is_file() and b.is_file():
         return [(a, b)]
     if a.is_dir() and b.is_dir():
@@ -80,8 +79,6 @@ def image_pairs(a: Path, b: Path) -> list[tuple[Path, Path]]:
 def lpips_between(model: torch.nn.Module, a: Path, b: Path) -> dict[str, float]:
     """LPIPS of each pair of :func:`image_pairs` (by the first one's name), each centre-cropped to the
     smaller image's shorter side."""
-    from dl_lightning.data.images import center_crop_resize, open_rgb, pil_to_tensor
-
     values = {}
     for pa, pb in image_pairs(Path(a), Path(b)):
         ia, ib = open_rgb(pa), open_rgb(pb)
