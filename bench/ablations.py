@@ -3,13 +3,15 @@
 Each run is ``dl-train fit`` on ``configs/gan/synthetic64.yaml`` with the setting's overrides and its own run
 folder (``<out>/<setting>_s<seed>``), then ``dl-eval gan`` on its last checkpoint (step 1500) with the README's
 protocol (random features, 1000 samples, 32 videos of 16 frames). Runs go ``--parallel`` at a time, each with
-``--threads`` CPU threads; a run already evaluated is not run again.
+``--threads`` CPU threads; a run already evaluated is not run again. ``--steps N`` (other than 1500) writes
+``<setting>_s<seed>_itN``; with ``--continue`` it trains on from the 1500-iteration run's last checkpoint.
 
-    python bench/ablations.py --settings default,gate_norm --seeds 0 1 --parallel 2
+    python bench/ablations.py --settings default,sdyn4 --seeds 0 1 --parallel 2
+    python bench/ablations.py --settings sdyn4 --seeds 2 --steps 2500 --continue
     python bench/ablations.py --table-only          # the table of what has been evaluated
 
 The table row is the ``clouds`` preset with the time of day fixed (the issue's bar: ratio >= 3 and excess at
-least half the real videos'), beside FID and the mean |S_dyn strength| of the 4 px and last layers.
+least half the real videos'), beside FID and the mean |S_dyn strength| of the 4 px, 8 px and last layers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,16 +29,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "gan" / "synthetic64.yaml"
 M = "--model.init_args."
-NO_GATE = [f"{M}generator.dyn_gate=false", f"{M}generator.dyn_gate_norm=false"]
+R4 = f"{M}generator.dyn_min_res=4"  # S_dyn at 4 px too: the default before `dyn_min_res: 8`
+NO_GATE = [f"{M}generator.dyn_gate=false", f"{M}generator.dyn_gate_norm=false", R4]
 # setting -> (dl-train overrides, what it changes against the default config)
 SETTINGS: dict[str, tuple[list[str], str]] = {
-    "default": ([], "default (mean-1 `dyn_gate`, warp pairs, `square` merge, any-gap pairs, `still_weight: 2`)"),
-    "nogate": (NO_GATE, "no `dyn_gate` (the default before it)"),
-    "gate_free": ([f"{M}generator.dyn_gate_norm=false"], "free `dyn_gate` (not normalised)"),
-    "gate_dw2": ([f"{M}generator.dyn_gate_norm=false", f"{M}dyn_weight=2"], "free `dyn_gate`, `dyn_weight: 2`"),
+    "default": (
+        [],
+        "default (mean-1 `dyn_gate`, no S_dyn at 4 px, warp pairs, `square` merge, any-gap pairs, `still_weight: 2`)",
+    ),
+    "sdyn4": ([R4], "S_dyn at 4 px too (`dyn_min_res: 4`, the default before it)"),
+    "nogate": (NO_GATE, "no `dyn_gate`, S_dyn at 4 px too (the default before the gate)"),
+    "gate_free": ([f"{M}generator.dyn_gate_norm=false", R4], "free `dyn_gate` (not normalised), S_dyn at 4 px"),
+    "gate_dw2": (
+        [f"{M}generator.dyn_gate_norm=false", f"{M}dyn_weight=2", R4],
+        "free `dyn_gate`, `dyn_weight: 2`, S_dyn at 4 px",
+    ),
     "abs": (
-        [f"{M}discriminator.dyn_merge=abs"],
-        "D_dyn merge `abs`: f1 + f2 and the absolute difference (kink at f1 = f2)",
+        [f"{M}discriminator.dyn_merge=abs", R4],
+        "D_dyn merge `abs`: f1 + f2 and the absolute difference (kink at f1 = f2), S_dyn at 4 px",
     ),
     "concat": ([f"{M}discriminator.dyn_merge=concat"], "D_dyn merge: channel concatenation in both orders"),
     "independent": ([f"{M}pair_mode=independent"], "pairs: independent z_dyn and S_dyn (the paper)"),
@@ -47,12 +58,13 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
     "nostill": ([f"{M}still_weight=0"], "no stillness term"),
     "still4": ([f"{M}still_weight=4"], "`still_weight: 4`"),
 }
+PROTOCOL_STEPS = 1500
 EVAL = ["--features", "random", "--num", "1000", "--motion-videos", "32", "--frames", "16"]
 
 
 def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
     """Train and evaluate one (setting, seed); returns the evaluation JSON, or None if a step failed."""
-    name = f"{setting}_s{seed}"
+    name = f"{setting}_s{seed}" + ("" if args.steps == PROTOCOL_STEPS else f"_it{args.steps}")
     run, result = Path(args.out).resolve() / name, Path(args.out).resolve() / f"{name}.json"
     if result.is_file():
         return result
@@ -62,6 +74,9 @@ def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
     train = [sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(CONFIG)]
     train += [f"--seed_everything={seed}", f"--trainer.default_root_dir={run}", f"--trainer.max_steps={args.steps}"]
     train += [*SETTINGS[setting][0], *args.train_args]
+    start = Path(args.out).resolve() / f"{setting}_s{seed}" / "checkpoints" / "last.ckpt"
+    if args.continue_runs and args.steps > PROTOCOL_STEPS and start.is_file():
+        train += [f"--ckpt_path={start}"]  # the protocol run, trained on: a longer run with another random stream
     if args.csv_logger:  # machines without wandb (a GPU image): metrics to CSV instead
         train += ["--trainer.logger=pytorch_lightning.loggers.CSVLogger", f"--trainer.logger.save_dir={run}"]
     evaluate = [sys.executable, "-m", "dl_lightning.cli.eval", "gan", "--ckpt", str(ckpt), *EVAL, "--json", str(result)]
@@ -78,31 +93,34 @@ def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
     return result
 
 
-def strengths(ckpt: Path) -> tuple[float, float]:
-    """Mean |S_dyn strength| of the EMA generator's first (4 px) and last layers."""
+def strengths(ckpt: Path) -> tuple[float, float, float]:
+    """Mean |S_dyn strength| of the EMA generator's 4 px layer, its two 8 px layers and its last layer."""
     from dl_lightning.checkpoints import load_generator
 
     G = load_generator(str(ckpt))
-    return float(G.layers[0].strength_dyn.abs().mean()), float(G.layers[-1].strength_dyn.abs().mean())
+    mean = [float(layer.strength_dyn.abs().mean()) for layer in G.layers]
+    return mean[0], (mean[1] + mean[2]) / 2, mean[-1]
 
 
 def table(out: Path) -> str:
-    """Markdown table of every evaluated run under ``out`` (settings in SETTINGS order, then seed)."""
+    """Markdown table of every evaluated run under ``out`` (settings in SETTINGS order, then length and seed)."""
     rows = [
-        "| setting | seed | FID vs stills | dynamic | static | ratio | excess | S_dyn strength 4 px / last |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| setting | seed | iters | FID vs stills | dynamic | static | ratio | excess | S_dyn 4 / 8 px / last |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     real = None
     for setting, (_, label) in SETTINGS.items():
-        for result in sorted(out.glob(f"{setting}_s*.json")):
+        found = [(re.fullmatch(rf"{setting}_s(\d+)(?:_it(\d+))?", f.stem), f) for f in out.glob(f"{setting}_s*.json")]
+        runs = sorted((int(m[2] or PROTOCOL_STEPS), int(m[1]), f) for m, f in found if m)  # by length, then seed
+        for steps, seed, result in runs:
             d = json.loads(result.read_text())
             v = d["motion"]["generated/clouds/fixed"]
             real = d["motion"].get("real/true_masks", real)
             ckpt = out / result.stem / "checkpoints" / "last.ckpt"
-            s4, slast = strengths(ckpt) if ckpt.is_file() else (float("nan"),) * 2
+            s4, s8, slast = strengths(ckpt) if ckpt.is_file() else (float("nan"),) * 3
             rows.append(
-                f"| {label} | {result.stem.rsplit('_s', 1)[1]} | {d['vs_static']['fid']:.2f} | {v['dynamic']:.4f} | "
-                f"{v['static']:.4f} | {v['ratio']:.2f} | {v['excess']:.4f} | {s4:.3f} / {slast:.3f} |"
+                f"| {label} | {seed} | {steps} | {d['vs_static']['fid']:.2f} | {v['dynamic']:.4f} | "
+                f"{v['static']:.4f} | {v['ratio']:.2f} | {v['excess']:.4f} | {s4:.3f} / {s8:.3f} / {slast:.3f} |"
             )
     if real:
         rows.append(f"\nreal videos (true masks): excess {real['excess']:.4f}, ratio {real['ratio']:.2f}")
@@ -116,6 +134,12 @@ def main() -> None:
     p.add_argument("--parallel", type=int, default=1, help="runs at a time")
     p.add_argument("--threads", type=int, default=1, help="CPU threads per run (OMP_NUM_THREADS)")
     p.add_argument("--steps", type=int, default=1500, help="GAN iterations per run (the README's protocol: 1500)")
+    p.add_argument(
+        "--continue",
+        dest="continue_runs",
+        action="store_true",
+        help="with --steps above 1500: train on from the 1500-iteration run of the same setting and seed",
+    )
     p.add_argument("--out", default="runs/ablations", help="folder of the runs and their evaluation JSON")
     p.add_argument("--csv-logger", action="store_true", help="log to CSV instead of W&B (no wandb installed)")
     p.add_argument("--table-only", action="store_true", help="print the table of what is evaluated; train nothing")

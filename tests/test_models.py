@@ -157,3 +157,23 @@ def test_normalised_dyn_gate_moves_s_dyn_between_regions_but_keeps_its_mean(G):
     torch.testing.assert_close(flat, torch.ones_like(flat))
     with pytest.raises(ValueError, match="dyn_gate_norm needs"):
         GeneratorConfig(**{**TINY_G, "dyn_gate_norm": True})
+
+
+def test_dyn_min_res_keeps_s_dyn_out_of_coarse_layers(G):
+    cfg = {**TINY_G, "dyn_gate": True, "dyn_gate_norm": True, "dyn_min_res": 8}
+    coarse = Generator(GeneratorConfig(**cfg)).eval()
+    assert [layer.dynamic for layer in coarse.layers] == [r >= 8 for r in coarse.layer_res]
+    assert coarse.layers[0].gate is None and "layers.0.strength_dyn" not in dict(coarse.named_parameters())
+    z_st, z_dyn, n_st, n_dyn = coarse.sample_latents(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for layer in coarse.layers:
+            layer.strength_dyn.fill_(0.5)
+        a = coarse(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn)
+        new_4px = [torch.randn_like(n_dyn[0]), *n_dyn[1:]]  # the 4 px map is still part of the latents
+        new_8px = [n_dyn[0], torch.randn_like(n_dyn[1]), *n_dyn[2:]]
+        assert torch.equal(a, coarse(z_st, z_dyn, noise_st=n_st, noise_dyn=new_4px))
+        assert (a - coarse(z_st, z_dyn, noise_st=n_st, noise_dyn=new_8px)).abs().mean() > 1e-3
+    with pytest.raises(ValueError, match="dyn_min_res"):
+        GeneratorConfig(**{**TINY_G, "dyn_min_res": 6})
+    with pytest.raises(ValueError, match="dyn_min_res"):
+        GeneratorConfig(**{**TINY_G, "dyn_min_res": 2 * TINY_G["resolution"]})

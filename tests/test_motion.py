@@ -9,7 +9,7 @@ from data_prep.synthetic import render_scene
 from dl_lightning.animation import Motion, bilinear_warp_noise, fourier_shift, warp_noise_map
 from dl_lightning.checkpoints import load_segmenter
 from dl_lightning.data.ordered import dataset_videos
-from dl_lightning.metrics.motion import generated_motion, real_motion, region_change
+from dl_lightning.metrics.motion import generated_motion, motion_by_layer, real_motion, region_change
 from dl_lightning.models import Generator, PairDiscriminator
 from dl_lightning.training.pairs import PairMotionConfig, dyn_noise_pair, sample_shifts
 from tests.conftest import TINY_D, TINY_G
@@ -140,3 +140,37 @@ def test_generated_motion_comes_from_warping_s_dyn_and_z_dyn():
         for layer in G.layers:
             layer.strength_dyn.zero_()
     assert generated_motion(G, TopHalf(), num=2, frames=3, motion="clouds")["dynamic"] < 1e-6, "S_dyn off: no motion"
+
+
+def test_motion_by_layer_isolates_each_layers_s_dyn():
+    G = Generator(**{**TINY_G, "dyn_min_res": 8}).eval()
+    with torch.no_grad():
+        for layer in G.layers:
+            layer.strength_st.zero_()
+        G.layers[2].strength_dyn.fill_(0.5)  # S_dyn acts in layer 2 (8 px) only
+    rows = motion_by_layer(G, TopHalf(), num=4, frames=3, motion="clouds")
+    assert list(rows) == [f"{i:02d}_{r}px" for i, r in enumerate(G.layer_res) if r >= 8], "no row for the 4 px layer"
+    whole = generated_motion(G, TopHalf(), num=4, frames=3, motion="clouds")
+    assert rows["02_8px"]["dynamic"] == pytest.approx(whole["dynamic"]) and whole["dynamic"] > 1e-3
+    assert all(r["dynamic"] < 1e-6 for name, r in rows.items() if name != "02_8px")
+    assert (G.layers[2].strength_dyn == 0.5).all(), "the copies are zeroed, not G"
+
+
+def test_eval_gan_cli_reports_the_motion_table_and_motion_by_layer(segmenter_ckpt, tiny_data, tmp_path):
+    import json
+
+    from dl_lightning.checkpoints import save_generator
+    from dl_lightning.cli.eval import main as dl_eval
+
+    G = Generator(**{**TINY_G, "dyn_min_res": 8})
+    ckpt, out = save_generator(G, tmp_path / "g.safetensors"), tmp_path / "g.json"
+    flags = "--num 8 --batch 8 --features random --kid-subset-size 4 --videos 2 --frames 3 --motion-videos 2"
+    flags += " --motion-presets clouds --motion-daytimes fixed --motion-by-layer"
+    dl_eval(
+        ["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--segmenter", str(segmenter_ckpt[0])]
+        + flags.split()
+        + ["--json", str(out)]
+    )
+    r = json.loads(out.read_text())
+    assert {"generated/clouds/fixed", "real/true_masks", "real/predicted_masks"} <= set(r["motion"])
+    assert list(r["motion_by_layer"]) == [f"{i:02d}_{res}px" for i, res in enumerate(G.layer_res) if res >= 8]

@@ -36,7 +36,7 @@ from dl_lightning.metrics.features import make_extractor
 from dl_lightning.metrics.fid import fid_vs_data
 from dl_lightning.metrics.lighting_accuracy import lighting_accuracy
 from dl_lightning.metrics.lpips_metric import load_lpips, lpips_between
-from dl_lightning.metrics.motion import motion_table, real_motion
+from dl_lightning.metrics.motion import motion_by_layer, motion_table, real_motion
 from dl_lightning.metrics.segmentation import segmentation_metrics
 
 
@@ -55,6 +55,8 @@ def eval_gan(args: argparse.Namespace) -> dict:
     segmenter = _segmenter(args.segmenter)
     if segmenter is not None:
         out["motion"] = print_motion_table(G, segmenter, args)
+        if args.motion_by_layer:
+            out["motion_by_layer"] = print_motion_by_layer(G, segmenter, args)
     return out
 
 
@@ -82,7 +84,27 @@ def print_motion_table(G, segmenter, args: argparse.Namespace) -> dict:
         args.truncation,
         args.seed,
     )
-    print(f"\n{'dynamic-region motion':<36} {'dynamic':>8} {'static':>8} {'ratio':>7} {'excess':>8} {'videos':>6}")
+    return _print_motion("dynamic-region motion", table)
+
+
+def print_motion_by_layer(G, segmenter, args: argparse.Namespace) -> dict:
+    """The first preset and daytime path of the motion table, with S_dyn acting in one layer at a time."""
+    preset, daytime = args.motion_presets.split(",")[0], args.motion_daytimes.split(",")[0]
+    table = motion_by_layer(
+        G,
+        segmenter,
+        num=args.motion_videos,
+        frames=args.frames,
+        motion=preset,
+        daytime=daytime,
+        truncation=args.truncation,
+        seed=args.seed,
+    )
+    return _print_motion(f"S_dyn in one layer ({preset}, {daytime})", table)
+
+
+def _print_motion(title: str, table: dict) -> dict:
+    print(f"\n{title:<36} {'dynamic':>8} {'static':>8} {'ratio':>7} {'excess':>8} {'videos':>6}")
     for name, r in table.items():
         print(
             f"{name:<36} {r['dynamic']:8.4f} {r['static']:8.4f} {r['ratio']:7.2f} {r['excess']:8.4f} {r['videos']:6d}"
@@ -210,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--motion-daytimes", default="fixed,slerp", help="comma-separated daytime paths for the motion table"
     )
     q.add_argument("--motion-videos", type=int, default=32, help="generated and real videos per motion-table row")
+    q.add_argument(
+        "--motion-by-layer",
+        action="store_true",
+        help="also the first preset / daytime row with S_dyn in one synthesis layer at a time (which layers move what)",
+    )
     q.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     common(q)
 

@@ -135,6 +135,9 @@ def fit_to(config: str | Path, overrides: list[str], dest: str | Path) -> Path:
 
 @cli_entry
 def main(args: list[str] | None = None) -> None:
+    # Lightning warns (with a page of example code) that a step checkpoint of a manual-optimisation module holds
+    # the weights after that step's updates: that is what step N means here (N updates of G and the Ds).
+    warnings.filterwarnings("ignore", message=".*manual optimization and every_n_train_steps")
     build_cli(args)
 
 

@@ -15,6 +15,7 @@ Videos whose region is empty or covers the whole frame cannot be split and are c
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 import torch
@@ -97,6 +98,25 @@ def generated_motion(
     change = total / (frames - 1) / 2  # mean over time, [-1, 1] -> [0, 1] units
     pairs = [split_change(change[i], masks[i]) for i in range(num)]
     return summarise(pairs)
+
+
+@torch.no_grad()
+def motion_by_layer(G: Generator, segmenter: Segmenter, **kwargs) -> dict[str, dict[str, float]]:
+    """:func:`generated_motion` with S_dyn acting in one synthesis layer at a time: rows ``<i>_<res>px``.
+
+    Every other layer's S_dyn strength is zeroed (on a copy of ``G``), so a row says how much sky and land
+    motion that layer's S_dyn makes on its own: which layers carry the clouds, and which move the ground.
+    ``kwargs``: those of :func:`generated_motion` (videos, frames, preset, daytime path, ...)."""
+    rows = {}
+    for i, res in enumerate(G.layer_res):
+        if not G.layers[i].dynamic:
+            continue
+        only = copy.deepcopy(G)
+        for j, layer in enumerate(only.layers):
+            if j != i:
+                layer.strength_dyn.zero_()
+        rows[f"{i:02d}_{res}px"] = generated_motion(only, segmenter, **kwargs)
+    return rows
 
 
 @torch.no_grad()

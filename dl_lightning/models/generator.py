@@ -50,6 +50,10 @@ class GeneratorConfig:
             (whose generator can only scale S_dyn per channel); see the README's motion table.
         dyn_gate_norm: divide each gate by its mean over the frame, so it can move S_dyn between
             regions (land -> sky) but not turn it down everywhere; needs ``dyn_gate``.
+        dyn_min_res: the coarsest resolution whose layers add S_dyn (4: every layer, the paper). Coarser
+            layers keep their S_dyn maps (the latent format is unchanged) but add nothing: at 64 px a
+            4 px noise cell spans a quarter of the frame, so warping it moves the horizon and the
+            land with the clouds. Not in the paper; see the README's motion table.
     """
 
     resolution: int = 64
@@ -65,6 +69,7 @@ class GeneratorConfig:
     noise_strength_init: float = 0.0
     dyn_gate: bool = False
     dyn_gate_norm: bool = False
+    dyn_min_res: int = 4
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -74,6 +79,8 @@ class GeneratorConfig:
             raise ValueError("generator dims (z_st_dim, z_dyn_dim, w_dim, mapping_layers, channel_max) must be >= 1")
         if self.dyn_gate_norm and not self.dyn_gate:
             raise ValueError("generator.dyn_gate_norm needs generator.dyn_gate: true")
+        if self.dyn_min_res & (self.dyn_min_res - 1) or not 4 <= self.dyn_min_res <= r:
+            raise ValueError(f"generator.dyn_min_res must be a power of two in [4, {r}], got {self.dyn_min_res}")
 
     def channels(self, res: int) -> int:
         return channels_at(res, self.channel_base, self.channel_max)
@@ -117,6 +124,7 @@ class SynthesisLayer(nn.Module):
     With ``dyn_gate`` the dynamic noise term is also scaled per pixel by ``2 sigmoid(gate(x))``
     (x: the conv's output, gate: a 1x1 conv to one channel, zero at initialisation); with
     ``gate_norm`` that weight is divided by its mean over the frame (it then only redistributes S_dyn).
+    A layer built with ``dynamic=False`` ignores its S_dyn map (its ``strength_dyn`` is a zero buffer).
     """
 
     def __init__(
@@ -130,13 +138,18 @@ class SynthesisLayer(nn.Module):
         noise_init: float,
         dyn_gate: bool,
         gate_norm: bool = False,
+        dynamic: bool = True,
     ):
         super().__init__()
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
         self.strength_st = nn.Parameter(torch.full((out_ch,), noise_init))
-        self.strength_dyn = nn.Parameter(torch.full((out_ch,), noise_init))
+        if dynamic:
+            self.strength_dyn = nn.Parameter(torch.full((out_ch,), noise_init))
+        else:  # same state_dict key, never trained
+            self.register_buffer("strength_dyn", torch.zeros(out_ch))
         self.bias = nn.Parameter(torch.zeros(out_ch))
-        self.gate = EqualConv2d(out_ch, 1, 1) if dyn_gate else None
+        self.dynamic = dynamic
+        self.gate = EqualConv2d(out_ch, 1, 1) if dyn_gate and dynamic else None
         self.gate_norm = gate_norm
         if self.gate is not None:
             nn.init.zeros_(self.gate.weight)
@@ -158,9 +171,10 @@ class SynthesisLayer(nn.Module):
         self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor
     ) -> torch.Tensor:
         x = self.conv(x, w)
-        if self.gate is not None:
-            noise_dyn = noise_dyn * self.dyn_gate(x)
-        noise = self.strength_st[:, None, None] * noise_st + self.strength_dyn[:, None, None] * noise_dyn
+        noise = self.strength_st[:, None, None] * noise_st
+        if self.dynamic:
+            gate = 1.0 if self.gate is None else self.dyn_gate(x)
+            noise = noise + self.strength_dyn[:, None, None] * (noise_dyn * gate)
         return lrelu(x + noise.to(x.dtype) + self.bias[:, None, None].to(x.dtype))
 
 
@@ -195,14 +209,17 @@ class Generator(nn.Module):
             dyn_gate=cfg.dyn_gate,
             gate_norm=cfg.dyn_gate_norm,
         )
-        self.layers = nn.ModuleList([SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, up=False, **opts)])
+        dyn = dict(dynamic=cfg.dyn_min_res <= 4)
+        self.layers = nn.ModuleList(
+            [SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, up=False, **opts, **dyn)]
+        )
         self.to_rgbs = nn.ModuleList([ToRGB(cfg.channels(4), cfg.w_dim, cfg.fused_modconv)])
         self.layer_res = [4]
         for log2_res in range(3, log_res + 1):
             res = 2**log2_res
-            cin, cout = cfg.channels(res // 2), cfg.channels(res)
-            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, **opts))
-            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, up=False, **opts))
+            cin, cout, dyn = cfg.channels(res // 2), cfg.channels(res), dict(dynamic=cfg.dyn_min_res <= res)
+            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, **opts, **dyn))
+            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, up=False, **opts, **dyn))
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
         self.num_ws = len(self.layers) + 1
