@@ -159,7 +159,7 @@ def test_normalised_dyn_gate_moves_s_dyn_between_regions_but_keeps_its_mean(G):
         GeneratorConfig(**{**TINY_G, "dyn_gate_norm": True})
 
 
-def test_dyn_min_res_keeps_s_dyn_out_of_coarse_layers(G):
+def test_dyn_min_res_keeps_s_dyn_out_of_coarse_layers():
     cfg = {**TINY_G, "dyn_gate": True, "dyn_gate_norm": True, "dyn_min_res": 8}
     coarse = Generator(GeneratorConfig(**cfg)).eval()
     assert [layer.dynamic for layer in coarse.layers] == [r >= 8 for r in coarse.layer_res]

@@ -209,17 +209,15 @@ class Generator(nn.Module):
             dyn_gate=cfg.dyn_gate,
             gate_norm=cfg.dyn_gate_norm,
         )
-        dyn = dict(dynamic=cfg.dyn_min_res <= 4)
-        self.layers = nn.ModuleList(
-            [SynthesisLayer(cfg.channels(4), cfg.channels(4), cfg.w_dim, up=False, **opts, **dyn)]
-        )
-        self.to_rgbs = nn.ModuleList([ToRGB(cfg.channels(4), cfg.w_dim, cfg.fused_modconv)])
+        c4 = cfg.channels(4)
+        self.layers = nn.ModuleList([SynthesisLayer(c4, c4, cfg.w_dim, up=False, dynamic=cfg.dyn_min_res <= 4, **opts)])
+        self.to_rgbs = nn.ModuleList([ToRGB(c4, cfg.w_dim, cfg.fused_modconv)])
         self.layer_res = [4]
         for log2_res in range(3, log_res + 1):
             res = 2**log2_res
-            cin, cout, dyn = cfg.channels(res // 2), cfg.channels(res), dict(dynamic=cfg.dyn_min_res <= res)
-            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, **opts, **dyn))
-            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, up=False, **opts, **dyn))
+            cin, cout, dynamic = cfg.channels(res // 2), cfg.channels(res), cfg.dyn_min_res <= res
+            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, dynamic=dynamic, **opts))
+            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, up=False, dynamic=dynamic, **opts))
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
         self.num_ws = len(self.layers) + 1
