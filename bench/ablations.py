@@ -38,6 +38,7 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         "default (mean-1 `dyn_gate`, no S_dyn at 4 px, warp pairs, `square` merge, any-gap pairs, `still_weight: 2`)",
     ),
     "sdyn4": ([R4], "S_dyn at 4 px too (`dyn_min_res: 4`, the default before it)"),
+    "sdyn16": ([f"{M}generator.dyn_min_res=16"], "no S_dyn below 16 px (`dyn_min_res: 16`)"),
     "nogate": (NO_GATE, "no `dyn_gate`, S_dyn at 4 px too (the default before the gate)"),
     "gate_free": ([f"{M}generator.dyn_gate_norm=false", R4], "free `dyn_gate` (not normalised), S_dyn at 4 px"),
     "gate_dw2": (
