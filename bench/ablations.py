@@ -100,7 +100,8 @@ def strengths(ckpt: Path) -> tuple[float, float, float]:
 
     G = load_generator(str(ckpt))
     mean = [float(layer.strength_dyn.abs().mean()) for layer in G.layers]
-    return mean[0], (mean[1] + mean[2]) / 2, mean[-1]
+    at8 = [m for m, res in zip(mean, G.layer_res) if res == 8]  # from the generator's layer list, not positions
+    return mean[0], sum(at8) / len(at8), mean[-1]
 
 
 def table(out: Path) -> str:
