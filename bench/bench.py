@@ -10,6 +10,8 @@ Prints a table and writes ``bench/results.json``. Sections:
           random latents), and of ``dl-animate``'s whole path (several scenes, warped noise, chunks).
 * invert: seconds to invert one photo (200 latent-optimisation + 100 fine-tuning steps, ``dl-animate``'s
           defaults, LPIPS with a random AlexNet: the same cost as the real one) at 64 px, and at 256 px on a GPU.
+* downsample: ms of each form of the discriminator's downsampling (depthwise conv, shifted adds) in fp32 and
+          bf16, and which one ``layers.downsample2`` uses for that dtype here.
 * data:   decoded samples/s (one static image + one frame pair) per dataloader worker at 256 px.
 * precision: what ``trainer.precision: null`` chooses on this machine and why (AMX or not).
 * ratios: the performance targets (iteration vs the grouped-conv fp32 baseline, share of the bf16
@@ -40,6 +42,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from dl_lightning.hardware import auto_precision, has_amx
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS, invert_photo
 from dl_lightning.models import Generator, GeneratorConfig
+from dl_lightning.models.layers import downsample2_adds, downsample2_conv, downsample2_form
 from dl_lightning.training.gan_module import DeepLandscapeGAN
 
 REPO = Path(__file__).resolve().parents[1]
@@ -222,6 +225,23 @@ def animate_speed(config: str, scenes: int, frames: int, chunk: int, bf16: bool)
     return n / (time.perf_counter() - t)
 
 
+def downsample_speed(dtype: torch.dtype, reps: int = 10) -> dict[str, float]:
+    """Milliseconds of forward + backward of each form of ``downsample2`` on a D_st-sized activation
+    (batch 32, 16 channels, 64 px, channels_last), so the choice in ``layers.downsample2`` can be checked here."""
+    x = torch.randn(32, 16, 64, 64, device=DEV).to(dtype).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    out = {}
+    for name, form in (("conv", downsample2_conv), ("adds", downsample2_adds)):
+        for i in range(reps + 2):
+            if i == 2:
+                sync()
+                t = time.perf_counter()
+            form(x).float().square().sum().backward()
+        sync()
+        out[name] = (time.perf_counter() - t) / reps * 1e3
+    return out
+
+
 @torch.no_grad()
 def generate_speed(config: str, batch: int, reps: int, bf16: bool) -> float:
     G = eval_generator(config)
@@ -372,6 +392,16 @@ def main() -> None:
             sec = invert_seconds(config)
             results[f"invert_{name}_seconds"] = sec
             print(f"invert   {name:9s} {OPTIM_STEPS} + {FINETUNE_STEPS} steps{'':14s} {sec:8.1f} s", flush=True)
+    for dtype in (torch.float32, torch.bfloat16):
+        ms = downsample_speed(dtype)
+        used = downsample2_form(dtype, DEV.type)
+        results.setdefault("downsample_ms", {})[str(dtype).split(".")[1]] = {**ms, "used": used}
+        faster = min(ms, key=ms.get)
+        print(
+            f"downsample2 {str(dtype).split('.')[1]:9s} conv {ms['conv']:6.2f} ms, adds {ms['adds']:6.2f} ms: "
+            f"uses {used}" + ("" if used == faster else f" (slower here: the {faster} form would win)"),
+            flush=True,
+        )
     sps = data_speed(256, 200 if not args.quick else 50)
     results["data_256px_samples_per_s_per_worker"] = sps
     print(f"data 256 px: {sps:.0f} samples/s per worker (1 static + 1 pair each)")

@@ -1,9 +1,18 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.models.discriminator import minibatch_stddev
-from dl_lightning.models.layers import downsample2, upsample2
+from dl_lightning.models.layers import (
+    EqualConv2d,
+    EqualLinear,
+    downsample2,
+    downsample2_adds,
+    downsample2_conv,
+    lrelu,
+    upsample2,
+)
 from tests.conftest import TINY_D, TINY_G
 
 
@@ -91,6 +100,50 @@ def test_resampling_filters_preserve_constants():
     x = torch.full((1, 2, 8, 8), 3.0)
     torch.testing.assert_close(downsample2(x), torch.full((1, 2, 4, 4), 3.0))
     torch.testing.assert_close(upsample2(x), torch.full((1, 2, 16, 16), 3.0))
+
+
+def test_downsample_is_the_stylegan2_filter_in_both_forms():
+    """Both forms (depthwise conv, shifted adds) compute [1,3,3,1]^2 / 64 at stride 2, in any memory format."""
+    x = torch.randn(2, 3, 8, 8)
+    k = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    xp = F.pad(x, (1, 1, 1, 1), mode="replicate")  # out[i, j] = sum_ab k[a] k[b] xp[2i + a, 2j + b] / 64
+    ref = sum(k[a] * k[b] * xp[..., a : a + 8 : 2, b : b + 8 : 2] for a in range(4) for b in range(4)) / 64
+    for form in (downsample2_conv, downsample2_adds):
+        torch.testing.assert_close(form(x), ref)
+        torch.testing.assert_close(form(x.contiguous(memory_format=torch.channels_last)), ref)
+    torch.testing.assert_close(downsample2(x.bfloat16()).float(), ref, atol=0.05, rtol=0.02)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("gate_norm", [False, True])
+def test_synthesis_layer_equals_its_reference_formula(fused, gate_norm):
+    """The layer's folded passes (demodulation, lrelu gain and gate inside per-channel factors) compute
+    lrelu(conv(x, w) + s_st S_st + s_dyn gate(conv(x, w)) S_dyn + bias), in value and gradient."""
+    cfg = {**TINY_G, "fused_modconv": fused, "dyn_gate": True, "dyn_gate_norm": gate_norm}
+    layer = Generator(GeneratorConfig(**cfg)).layers[1]  # an upsampling layer with S_dyn and a gate
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in (layer.strength_st, layer.strength_dyn, layer.bias, layer.gate.weight, layer.gate.bias):
+            p.normal_()
+    x = torch.randn(3, layer.conv.weight.shape[1], 4, 4, requires_grad=True)
+    w, n_st, n_dyn = torch.randn(3, TINY_G["w_dim"]), torch.randn(3, 1, 8, 8), torch.randn(3, 1, 8, 8)
+    conv = layer.conv(x, w)
+    gate = layer.dyn_gate(conv)  # the gate from the demodulated output itself
+    s_st, s_dyn, bias = (v[:, None, None] for v in (layer.strength_st, layer.strength_dyn, layer.bias))
+    ref = lrelu(conv + s_st * n_st + s_dyn * gate * n_dyn + bias)
+    out = layer(x, w, n_st, n_dyn)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    g_ref = torch.autograd.grad(ref.square().sum(), [x, layer.gate.weight])
+    g_out = torch.autograd.grad(out.square().sum(), [x, layer.gate.weight])
+    for a, b in zip(g_out, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_activated_equal_layers_fold_the_gain():
+    conv, lin = EqualConv2d(4, 5, 3, activate=True), EqualLinear(4, 5, lr_mul=0.01, activate=True)
+    x, v = torch.randn(2, 4, 6, 6), torch.randn(2, 4)
+    torch.testing.assert_close(conv(x), lrelu(F.conv2d(x, conv.weight * conv.scale, conv.bias, padding=1)))
+    torch.testing.assert_close(lin(v), lrelu(F.linear(v, lin.weight * lin.scale, lin.bias * lin.lr_mul)))
 
 
 @pytest.mark.parametrize("bad", [{"resolution": 48}, {"resolution": 4}, {"z_dyn_dim": 0}])

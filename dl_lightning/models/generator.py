@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from dl_lightning.models.layers import EqualConv2d, EqualLinear, ModulatedConv2d, channels_at, lrelu, upsample2
+from dl_lightning.models.layers import SQRT2, EqualConv2d, EqualLinear, ModulatedConv2d, channels_at, upsample2
 
 #: Truncation psi of samples and animations meant to be looked at (metrics use 1.0, no truncation).
 VIEW_TRUNCATION = 0.8
@@ -154,12 +154,15 @@ class SynthesisLayer(nn.Module):
         if self.gate is not None:
             nn.init.zeros_(self.gate.weight)
 
-    def dyn_gate(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-pixel weight (B, 1, H, W) of S_dyn for conv output ``x``: in (0, 2), or of mean 1 over the
-        frame with ``gate_norm``; 1 without a gate."""
+    def dyn_gate(self, x: torch.Tensor, d: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-pixel weight (B, 1, H, W) of S_dyn for conv output ``x * d`` (``d``: per-sample, per-channel
+        demodulation (B, C), or None for 1): in (0, 2), or of mean 1 over the frame with ``gate_norm``; 1 without
+        a gate. The gate's 1x1 conv takes ``d`` into its weights, so the demodulated output is never formed."""
         if self.gate is None:
             return torch.ones_like(x[:, :1])
-        logit = self.gate(x).float()
+        wg = self.gate.weight[:, :, 0, 0] * self.gate.scale  # (1, C)
+        wg = wg.expand(x.shape[0], -1) if d is None else wg * d
+        logit = torch.einsum("bchw,bc->bhw", x, wg.to(x.dtype))[:, None].float() + self.gate.bias[:, None, None]
         if not self.gate_norm:
             return (2 * torch.sigmoid(logit)).to(x.dtype)
         # sigmoid / its mean over the frame, in log space so that a gate saturated everywhere stays 1, not 0/0
@@ -170,12 +173,19 @@ class SynthesisLayer(nn.Module):
     def forward(
         self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor
     ) -> torch.Tensor:
-        x = self.conv(x, w)
-        noise = self.strength_st[:, None, None] * noise_st
+        """lrelu(conv(x, w) + strength_st S_st + strength_dyn gate S_dyn + bias), written as four passes over the
+        output: lrelu's gain sqrt(2) and the demodulation go into the per-channel factors (see `lrelu`)."""
+        y, d = self.conv.modulated(x, w)
+        g, bias = SQRT2, (self.bias * SQRT2)[:, None, None].to(y.dtype)
+        if d is None:  # the grouped form has demodulated already
+            out = torch.add(bias, y, alpha=g)
+        else:
+            out = torch.addcmul(bias, y, (d * g)[:, :, None, None].to(y.dtype))
+        out.addcmul_((self.strength_st * g)[:, None, None], noise_st)
         if self.dynamic:
-            gate = 1.0 if self.gate is None else self.dyn_gate(x)
-            noise = noise + self.strength_dyn[:, None, None] * (noise_dyn * gate)
-        return lrelu(x + noise.to(x.dtype) + self.bias[:, None, None].to(x.dtype))
+            gate = noise_dyn if self.gate is None else noise_dyn * self.dyn_gate(y, d)
+            out.addcmul_((self.strength_dyn * g)[:, None, None], gate)
+        return nn.functional.leaky_relu(out, 0.2, inplace=True)
 
 
 class ToRGB(nn.Module):
