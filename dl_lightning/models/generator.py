@@ -52,8 +52,9 @@ class GeneratorConfig:
             regions (land -> sky) but not turn it down everywhere; needs ``dyn_gate``.
         dyn_min_res: the coarsest resolution whose layers add S_dyn (4: every layer, the paper). Coarser
             layers keep their S_dyn maps (the latent format is unchanged) but add nothing: at 64 px a
-            4 px noise cell spans a quarter of the frame, so warping it moves the horizon and the
-            land with the clouds. Not in the paper; see the README's motion table.
+            4 px noise cell spans a quarter of the frame and an 8 px one an eighth, so warping them moves
+            the horizon and the land with the clouds (the 64 px default config uses 16). Not in the paper;
+            see the README's motion table.
     """
 
     resolution: int = 64
