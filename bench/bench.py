@@ -1,6 +1,7 @@
 """``make bench``: throughput of training, generation and data loading on this machine.
 
-Prints a table and writes ``bench/results.json``. Sections:
+Prints a table and writes ``bench/results.json``. The measurements live in ``bench_training.py``,
+``bench_inference.py`` and ``bench_kernels.py`` (shared pieces: ``bench_common.py``). Sections:
 
 * train:  images/s of full GAN iterations (D_st + D_dyn + G updates, through the Lightning Trainer)
           at 64 px (default config) and 256 px (``configs/gan/256.yaml`` architecture), in fp32 and
@@ -25,272 +26,20 @@ top operators; traces go to ``outputs/bench/profile_<config>.json`` (open in chr
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import platform
-import tempfile
-import time
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
-import yaml
-from torch.utils.data import DataLoader, IterableDataset
-from torch.utils.flop_counter import FlopCounterMode
+from bench_common import DEV, REPO
+from bench_inference import animate_speed, data_speed, generate_speed, invert_seconds
+from bench_kernels import downsample_speed, gemm_peak
+from bench_training import profile_steps, step_flops, train_speed
 
 from dl_lightning.hardware import auto_precision, has_amx
-from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS, invert_photo
-from dl_lightning.models import Generator, GeneratorConfig
-from dl_lightning.models.layers import downsample2_adds, downsample2_conv, downsample2_form
-from dl_lightning.training.gan_module import DeepLandscapeGAN
-
-REPO = Path(__file__).resolve().parents[1]
-DEV = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def sync() -> None:
-    """Wait for queued GPU work, so host clocks measure it (a no-op on CPU)."""
-    if DEV.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def model_args(config: str) -> dict:
-    """The config's model arguments; a missing segmenter (stillness term) is replaced by an untrained one."""
-    args = yaml.safe_load((REPO / config).read_text())["model"]["init_args"]
-    if args.get("still_weight", 0) > 0 and not Path(args.get("segmenter") or "").is_file():
-        args["segmenter"] = untrained_segmenter()
-    return args
-
-
-@functools.cache
-def untrained_segmenter() -> str:
-    """A segmenter checkpoint with random weights: the stillness term costs the same whatever they are."""
-    from dl_lightning.training.segmenter_module import SegmenterModule
-
-    path = Path(tempfile.gettempdir()) / "dl_lightning_bench_segmenter.ckpt"
-    module = SegmenterModule()
-    ckpt = {"state_dict": module.state_dict()}
-    module.on_save_checkpoint(ckpt)
-    torch.save(ckpt, path)
-    return str(path)
-
-
-def eval_generator(config: str) -> Generator:
-    """The config's generator (random weights), frozen, in eval mode, on the bench's device."""
-    return Generator(GeneratorConfig(**model_args(config)["generator"])).eval().requires_grad_(False).to(DEV)
-
-
-class RandomBatches(IterableDataset):
-    """In-memory random batches (the data pipeline is benchmarked separately)."""
-
-    def __init__(self, res: int, batch: int):
-        self.res, self.batch = res, batch
-
-    def __iter__(self):
-        while True:
-            yield {
-                "static": torch.rand(self.batch, 3, self.res, self.res) * 2 - 1,
-                "pairs": torch.rand(self.batch, 2, 3, self.res, self.res) * 2 - 1,
-            }
-
-
-class StepTimer(pl.Callback):
-    def __init__(self, warmup: int):
-        self.warmup, self.times = warmup, []
-
-    def on_train_batch_start(self, trainer, *args):
-        sync()
-        self.times.append(time.perf_counter())
-
-
-def train_speed(config: str, batch: int, steps: int, precision: str, fused: bool) -> tuple[float, float | None]:
-    """(images/s, peak GPU memory in GiB or None on CPU) of full GAN iterations."""
-    args = model_args(config)
-    args["generator"] = {**args["generator"], "fused_modconv": fused}
-    module = DeepLandscapeGAN(**args)
-    res = args["generator"]["resolution"]
-    timer = StepTimer(warmup=2)
-    if DEV.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    trainer = pl.Trainer(
-        accelerator=DEV.type,
-        devices=1,
-        max_steps=steps + 3,
-        precision=precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    )
-    trainer.fit(module, DataLoader(RandomBatches(res, batch), batch_size=None))
-    t = timer.times[timer.warmup :]
-    memory = torch.cuda.max_memory_allocated() / 2**30 if DEV.type == "cuda" else None
-    return batch * (len(t) - 1) / (t[-1] - t[0]), memory
-
-
-class ProfilerStep(pl.Callback):
-    def __init__(self, prof):
-        self.prof = prof
-
-    def on_train_batch_end(self, *args):
-        self.prof.step()
-
-
-def profile_steps(config: str, batch: int, precision: str, out: Path, active: int = 3) -> dict[str, float]:
-    """Profile ``active`` iterations after 2 warm-up ones; returns the share of step time per part."""
-    from torch.profiler import ProfilerActivity, profile, schedule
-
-    module = DeepLandscapeGAN(**model_args(config))
-    res = module.G.cfg.resolution
-    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-    captured = {}
-
-    def ready(p) -> None:  # at the end of the active window (after it, the profiler starts an empty one)
-        captured["events"] = p.key_averages()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        p.export_chrome_trace(str(out))
-
-    with profile(activities=acts, schedule=schedule(wait=0, warmup=2, active=active), on_trace_ready=ready) as prof:
-        trainer = pl.Trainer(
-            accelerator="auto",
-            devices=1,
-            max_steps=2 + active,
-            precision=precision,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            callbacks=[ProfilerStep(prof)],
-        )
-        trainer.fit(module, DataLoader(RandomBatches(res, batch), batch_size=None))
-    events = captured["events"]
-    total = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))
-    parts = {e.key: e.cpu_time_total / total for e in events if e.key.startswith("gan/")}
-    parts["other (Lightning, logging, data, optimizer bookkeeping)"] = 1 - sum(parts.values())
-    print(f"profile {Path(config).stem} ({precision}, batch {batch}): share of iteration time")
-    for k, v in sorted(parts.items(), key=lambda kv: -kv[1]):
-        print(f"  {k:58s} {100 * v:5.1f}%")
-    print(events.table(sort_by="self_cpu_time_total", row_limit=15))
-    print(f"trace: {out}")
-    return parts
-
-
-def step_flops(config: str, batch: int) -> float:
-    """FLOPs of one iteration's forward+backward passes (without the lazy regularisers), non-fused model."""
-    module = DeepLandscapeGAN(**model_args(config)).to(DEV)
-    res = module.G.cfg.resolution
-    real = torch.rand(batch, 3, res, res, device=DEV)
-    real_pairs = torch.rand(batch, 2, 3, res, res, device=DEV)
-    with FlopCounterMode(display=False) as counter:  # as training_step: one synthesis serves all three updates
-        pairs = module.generate_pairs(batch).frames
-        fake_pairs = pairs.detach()
-        (module.D_st(real).sum() + module.D_st(fake_pairs[:, 0]).sum()).backward()
-        (
-            module.D_dyn(module.crop_pairs(real_pairs)).sum() + module.D_dyn(module.crop_pairs(fake_pairs)).sum()
-        ).backward()
-        (module.D_st(pairs[:, 0]).sum() + module.D_dyn(module.crop_pairs(pairs)).sum()).backward()
-    return float(counter.get_total_flops())
-
-
-def gemm_peak(dtype: torch.dtype, reps: int = 5, rounds: int = 3) -> float:
-    """FLOP/s of a large square matrix product on random data (the ceiling the step is compared with): the best of
-    ``rounds`` timings of ``reps`` products, since a shared machine's speed drifts by 10-20% over a minute."""
-    n = 8192 if DEV.type == "cuda" else 2048
-    reps = reps * 4 if DEV.type == "cuda" else reps
-    a, b = (torch.randn(n, n, device=DEV).to(dtype) for _ in range(2))
-    for _ in range(3):
-        a @ b
-    best = 0.0
-    for _ in range(rounds):
-        sync()
-        t = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        sync()
-        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t))
-    return best
-
-
-@torch.no_grad()
-def animate_speed(config: str, scenes: int, frames: int, chunk: int, bf16: bool) -> float:
-    """Frames/s of ``dl-animate``'s path (:func:`sample_timelapse`: warped S_dyn, slerped z_dyn), all scenes."""
-    from dl_lightning.animation import sample_timelapse
-
-    G = eval_generator(config)
-    with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=bf16):
-        next(iter(sample_timelapse(G, scenes, chunk, chunk=chunk)))
-        sync()
-        t = time.perf_counter()
-        n = sum(f.shape[0] for f in sample_timelapse(G, scenes, frames, chunk=chunk))
-        sync()
-    return n / (time.perf_counter() - t)
-
-
-def downsample_speed(dtype: torch.dtype, reps: int = 10) -> dict[str, float]:
-    """Milliseconds of forward + backward of each form of ``downsample2`` on a D_st-sized activation
-    (batch 32, 16 channels, 64 px, channels_last), so the choice in ``layers.downsample2`` can be checked here."""
-    x = torch.randn(32, 16, 64, 64, device=DEV).to(dtype).contiguous(memory_format=torch.channels_last)
-    x.requires_grad_(True)
-    out = {}
-    for name, form in (("conv", downsample2_conv), ("adds", downsample2_adds)):
-        for i in range(reps + 2):
-            if i == 2:
-                sync()
-                t = time.perf_counter()
-            form(x).float().square().sum().backward()
-        sync()
-        out[name] = (time.perf_counter() - t) / reps * 1e3
-    return out
-
-
-@torch.no_grad()
-def generate_speed(config: str, batch: int, reps: int, bf16: bool) -> float:
-    G = eval_generator(config)
-    z = G.sample_z(batch, DEV)
-    with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=bf16):
-        G(*z)
-        sync()
-        t = time.perf_counter()
-        for _ in range(reps):
-            G(*z)
-        sync()
-    return batch * reps / (time.perf_counter() - t)
-
-
-def invert_seconds(config: str) -> float:
-    """Seconds of :func:`invert_photo` with ``dl-animate``'s step counts on one generated 'photo'."""
-    from dl_lightning.metrics.lpips_metric import load_lpips
-
-    G = eval_generator(config)
-    with torch.no_grad():
-        photo = G(*G.sample_z(1, DEV)).clamp(-1, 1)
-    lpips_model = load_lpips("alex", random_backbone=True).to(DEV)
-    sync()
-    t = time.perf_counter()
-    invert_photo(photo, G, lpips_model=lpips_model, progress=False)  # its default steps, which dl-animate uses
-    sync()
-    return time.perf_counter() - t
-
-
-def data_speed(res: int, samples: int) -> float:
-    from data_prep.make_synthetic import build_synthetic
-    from dl_lightning.data.shards import shard_urls
-    from dl_lightning.data.stream import LandscapeStream
-
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "d"
-        build_synthetic(root, resolution=res, num_static=48, num_videos=12, frames=8, shard_size=16, workers=2)
-        stream = LandscapeStream(
-            shard_urls(root, "static"), shard_urls(root, "videos"), res, samples, shuffle_buffer=32
-        )
-        it = iter(stream)
-        next(it)
-        t = time.perf_counter()
-        n = sum(1 for _ in it)
-        return n / (time.perf_counter() - t)
+from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
+from dl_lightning.models.layers import downsample2_form
 
 
 def ratios(results: dict, previous: dict) -> dict[str, float]:
@@ -397,12 +146,11 @@ def main() -> None:
             results[f"invert_{name}_seconds"] = sec
             print(f"invert   {name:9s} {OPTIM_STEPS} + {FINETUNE_STEPS} steps{'':14s} {sec:8.1f} s", flush=True)
     for dtype in (torch.float32, torch.bfloat16):
-        ms = downsample_speed(dtype)
-        used = downsample2_form(dtype, DEV.type)
-        results.setdefault("downsample_ms", {})[str(dtype).split(".")[1]] = {**ms, "used": used}
+        ms, used, name = downsample_speed(dtype), downsample2_form(dtype, DEV.type), str(dtype).split(".")[1]
+        results.setdefault("downsample_ms", {})[name] = {**ms, "used": used}
         faster = min(ms, key=ms.get)
         print(
-            f"downsample2 {str(dtype).split('.')[1]:9s} conv {ms['conv']:6.2f} ms, adds {ms['adds']:6.2f} ms: "
+            f"downsample2 {name:9s} conv {ms['conv']:6.2f} ms, adds {ms['adds']:6.2f} ms: "
             f"uses {used}" + ("" if used == faster else f" (slower here: the {faster} form would win)"),
             flush=True,
         )

@@ -104,17 +104,15 @@ def generated_motion(
 def motion_by_layer(G: Generator, segmenter: Segmenter, **kwargs) -> dict[str, dict[str, float]]:
     """:func:`generated_motion` with S_dyn acting in one synthesis layer at a time: rows ``<i>_<res>px``.
 
-    Every other layer's S_dyn strength is zeroed (on a copy of ``G``), so a row says how much sky and land
+    Every other layer's S_dyn strength is zeroed (on one copy of ``G``), so a row says how much sky and land
     motion that layer's S_dyn makes on its own: which layers carry the clouds, and which move the ground.
     ``kwargs``: those of :func:`generated_motion` (videos, frames, preset, daytime path, ...)."""
-    rows = {}
+    only, rows = copy.deepcopy(G), {}
     for i, res in enumerate(G.layer_res):
         if not G.layers[i].dynamic:
             continue
-        only = copy.deepcopy(G)
         for j, layer in enumerate(only.layers):
-            if j != i:
-                layer.strength_dyn.zero_()
+            layer.strength_dyn.copy_(G.layers[j].strength_dyn if j == i else 0)
         rows[f"{i:02d}_{res}px"] = generated_motion(only, segmenter, **kwargs)
     return rows
 

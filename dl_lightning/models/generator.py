@@ -177,15 +177,15 @@ class SynthesisLayer(nn.Module):
         """lrelu(conv(x, w) + strength_st S_st + strength_dyn gate S_dyn + bias), written as four passes over the
         output: lrelu's gain sqrt(2) and the demodulation go into the per-channel factors (see `lrelu`)."""
         y, d = self.conv.modulated(x, w)
-        g, bias = SQRT2, (self.bias * SQRT2)[:, None, None].to(y.dtype)
+        bias = (self.bias * SQRT2)[:, None, None].to(y.dtype)
         if d is None:  # the grouped form has demodulated already
-            out = torch.add(bias, y, alpha=g)
+            out = torch.add(bias, y, alpha=SQRT2)
         else:
-            out = torch.addcmul(bias, y, (d * g)[:, :, None, None].to(y.dtype))
-        out.addcmul_((self.strength_st * g)[:, None, None], noise_st)
+            out = torch.addcmul(bias, y, (d * SQRT2)[:, :, None, None].to(y.dtype))
+        out.addcmul_((self.strength_st * SQRT2)[:, None, None], noise_st)
         if self.dynamic:
             gate = noise_dyn if self.gate is None else noise_dyn * self.dyn_gate(y, d)
-            out.addcmul_((self.strength_dyn * g)[:, None, None], gate)
+            out.addcmul_((self.strength_dyn * SQRT2)[:, None, None], gate)
         return nn.functional.leaky_relu(out, 0.2, inplace=True)
 
 
