@@ -1,7 +1,8 @@
 """``make bench``: throughput of training, generation and data loading on this machine.
 
 Prints a table and writes ``bench/results.json``. The measurements live in ``bench_training.py``,
-``bench_inference.py`` and ``bench_kernels.py`` (shared pieces: ``bench_common.py``). Sections:
+``bench_profile.py``, ``bench_inference.py``, ``bench_kernels.py`` and ``bench_against.py`` (shared pieces:
+``bench_common.py``). Sections:
 
 * train:  images/s of full GAN iterations (D_st + D_dyn + G updates, through the Lightning Trainer)
           at 64 px (default config) and 256 px (``configs/gan/256.yaml`` architecture), in fp32 and
@@ -15,12 +16,15 @@ Prints a table and writes ``bench/results.json``. The measurements live in ``ben
           bf16, and which one ``layers.downsample2`` uses for that dtype here.
 * data:   decoded samples/s (one static image + one frame pair) per dataloader worker at 256 px.
 * precision: what ``trainer.precision: null`` chooses on this machine and why (AMX or not).
-* ratios: the performance targets (iteration vs the grouped-conv fp32 baseline, share of the bf16
-          GEMM peak at 256 px, generation vs the previous results file).
+* against: the 64 px iteration and generation of another commit's code (default: the code when the
+          performance issue was filed), timed in alternation with this checkout's (``bench_against.py``).
+* ratios: the performance targets (iteration vs the grouped-conv fp32 baseline, of this code and of the
+          ``--against`` commit; share of the bf16 GEMM peak at 256 px; generation vs the ``--against`` commit).
 
-``--profile`` also profiles iterations (torch.profiler) in the auto-chosen precision and prints the
-share of each part of the step (the ``gan/*`` record_function ranges of ``training_step``) and the
-top operators; traces go to ``outputs/bench/profile_<config>.json`` (open in chrome://tracing or Perfetto).
+``--profile`` also profiles iterations (torch.profiler, ``bench_profile.py``) in the auto-chosen precision and
+prints the share of an iteration per part of the step (the ``gan/*`` ranges of ``training_step``, the lazy
+regularisers amortised), the share of operator time per kind (convolutions, elementwise passes, dtype casts, ...)
+and the top operators; traces go to ``outputs/bench/profile_<config>.json`` (chrome://tracing or Perfetto).
 """
 
 from __future__ import annotations
@@ -32,32 +36,39 @@ import platform
 from pathlib import Path
 
 import torch
-from bench_common import DEV, REPO
+from bench_against import Unavailable, against
+from bench_common import DEV, REPO, model_args
 from bench_inference import animate_speed, data_speed, generate_speed, invert_seconds
 from bench_kernels import downsample_speed, gemm_peak
-from bench_training import profile_steps, step_flops, train_speed
+from bench_profile import profile_steps
+from bench_training import step_flops, train_speed
 
 from dl_lightning.hardware import auto_precision, has_amx
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
 from dl_lightning.models.layers import downsample2_form
+from dl_lightning.training.gan_module import DeepLandscapeGAN
+
+#: The code when the performance issue was filed: ``--against``'s default, "today's" figures of its targets.
+BASELINE_REV = "676d041"
 
 
-def ratios(results: dict, previous: dict) -> dict[str, float]:
-    """The issue's targets as measured ratios (same machine, same run; generation vs the previous results file)."""
+def ratios(results: dict) -> dict[str, float]:
+    """The issue's targets as measured ratios (same machine, same run)."""
     out = {}
+    target = "3x with AMX" if results["machine"]["amx"] else "1.5x without AMX"
     t64 = results.get("train_synthetic64")
     if t64 and "speedup_vs_grouped_fp32" in t64:
-        target = "3x with AMX" if results["machine"]["amx"] else "1.5x without AMX"
-        out[f"64px iteration / grouped fp32 baseline (target {target})"] = t64["speedup_vs_grouped_fp32"]
+        out[f"64px iteration / grouped fp32, this code (target {target})"] = t64["speedup_vs_grouped_fp32"]
+    ag = results.get("against")
+    if ag:
+        rev = ag["rev"][:8]
+        out[f"64px iteration / grouped fp32 at {rev} (target {target})"] = ag["ratios"][
+            "64px iteration here / grouped fp32 baseline at rev"
+        ]
+        out[f"64px generation / at {rev} (target 2x)"] = ag["ratios"]["64px generation here / at rev"]
     t256 = results.get("train_256")
     if t256 and "share_of_gemm_peak" in t256.get("bf16", {}):
         out["256px bf16 share of bf16 GEMM peak (target 0.40)"] = t256["bf16"]["share_of_gemm_peak"]
-    before = previous.get("generate_synthetic64", {}) if previous.get("machine", {}).get("gpu") is None else {}
-    if before and "generate_synthetic64" in results and not results["machine"]["gpu"]:
-        best = lambda d: max(d.values())  # noqa: E731
-        out["64px generation / previous results file (target 2x)"] = best(results["generate_synthetic64"]) / best(
-            before
-        )
     return out
 
 
@@ -66,10 +77,15 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="64 px only, fewer steps")
     p.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     p.add_argument("--profile", action="store_true", help="also profile iterations (torch.profiler; table + trace)")
+    p.add_argument(
+        "--against",
+        default=BASELINE_REV,
+        help="also time this commit's code against this checkout's, alternating (see bench_against.py; 'none' "
+        f"skips it); default {BASELINE_REV}, the code when the performance issue was filed",
+    )
     args = p.parse_args()
     torch.set_float32_matmul_precision("high")
     precision, why = auto_precision()
-    previous = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {}
     results: dict = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
@@ -101,9 +117,9 @@ def main() -> None:
         name = Path(config).stem
         flops = step_flops(config, batch)
         row = {"batch": batch, "gflop_per_iteration": flops / 1e9}
-        for label, precision, fused in variants:
+        for label, variant_precision, fused in variants:
             try:
-                ips, memory = train_speed(config, batch, steps, precision, fused)
+                ips, memory = train_speed(config, batch, steps, variant_precision, fused)
             except Exception as e:  # e.g. fp16 overflowing in R1 (nan_policy: raise): report, go on
                 row[label] = {"error": f"{type(e).__name__}: {e}"[:300]}
                 print(f"train {name:12s} {label:13s} failed: {row[label]['error']}", flush=True)
@@ -127,8 +143,9 @@ def main() -> None:
             row["speedup_vs_grouped_fp32"] = max(ips.get("fp32", 0), ips.get("bf16", 0)) / ips["fp32_grouped"]
         results[f"train_{name}"] = row
         if args.profile:
+            module = DeepLandscapeGAN(**model_args(config))
             row["profile"] = profile_steps(
-                config, batch, precision, REPO / "outputs" / "bench" / f"profile_{name}.json"
+                module, batch, precision, REPO / "outputs" / "bench" / f"profile_{name}.json"
             )
         for bf16 in (False, True):
             gen_batch, reps = (8, 40) if "64" in name else (2, 2)  # 64 px: 320 frames, about a second
@@ -164,7 +181,14 @@ def main() -> None:
         results["data_workers_needed_256px"] = math.ceil(best / sps)
         print(f"data workers needed for the 256 px step here ({best:.2f} samples/s): {math.ceil(best / sps)}")
     print(f"GEMM peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
-    results["ratios"] = ratios(results, previous)
+    if args.against != "none" and not args.quick:
+        try:
+            results["against"] = against(args.against)
+        except Unavailable as e:
+            print(f"against {args.against}: skipped ({e})")
+        for k, v in results.get("against", {}).get("ratios", {}).items():
+            print(f"against {k:56s} {v:6.2f}")
+    results["ratios"] = ratios(results)
     for k, v in results["ratios"].items():
         print(f"ratio {k:52s} {v:6.2f}")
     Path(args.out).write_text(json.dumps(results, indent=2))

@@ -1,10 +1,9 @@
-"""Training-step benchmarks: images/s of full GAN iterations through the Lightning Trainer, a torch.profiler
-breakdown of an iteration, and the FLOPs one iteration counts."""
+"""Training-step benchmarks: images/s of full GAN iterations through the Lightning Trainer and the FLOPs one
+iteration counts (the profile of an iteration: ``bench_profile.py``)."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -66,41 +65,6 @@ def train_speed(config: str, batch: int, steps: int, precision: str, fused: bool
     t = timer.times[timer.warmup :]
     memory = torch.cuda.max_memory_allocated() / 2**30 if DEV.type == "cuda" else None
     return batch * (len(t) - 1) / (t[-1] - t[0]), memory
-
-
-class ProfilerStep(pl.Callback):
-    def __init__(self, prof):
-        self.prof = prof
-
-    def on_train_batch_end(self, *args):
-        self.prof.step()
-
-
-def profile_steps(config: str, batch: int, precision: str, out: Path, active: int = 3) -> dict[str, float]:
-    """Profile ``active`` iterations after 2 warm-up ones; returns the share of step time per part."""
-    from torch.profiler import ProfilerActivity, profile, schedule
-
-    module = DeepLandscapeGAN(**model_args(config))
-    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-    captured = {}
-
-    def ready(p) -> None:  # at the end of the active window (after it, the profiler starts an empty one)
-        captured["events"] = p.key_averages()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        p.export_chrome_trace(str(out))
-
-    with profile(activities=acts, schedule=schedule(wait=0, warmup=2, active=active), on_trace_ready=ready) as prof:
-        fit_steps(module, batch, 2 + active, precision, ProfilerStep(prof))
-    events = captured["events"]
-    total = sum(e.cpu_time_total for e in events if e.key.startswith("ProfilerStep"))
-    parts = {e.key: e.cpu_time_total / total for e in events if e.key.startswith("gan/")}
-    parts["other (Lightning, logging, data, optimizer bookkeeping)"] = 1 - sum(parts.values())
-    print(f"profile {Path(config).stem} ({precision}, batch {batch}): share of iteration time")
-    for k, v in sorted(parts.items(), key=lambda kv: -kv[1]):
-        print(f"  {k:58s} {100 * v:5.1f}%")
-    print(events.table(sort_by="self_cpu_time_total", row_limit=15))
-    print(f"trace: {out}")
-    return parts
 
 
 def step_flops(config: str, batch: int) -> float:

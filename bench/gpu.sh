@@ -28,7 +28,7 @@ if [ ! -f data/synthetic64/manifest.json ]; then
 fi
 echo "setup: $(($(date +%s) - T0)) s"
 
-python3 bench/bench.py --out "$OUT/bench.json" 2>&1 | grep -Ev "Warning|warn\(|Tip:|available:|eval mode" | tee "$OUT/bench.log"
+python3 bench/bench.py --against none --out "$OUT/bench.json" 2>&1 | grep -Ev "Warning|warn\(|Tip:|available:|eval mode" | tee "$OUT/bench.log"
 echo "bench done: $(($(date +%s) - T0)) s"
 
 # many small 64 px runs share the GPU far better as one MPS client each than by time-slicing

@@ -295,9 +295,20 @@ class DeepLandscapeGAN(pl.LightningModule):
             logs[f"reg/r1_{name}"] = losses["r1"].detach()
         return logs
 
-    def _generator_step(self, opt_g, generated: GeneratedPairs, step: int, use_dyn: bool) -> dict:
-        """One G update against D_st (and D_dyn if ``use_dyn``) plus its regularisers, through the graph of
-        ``generated``; returns logs and ``stepped``."""
+    def lazy_terms(self, step: int) -> list[str]:
+        """The lazy regularisers due at iteration ``step``: ``r1`` (both Ds), ``pl`` and ``still`` (G). The profiler
+        ranges of ``training_step`` carry them in their names (``gan/d_st+r1``), so a profile can amortise them."""
+        hp = self.hparams
+        due = {
+            "r1": hp.r1_every > 0 and step % hp.r1_every == 0,
+            "pl": hp.pl_weight > 0 and step % hp.pl_every == 0,
+            "still": hp.still_weight > 0 and step % hp.still_every == 0,
+        }
+        return [k for k, v in due.items() if v]
+
+    def _generator_step(self, opt_g, generated: GeneratedPairs, use_dyn: bool, lazy: list[str]) -> dict:
+        """One G update against D_st (and D_dyn if ``use_dyn``) plus the regularisers in ``lazy``, through the graph
+        of ``generated``; returns logs and ``stepped``."""
         hp, logs = self.hparams, {}
         self.toggle_optimizer(opt_g)
         pairs, b = generated.frames, generated.frames.shape[0]
@@ -307,14 +318,14 @@ class DeepLandscapeGAN(pl.LightningModule):
         if use_dyn:
             losses["g_dyn"] = g_nonsaturating(self.D_dyn(self.crop_pairs(pairs)))
             loss_g = loss_g + w_dyn * losses["g_dyn"]
-        if hp.pl_weight > 0 and step % hp.pl_every == 0:
+        if "pl" in lazy:
             pl_b = max(1, b // 2)
             ws_pl = self.G.map(*self.G.sample_z(pl_b, self.device)).detach().requires_grad_(True)
             losses["pl"], logs["reg/path_length"], self.pl_mean = path_length_penalty(
                 self.G.synthesis(ws_pl), ws_pl, self.pl_mean
             )
             loss_g = loss_g + hp.pl_weight * hp.pl_every * losses["pl"]
-        if hp.still_weight > 0 and step % hp.still_every == 0:
+        if "still" in lazy:
             losses["still"] = self.stillness(generated)
             loss_g = loss_g + hp.still_weight * hp.still_every * losses["still"]
         stepped = self._check_finite(losses)
@@ -329,7 +340,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         opt_g, opt_ds, opt_dd = self.optimizers()
         real, real_pairs = batch["static"], batch["pairs"]
         b, step = real.shape[0], self.global_step
-        do_r1 = hp.r1_every > 0 and step % hp.r1_every == 0
+        lazy = self.lazy_terms(step)
+        do_r1, g_lazy = "r1" in lazy, [t for t in lazy if t != "r1"]
 
         # one synthesis per iteration: the D steps see it detached and G's step backpropagates through it. G does
         # not change in between, so this equals synthesising twice (as StyleGAN2 does) minus one forward pass of G.
@@ -338,39 +350,24 @@ class DeepLandscapeGAN(pl.LightningModule):
         fake_pairs = generated.frames.detach()
 
         # 1. D_st: real images vs generated frames
-        with record_function("gan/d_st"):
+        with record_function("gan/d_st" + "+r1" * do_r1):
             logs = self._discriminator_step(
                 "st", opt_ds, self.D_st, real, self.either_frame(fake_pairs), hp.r1_gamma_st, do_r1
             )
         # 2. D_dyn: real pairs (same crop) vs generated pairs and shifted crops of real frames
         use_dyn = self.uses_dyn(step)
         if use_dyn:
-            with record_function("gan/d_dyn"):
-                logs.update(
-                    self._discriminator_step(
-                        "dyn",
-                        opt_dd,
-                        self.D_dyn,
-                        self.crop_pairs(real_pairs),
-                        self.fake_pairs_for_d_dyn(fake_pairs, real_pairs),
-                        hp.r1_gamma_dyn,
-                        do_r1,
-                    )
-                )
+            with record_function("gan/d_dyn" + "+r1" * do_r1):
+                real_crops, fake = self.crop_pairs(real_pairs), self.fake_pairs_for_d_dyn(fake_pairs, real_pairs)
+                logs |= self._discriminator_step("dyn", opt_dd, self.D_dyn, real_crops, fake, hp.r1_gamma_dyn, do_r1)
         # 3. G against both discriminators
-        with record_function("gan/g"):
-            logs.update(self._generator_step(opt_g, generated, step, use_dyn))
+        with record_function("+".join(["gan/g", *g_lazy])):
+            logs.update(self._generator_step(opt_g, generated, use_dyn, g_lazy))
         with record_function("gan/ema"):
             if logs["stepped"]:
                 self.update_ema(b * self.trainer.world_size)
-        logs.update(
-            {
-                "lr/g": opt_g.param_groups[0]["lr"],
-                "lr/d_st": opt_ds.param_groups[0]["lr"],
-                "lr/d_dyn": opt_dd.param_groups[0]["lr"],
-                "skipped_steps": self.skipped_steps.float(),
-            }
-        )
+        logs |= {f"lr/{k}": opt.param_groups[0]["lr"] for k, opt in (("g", opt_g), ("d_st", opt_ds), ("d_dyn", opt_dd))}
+        logs["skipped_steps"] = self.skipped_steps.float()
         del logs["stepped"]
         now = time.perf_counter()
         if self._t_last is not None:
