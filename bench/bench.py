@@ -33,6 +33,7 @@ import argparse
 import json
 import math
 import platform
+import statistics
 from pathlib import Path
 
 import torch
@@ -72,6 +73,54 @@ def ratios(results: dict) -> dict[str, float]:
     return out
 
 
+def measure_peaks(peaks: dict[str, float], gpu: bool) -> dict[str, float]:
+    """``peaks`` (GFLOP/s of a dense GEMM per dtype label) updated with a fresh measurement, the best kept: the
+    shares of peak use the machine's best, not a measurement taken while a neighbour was busy."""
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16} | ({"fp16": torch.float16} if gpu else {})
+    for label, dtype in dtypes.items():  # on a GPU, fp32 runs as tf32 (matmul precision "high")
+        peaks[label] = max(peaks.get(label, 0.0), gemm_peak(dtype) / 1e9)
+    return peaks
+
+
+def train_rows(config: str, batch: int, steps: int, rounds: int, variants: list, peaks: dict[str, float]) -> dict:
+    """Images/s of each variant (label, precision, grouped modulated conv or not) of ``config``'s iteration: the
+    median of ``rounds`` rounds that alternate the variants (so a drift of the machine's speed falls on all of
+    them, not on one), with its share of the dtype's GEMM peak (``peaks``, re-measured each round)."""
+    name, gpu = Path(config).stem, DEV.type == "cuda"
+    flops = step_flops(config, batch)
+    runs: dict[str, list[tuple[float, float | None]]] = {}
+    row: dict = {"batch": batch, "gflop_per_iteration": flops / 1e9, "rounds": rounds}
+    for _ in range(rounds):
+        for label, precision, fused in variants:
+            if "error" in row.get(label, {}):
+                continue
+            try:
+                runs.setdefault(label, []).append(train_speed(config, batch, steps, precision, fused))
+            except Exception as e:  # e.g. fp16 overflowing in R1 (nan_policy: raise): report, go on
+                row[label] = {"error": f"{type(e).__name__}: {e}"[:300]}
+                print(f"train {name:12s} {label:13s} failed: {row[label]['error']}", flush=True)
+        measure_peaks(peaks, gpu)
+    for label, measured in runs.items():
+        if "error" in row.get(label, {}):
+            continue
+        ips, memory = statistics.median(m[0] for m in measured), measured[-1][1]
+        share = flops / batch * ips / (peaks.get(label.split("_")[0], peaks["fp32"]) * 1e9)
+        row[label] = {"images_per_s": ips, "s_per_kimg": 1000 / ips, "share_of_gemm_peak": share}
+        row[label] |= {"all_rounds": [m[0] for m in measured]} if rounds > 1 else {}
+        row[label] |= {"gpu_memory_gib": memory} if memory is not None else {}
+        print(
+            f"train {name:12s} {label:13s} {ips:8.2f} img/s  {1000 / ips:8.1f} s/kimg  ({100 * share:.1f}% of GEMM "
+            f"peak)"
+            + (f"  median of {rounds}" if rounds > 1 else "")
+            + (f"  peak memory {memory:.1f} GiB" if memory else ""),
+            flush=True,
+        )
+    ips = {k: v.get("images_per_s", 0.0) for k, v in row.items() if isinstance(v, dict)}
+    if ips.get("fp32_grouped"):
+        row["speedup_vs_grouped_fp32"] = max(ips.get("fp32", 0), ips.get("bf16", 0)) / ips["fp32_grouped"]
+    return row
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="64 px only, fewer steps")
@@ -103,50 +152,20 @@ def main() -> None:
         f"machine: {results['machine']['gpu'] or 'CPU'}; AMX {'present' if has_amx() else 'absent'}; "
         f"precision auto -> {precision} ({why})"
     )
-    peak32, peak16 = gemm_peak(torch.float32), gemm_peak(torch.bfloat16)
-    results["gemm_peak_gflops"] = {"fp32": peak32 / 1e9, "bf16": peak16 / 1e9}
-    if gpu:  # fp16 shares the bf16 tensor-core rate on current GPUs; fp32 runs as tf32 (matmul precision "high")
-        results["gemm_peak_gflops"]["fp16"] = gemm_peak(torch.float16) / 1e9
-    # (config, batch, timed steps): a GPU gets the configs' own batch sizes
-    cases = [("configs/gan/synthetic64.yaml", 16, 20 if gpu else (6 if args.quick else 32))]  # 32: two R1 cycles
-    cases += [] if args.quick else [("configs/gan/256.yaml", 8 if gpu else 2, 20 if gpu else 2)]
+    peaks = measure_peaks({}, gpu)
+    # (config, batch, timed steps, rounds): a GPU gets the configs' own batch sizes
+    cases = [("configs/gan/synthetic64.yaml", 16, 20 if gpu else (6 if args.quick else 32), 1 if args.quick else 3)]
+    cases += [] if args.quick else [("configs/gan/256.yaml", 8 if gpu else 2, 20 if gpu else 2, 1)]
     variants = [("fp32", "32-true", False), ("bf16", "bf16-mixed", False)]
     variants += [("fp16", "16-mixed", False)] if gpu else []
     variants += [("fp32_grouped", "32-true", True)]
-    for config, batch, steps in cases:
+    for config, batch, steps, rounds in cases:
         name = Path(config).stem
-        flops = step_flops(config, batch)
-        row = {"batch": batch, "gflop_per_iteration": flops / 1e9}
-        for label, variant_precision, fused in variants:
-            try:
-                ips, memory = train_speed(config, batch, steps, variant_precision, fused)
-            except Exception as e:  # e.g. fp16 overflowing in R1 (nan_policy: raise): report, go on
-                row[label] = {"error": f"{type(e).__name__}: {e}"[:300]}
-                print(f"train {name:12s} {label:13s} failed: {row[label]['error']}", flush=True)
-                continue
-            peak = {"bf16": peak16, "fp16": results["gemm_peak_gflops"].get("fp16", 0) * 1e9}.get(label, peak32)
-            row[label] = {
-                "images_per_s": ips,
-                "s_per_kimg": 1000 / ips,
-                "share_of_gemm_peak": flops / batch * ips / peak,
-            }
-            if memory is not None:
-                row[label]["gpu_memory_gib"] = memory
-            print(
-                f"train {name:12s} {label:13s} {ips:8.2f} img/s  {1000 / ips:8.1f} s/kimg  "
-                f"({100 * row[label]['share_of_gemm_peak']:.1f}% of GEMM peak)"
-                + (f"  peak memory {memory:.1f} GiB" if memory is not None else ""),
-                flush=True,
-            )
-        ips = {k: v.get("images_per_s", 0.0) for k, v in row.items() if isinstance(v, dict)}
-        if ips.get("fp32_grouped"):
-            row["speedup_vs_grouped_fp32"] = max(ips.get("fp32", 0), ips.get("bf16", 0)) / ips["fp32_grouped"]
+        row = train_rows(config, batch, steps, rounds, variants, peaks)
         results[f"train_{name}"] = row
         if args.profile:
-            module = DeepLandscapeGAN(**model_args(config))
-            row["profile"] = profile_steps(
-                module, batch, precision, REPO / "outputs" / "bench" / f"profile_{name}.json"
-            )
+            trace = REPO / "outputs" / "bench" / f"profile_{name}.json"
+            row["profile"] = profile_steps(DeepLandscapeGAN(**model_args(config)), batch, precision, trace)
         for bf16 in (False, True):
             gen_batch, reps = (8, 40) if "64" in name else (2, 2)  # 64 px: 320 frames, about a second
             gen_batch, reps = (gen_batch * 4, reps * 4) if gpu else (gen_batch, reps)
@@ -180,7 +199,11 @@ def main() -> None:
         )
         results["data_workers_needed_256px"] = math.ceil(best / sps)
         print(f"data workers needed for the 256 px step here ({best:.2f} samples/s): {math.ceil(best / sps)}")
-    print(f"GEMM peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
+    results["gemm_peak_gflops"] = measure_peaks(peaks, gpu)
+    print(
+        "GEMM peak (the best of the bench's measurements): "
+        + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items())
+    )
     if args.against != "none" and not args.quick:
         try:
             results["against"] = against(args.against)

@@ -162,14 +162,14 @@ class SynthesisLayer(nn.Module):
         if self.gate is None:
             return torch.ones_like(x[:, :1])
         wg = self.gate.weight[:, :, 0, 0] * self.gate.scale  # (1, C)
-        wg = wg.expand(x.shape[0], -1) if d is None else wg * d
-        logit = torch.einsum("bchw,bc->bhw", x, wg.to(x.dtype))[:, None].float() + self.gate.bias[:, None, None]
+        wg = wg if d is None else wg * d
+        logit = (x * wg[..., None, None].to(x.dtype)).sum(1, keepdim=True).float() + self.gate.bias[:, None, None]
         if not self.gate_norm:
             return (2 * torch.sigmoid(logit)).to(x.dtype)
-        # sigmoid / its mean over the frame, in log space so that a gate saturated everywhere stays 1, not 0/0
-        log_g = nn.functional.logsigmoid(logit)
-        log_mean = torch.logsumexp(log_g, dim=(2, 3), keepdim=True) - math.log(log_g.shape[-2] * log_g.shape[-1])
-        return torch.exp(log_g - log_mean).to(x.dtype)
+        # sigmoid / its mean over the frame = HW softmax(log sigmoid) over the frame: stable where the gate saturates
+        b, _, h, w = logit.shape
+        gate = torch.softmax(nn.functional.logsigmoid(logit).view(b, h * w), dim=1).view(b, 1, h, w) * (h * w)
+        return gate.to(x.dtype)
 
     def forward(
         self, x: torch.Tensor, w: torch.Tensor, noise_st: torch.Tensor, noise_dyn: torch.Tensor
