@@ -70,6 +70,8 @@ def op_kind(name: str) -> str:
         return "matrix products (mm, bmm, addmm)"
     if op in ("copy_", "_to_copy", "clone", "fill_", "zero_", "to", "contiguous"):
         return "dtype casts and copies (copy_, _to_copy, fill_)"
+    if "fft" in op:
+        return "FFTs (the exact S_dyn shifts of generated pairs)"
     if op.startswith(("upsample", "grid_sampler")) or "pad" in op:
         return "resampling and padding"
     if op.startswith("_foreach") or "adam" in op:
@@ -118,10 +120,10 @@ def profile_steps(module: DeepLandscapeGAN, batch: int, precision: str, out: Pat
     ops = op_shares([e for e in events if not e.key.startswith(("gan/", "ProfilerStep"))], gpu)
     name = out.stem
     every = ", ".join(f"{k} every {v}" for k, v in intervals.items())
-    print(f"profile {name} ({precision}, batch {batch}): share of an iteration ({every}, amortised)")
+    print(f"{name} ({precision}, batch {batch}): share of an iteration ({every}, amortised)")
     for k, v in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"  {k:58s} {100 * v:5.1f}%")
-    print(f"profile {name}: share of operator self time ({'GPU' if gpu else 'CPU'}; {active} iterations)")
+    print(f"{name}: share of operator self time ({'GPU' if gpu else 'CPU'}; {active} iterations)")
     for k, v in ops.items():
         print(f"  {k:58s} {100 * v:5.1f}%")
     print(events.table(sort_by="self_device_time_total" if gpu else "self_cpu_time_total", row_limit=15))

@@ -41,6 +41,7 @@ def test_operator_kinds():
     assert op_kind("aten::_to_copy") == op_kind("aten::copy_") != op_kind("aten::mul")
     assert op_kind("aten::mul") == op_kind("aten::leaky_relu_backward") == op_kind("aten::sum")
     assert op_kind("aten::replication_pad2d_backward") == op_kind("aten::upsample_bilinear2d")
+    assert op_kind("aten::_fft_r2c") == op_kind("aten::_fft_c2r") != op_kind("aten::mul")
     assert op_kind("gan/d_st") == op_kind("Optimizer.step#Adam.step") != op_kind("aten::bmm")
 
 
