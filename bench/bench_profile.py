@@ -49,7 +49,7 @@ def amortised_parts(totals: dict[str, tuple[float, int]], steps: int, intervals:
             continue
         parts[base] = time / calls * runs / steps
         for terms, t, n in variants:
-            extra = t / n - time / calls
+            extra = max(t / n - time / calls, 0.0)  # below zero only by timing noise
             window_extra += extra * n
             for term in terms:  # one term per iteration in the window; shared equally if they coincide
                 lazy[f"gan/{term}"] = lazy.get(f"gan/{term}", 0.0) + extra / len(terms) / intervals[term]
