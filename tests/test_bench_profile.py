@@ -45,7 +45,7 @@ def test_operator_kinds():
     assert op_kind("gan/d_st") == op_kind("Optimizer.step#Adam.step") != op_kind("aten::bmm")
 
 
-def test_profile_of_real_iterations_separates_r1_and_stillness(tiny_data, segmenter_ckpt, tmp_path):
+def test_profile_of_real_iterations_separates_r1_and_stillness(segmenter_ckpt, tmp_path):
     module = DeepLandscapeGAN(
         generator=TINY_G, discriminator=TINY_D, still_weight=1.0, segmenter=str(segmenter_ckpt[0])
     )
