@@ -37,7 +37,7 @@ import statistics
 from pathlib import Path
 
 import torch
-from bench_against import Unavailable, against
+from bench_against import GENERATION, ITERATION_VS_GROUPED, Unavailable, against
 from bench_common import DEV, REPO, model_args
 from bench_inference import animate_speed, data_speed, generate_speed, invert_seconds
 from bench_kernels import downsample_speed, gemm_peak
@@ -63,10 +63,8 @@ def ratios(results: dict) -> dict[str, float]:
     ag = results.get("against")
     if ag:
         rev = ag["rev"][:8]
-        out[f"64px iteration / grouped fp32 at {rev} (target {target})"] = ag["ratios"][
-            "64px iteration here / grouped fp32 baseline at rev"
-        ]
-        out[f"64px generation / at {rev} (target 2x)"] = ag["ratios"]["64px generation here / at rev"]
+        out[f"64px iteration / grouped fp32 at {rev} (target {target})"] = ag["ratios"][ITERATION_VS_GROUPED]
+        out[f"64px generation / at {rev} (target 2x)"] = ag["ratios"][GENERATION]
     t256 = results.get("train_256")
     if t256 and "share_of_gemm_peak" in t256.get("bf16", {}):
         out["256px bf16 share of bf16 GEMM peak (target 0.40)"] = t256["bf16"]["share_of_gemm_peak"]

@@ -21,6 +21,12 @@ from bench_common import REPO
 from tqdm import tqdm
 
 CONFIG = "configs/gan/synthetic64.yaml"
+#: The ratios :func:`against` reports (this checkout's figure over the other commit's), by name.
+ITERATION, ITERATION_VS_GROUPED, GENERATION = (
+    "64px iteration here / at rev",
+    "64px iteration here / grouped fp32 baseline at rev",
+    "64px generation here / at rev",
+)
 BENCH = Path(__file__).resolve().parent
 
 
@@ -91,9 +97,9 @@ def against(rev: str, rounds: int = 3, steps: int = 32) -> dict:
         "rev_figures": then,
         "all_rounds": runs,
         "ratios": {
-            "64px iteration here / at rev": here["train_fp32"] / then["train_fp32"],
-            "64px iteration here / grouped fp32 baseline at rev": here["train_fp32"] / then["train_fp32_grouped"],
-            "64px generation here / at rev": here["generate_fp32"] / then["generate_fp32"],
+            ITERATION: here["train_fp32"] / then["train_fp32"],
+            ITERATION_VS_GROUPED: here["train_fp32"] / then["train_fp32_grouped"],
+            GENERATION: here["generate_fp32"] / then["generate_fp32"],
         },
     }
 
