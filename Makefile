@@ -21,7 +21,7 @@ COUNT ?= 4
 STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
-.PHONY: install data segmenter upsampler train lint test test-all bench animate eval sweep clean
+.PHONY: install data segmenter scene-net upsampler train lint test test-all bench animate eval sweep clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -36,6 +36,14 @@ $(DATA)/manifest.json: | $(STAMP)
 segmenter: $(SEGMENTER)
 $(SEGMENTER): $(DATA)/manifest.json | $(STAMP)
 	$(BIN)/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root=$(DATA)
+
+# The quality metric's scene network, shipped in dl_lightning/assets/: rebuild it (renders with seed 1, which the
+# GAN's data never uses; ~20 min on 2 cores), report how well it reads held-out renders, and export it there.
+scene-net: install
+	test -f data/scenes64/manifest.json || $(BIN)/dl-data synthetic --out data/scenes64 --seed 1 --num-static 4096 --num-videos 0
+	$(BIN)/dl-train fit --config configs/scene_net/synthetic64.yaml
+	$(BIN)/dl-eval scene-net --scene-net runs/scene_net64/checkpoints/last.ckpt --data data/scenes64
+	$(BIN)/python -c "from dl_lightning.checkpoints import export_scene_net; export_scene_net('runs/scene_net64/checkpoints/last.ckpt')"
 
 upsampler: install
 	$(BIN)/python -m dl_lightning.training.companions upsampler

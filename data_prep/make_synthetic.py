@@ -1,4 +1,8 @@
-"""Build the embedded synthetic dataset: static landscape images + timelapse videos as shards."""
+"""Build the embedded synthetic dataset: static landscape images + timelapse videos as shards.
+
+Every sample stores its image(s), ``mask.png`` (dynamic region), ``classes.png`` (per-pixel classes; a video's
+first frame) and JSON with the seed, time of day and the scene's parameters (``dl_lightning.data.scenes``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from data_prep.synthetic import render_scene, sample_daytime, video_schedule
+from data_prep.synthetic import Render, render, sample_daytime, video_schedule
 from dl_lightning.data.images import encode_image
 from dl_lightning.data.shards import DatasetWriter
 
@@ -23,32 +27,61 @@ def _mask_png(mask: np.ndarray) -> bytes:
     return encode_image(Image.fromarray(mask.astype(np.uint8) * 255, "L").convert("L"), "png")
 
 
-def _render_static(args: tuple[int, int, str]) -> dict:
-    seed, size, fmt = args
+def _labels(r: Render, **meta) -> dict:
+    """The fields every sample shares: masks, class map and JSON labels."""
+    return {
+        "mask.png": _mask_png(r.dynamic),
+        "classes.png": encode_image(Image.fromarray(r.classes[0], "L"), "png"),
+        "json": json.dumps({**meta, "scene": r.scene}).encode(),
+    }
+
+
+def render_still(seed: int, size: int, without: tuple[str, ...] = ()) -> tuple[Render, float]:
+    """The still of scene ``seed`` (its time of day and cloud clock drawn from ``[seed, 1]``) and its time of day."""
     rng = np.random.default_rng([seed, 1])
     tau = sample_daytime(rng)
-    frames, mask = render_scene(seed, size, np.array([tau]), np.array([rng.uniform(0, 100)]))
+    return render(seed, size, np.array([tau]), np.array([rng.uniform(0, 100)]), without=without), tau
+
+
+def _render_static(args: tuple[int, int, str]) -> dict:
+    seed, size, fmt = args
+    r, tau = render_still(seed, size)
     return {
         "__key__": f"s{seed:08d}",
-        fmt: encode_image(_to_pil(frames[0]), fmt),
-        "mask.png": _mask_png(mask),
-        "json": json.dumps({"seed": seed, "daytime": tau}).encode(),
+        fmt: encode_image(_to_pil(r.frames[0]), fmt),
+        **_labels(r, seed=seed, daytime=tau),
     }
+
+
+def _reference(args: tuple[int, int, tuple[str, ...]]) -> tuple[np.ndarray, dict]:
+    seed, size, without = args
+    r, tau = render_still(seed, size, without)
+    return (r.frames[0] * 255.0 + 0.5).astype(np.uint8), {"seed": seed, "daytime": tau, "scene": r.scene}
+
+
+#: Seeds of the reference renders (``reference_stills``): no dataset built by ``build_synthetic`` uses them.
+REFERENCE_SEED = 9 * 10**8
+
+
+def reference_stills(
+    num: int, size: int, without: tuple[str, ...] = (), workers: int = 2, progress: str | None = None
+) -> tuple[list[np.ndarray], list[dict]]:
+    """``num`` stills (uint8 (size, size, 3)) and their JSON labels, rendered on the spot from seeds no dataset
+    uses (:data:`REFERENCE_SEED` + i): the quality metric's second real set and its calibration ladder
+    (``without``: see ``synthetic.REMOVABLE``; the same scenes otherwise)."""
+    jobs = [(REFERENCE_SEED + i, size, tuple(without)) for i in range(num)]
+    with Pool(max(1, workers)) as pool:
+        done = list(tqdm(pool.imap(_reference, jobs, chunksize=8), total=num, desc=progress, disable=progress is None))
+    return [d[0] for d in done], [d[1] for d in done]
 
 
 def _render_video(args: tuple[int, int, str, int, float]) -> dict:
     seed, size, fmt, n_frames, daytime_span = args
     rng = np.random.default_rng([seed, 2])
     taus, times = video_schedule(rng, n_frames, daytime_span)
-    frames, mask = render_scene(seed, size, taus, times)
-    sample = {f"f{i:03d}.{fmt}": encode_image(_to_pil(f), fmt) for i, f in enumerate(frames)}
-    sample.update(
-        {
-            "__key__": f"v{seed:08d}",
-            "mask.png": _mask_png(mask),
-            "json": json.dumps({"seed": seed, "daytime": taus.tolist(), "frames": n_frames}).encode(),
-        }
-    )
+    r = render(seed, size, taus, times)
+    sample = {f"f{i:03d}.{fmt}": encode_image(_to_pil(f), fmt) for i, f in enumerate(r.frames)}
+    sample.update({"__key__": f"v{seed:08d}", **_labels(r, seed=seed, daytime=taus.tolist(), frames=n_frames)})
     return sample
 
 

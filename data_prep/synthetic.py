@@ -11,7 +11,10 @@ Each scene has the structure DeepLandscape models:
   shading of the land, changing smoothly across a video.
 
 ``render_scene`` returns float RGB frames in [0, 1] of shape (T, H, W, 3) and
-the dynamic mask (H, W) (True for sky and water). Everything is seeded.
+the dynamic mask (H, W) (True for sky and water); ``render`` also returns each frame's class map
+(sky, cloud, ridge, grass, water, tree: :data:`dl_lightning.data.scenes.CLASSES`) and the scene's
+parameters as plain numbers (:func:`scene_labels`), which the dataset stores with every sample. Everything
+is seeded.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from dl_lightning.data.scenes import CLASSES
+
+SKY, CLOUD, RIDGE, GRASS, WATER, TREE = (CLASSES.index(c) for c in ("sky", "cloud", "ridge", "grass", "water", "tree"))
 
 # ---------------------------------------------------------------- noise
 
@@ -175,20 +182,24 @@ def sample_scene(rng: np.random.Generator, width: int) -> SceneParams:
     )
 
 
-def _land_layers(p: SceneParams, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Static albedo (H,W,3), land mask (H,W) and a shading-slope map (H,W)."""
+def _land_layers(p: SceneParams, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Static albedo (H,W,3), land mask (H,W), a shading-slope map (H,W) and which object owns each land pixel
+    (H,W) int: ridge k (far to near) is ``k``, the ground ``len(ridges)``, tree j ``len(ridges) + 1 + j``; -1 off
+    land."""
     y = ((np.arange(h) + 0.5) / h)[:, None]
     x = ((np.arange(w) + 0.5) / w)[None, :]
     albedo = np.zeros((h, w, 3))
     land = np.zeros((h, w), bool)
     slope = np.zeros((h, w))
-    for profile, colour in p.ridges:
+    owner = np.full((h, w), -1, np.int64)
+    for k, (profile, colour) in enumerate(p.ridges):
         m = y >= profile[None, :]
         m = m & (y < p.horizon + 1e-6)
         grad = np.gradient(profile) * w
         texture = 0.85 + 0.3 * fbm([p.star_lattice[:16, :16]] * 3, x * np.ones_like(y), y * np.ones_like(x), 12.0)
         albedo[m] = (colour[None, None, :] * texture[..., None])[m]
         slope[m] = np.broadcast_to(np.clip(-grad, -3, 3)[None, :], (h, w))[m]
+        owner[m] = k
         land |= m
     near = y >= p.shore[None, :]
     if not p.has_water:
@@ -197,20 +208,23 @@ def _land_layers(p: SceneParams, h: int, w: int) -> tuple[np.ndarray, np.ndarray
     grass = lerp(p.ground_far[None, None, :], p.ground[None, None, :], depth[..., None])
     tex = 0.8 + 0.4 * fbm([p.star_lattice[16:48, :32]] * 4, x * np.ones_like(y), y * 3 * np.ones_like(x), 8.0)
     albedo = np.where(near[..., None], grass * tex[..., None], albedo)
+    owner[np.broadcast_to(near, (h, w))] = len(p.ridges)
     land |= near
-    for tx, base, th in p.trees:  # conifers: triangle crown + trunk
+    for j, (tx, base, th) in enumerate(p.trees):  # conifers: triangle crown + trunk
         half = th * 0.28
         crown = (y <= base - th * 0.15) & (y >= base - th) & (np.abs(x - tx) <= half * (y - (base - th)) / (th * 0.85))
         trunk = (y > base - th * 0.15) & (y <= base) & (np.abs(x - tx) <= half * 0.15)
         albedo[crown] = np.array([0.05, 0.17, 0.07])
         albedo[trunk] = np.array([0.20, 0.12, 0.06])
         slope[crown] = np.broadcast_to(np.sign(x - tx) * 1.5, (h, w))[crown]
+        owner[crown | trunk] = len(p.ridges) + 1 + j
         land |= crown | trunk
-    return albedo, land, slope
+    return albedo, land, slope, owner
 
 
-def _sky(p: SceneParams, L: Lighting, h: int, w: int, t: float, tau: float) -> np.ndarray:
-    """Sky with sun, stars and clouds at time ``t`` (clouds) and time of day ``tau``; (H,W,3)."""
+def _sky(p: SceneParams, L: Lighting, h: int, w: int, t: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sky with sun, stars and clouds at time ``t`` (clouds) and time of day ``tau``: (H,W,3), and the cloud
+    density (H,W) in [0, 1]."""
     y = ((np.arange(h) + 0.5) / h)[:, None] * np.ones((1, w))
     x = ((np.arange(w) + 0.5) / w)[None, :] * np.ones((h, 1))
     g = np.clip(y / p.horizon, 0, 1)[..., None] ** 1.5
@@ -229,17 +243,28 @@ def _sky(p: SceneParams, L: Lighting, h: int, w: int, t: float, tau: float) -> n
     lit = L.ambient * np.array([0.7, 0.72, 0.8]) + L.daylight * L.sun * 0.85
     shade = 0.75 + 0.25 * (c1[..., None] - 0.3)
     clouds = np.clip(lit[None, None] * shade, 0, 1.2)
-    return lerp(sky, clouds, density[..., None] * 0.95)
+    return lerp(sky, clouds, density[..., None] * 0.95), density
 
 
-def render_scene(
-    seed: int,
-    size: int,
-    taus: np.ndarray,
-    times: np.ndarray,
-    supersample: int = 2,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Render one scene at several moments.
+@dataclass
+class Render:
+    """One rendered scene: ``frames`` (T, S, S, 3) float32 in [0, 1]; ``dynamic`` (S, S) bool (sky or water);
+    ``classes`` (T, S, S) uint8, indices into :data:`CLASSES`; ``scene`` the labels of :func:`scene_labels`."""
+
+    frames: np.ndarray
+    dynamic: np.ndarray
+    classes: np.ndarray
+    scene: dict
+
+
+#: What ``render(..., without=...)`` can leave out of a scene (the metric's calibration ladder).
+REMOVABLE = ("trees", "ridges", "water")
+
+
+def render(
+    seed: int, size: int, taus: np.ndarray, times: np.ndarray, supersample: int = 2, without: tuple[str, ...] = ()
+) -> Render:
+    """Render one scene at several moments, with its class maps and labels.
 
     Args:
         seed: scene seed (layout, palette, weather).
@@ -247,24 +272,30 @@ def render_scene(
         taus: (T,) times of day in [0, 1).
         times: (T,) cloud/water clock in arbitrary units (clouds move ``wind`` image widths per unit).
         supersample: render at ``size * supersample`` and box-filter down (anti-aliasing).
+        without: parts of :data:`REMOVABLE` to leave out (the same scene otherwise: no trees, sky down to the
+            horizon instead of ridges, grass instead of the lake).
 
-    Returns:
-        frames (T, size, size, 3) float32 in [0, 1], and the dynamic mask (size, size) bool
-        (True = sky or water, the pixels that may move).
+    Class maps take, per output pixel, the class covering most of its sub-pixels, except that a tree covering
+    any sub-pixel wins: trees 1-2 px wide stay in the map.
     """
     rng = np.random.default_rng(seed)
     n = size * supersample
     p = sample_scene(rng, n)
-    albedo, land, slope = _land_layers(p, n, n)
+    p.trees = [] if "trees" in without else p.trees
+    p.ridges = [] if "ridges" in without else p.ridges
+    if "water" in without:
+        p.has_water, p.shore = False, np.full_like(p.shore, p.horizon)
+    albedo, land, slope, owner = _land_layers(p, n, n)
     y = ((np.arange(n) + 0.5) / n)[:, None] * np.ones((1, n))
     x = ((np.arange(n) + 0.5) / n)[None, :] * np.ones((n, 1))
     water = ~land & (y > p.horizon)
+    land_class = np.select([owner < 0, owner < len(p.ridges), owner == len(p.ridges)], [SKY, RIDGE, GRASS], TREE)
     # mirror rows about the horizon for reflections
     row_ref = np.clip(np.round(2 * p.horizon * n - (np.arange(n) + 0.5) - 0.5), 0, n - 1).astype(np.int64)
-    frames = []
+    frames, classes = [], []
     for tau, t in zip(taus, times):
         L = lighting(float(tau), p.sun_from_left)
-        sky = _sky(p, L, n, n, float(t), float(tau))
+        sky, density = _sky(p, L, n, n, float(t), float(tau))
         sun_dir = np.sign(L.sun_x - 0.5) if abs(L.sun_x - 0.5) > 0.05 else 0.0
         shading = np.clip(1.0 + 0.25 * slope * sun_dir, 0.5, 1.4)
         light = L.ambient * np.array([0.8, 0.85, 1.0]) + L.daylight * L.sun * shading[..., None]
@@ -281,12 +312,60 @@ def render_scene(
             water_col = lerp(reflected * 0.85, p.water[None, None] * (L.ambient + L.daylight), fresnel[..., None])
             img = np.where(water[..., None], water_col, img)
         frames.append(img)
+        cls = np.where(land, land_class, np.where(water, WATER, np.where(density > 0.5, CLOUD, SKY)))
+        classes.append(_downsample_classes(cls, supersample))
     frames = np.clip(np.stack(frames), 0, 1).astype(np.float32)
     dyn = ~land
     if supersample > 1:
         frames = frames.reshape(len(frames), size, supersample, size, supersample, 3).mean(axis=(2, 4))
         dyn = dyn.reshape(size, supersample, size, supersample).any(axis=(1, 3))  # any moving sub-pixel
-    return frames, dyn
+    classes = np.stack(classes)
+    return Render(frames, dyn, classes, scene_labels(p, owner, classes[0], supersample))
+
+
+def render_scene(
+    seed: int, size: int, taus: np.ndarray, times: np.ndarray, supersample: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`render`'s frames (T, size, size, 3) float32 in [0, 1] and dynamic mask (size, size) bool
+    (True = sky or water, the pixels that may move)."""
+    r = render(seed, size, taus, times, supersample)
+    return r.frames, r.dynamic
+
+
+def _downsample_classes(cls: np.ndarray, k: int) -> np.ndarray:
+    """(n, n) class indices -> (n/k, n/k) uint8: the majority of each k x k block, a tree if any sub-pixel is one."""
+    if k == 1:
+        return cls.astype(np.uint8)
+    m = cls.shape[0] // k
+    counts = np.stack([(cls == c).reshape(m, k, m, k).sum(axis=(1, 3)) for c in range(len(CLASSES))], -1)
+    out = counts.argmax(-1)
+    return np.where(counts[..., TREE] > 0, TREE, out).astype(np.uint8)
+
+
+def scene_labels(p: SceneParams, owner: np.ndarray, classes: np.ndarray, supersample: int) -> dict:
+    """The scene's parameters as plain numbers, for the dataset's JSON (y down, image units).
+
+    ``ridges`` and ``trees`` count what is visible (a ridge hidden by a nearer one, or a tree by another tree,
+    does not count: at least one output pixel's worth of sub-pixels); ``class_shares`` are the first frame's.
+    """
+    area = np.bincount(owner[owner >= 0], minlength=len(p.ridges) + 1 + len(p.trees))
+    seen = area >= supersample**2
+    ridges = [k for k in range(len(p.ridges)) if seen[k]]
+    trees = [t for j, t in enumerate(p.trees) if seen[len(p.ridges) + 1 + j]]
+    shares = np.bincount(classes.ravel(), minlength=len(CLASSES)) / classes.size
+    return {
+        "horizon": round(p.horizon, 5),
+        "ridges": len(ridges),
+        "ridge_heights": [round(p.horizon - float(p.ridges[k][0].min()), 5) for k in ridges],
+        "water": p.has_water,
+        "shore": round(float(p.shore.mean()), 5),
+        "trees": len(trees),
+        "tree_positions": [[round(v, 5) for v in t] for t in trees],
+        "cloud_cover": round(p.cloud_cover, 5),
+        "wind": [round(float(v), 6) for v in p.wind],
+        "sun_from_left": p.sun_from_left,
+        "class_shares": {c: round(float(v), 5) for c, v in zip(CLASSES, shares)},
+    }
 
 
 def sample_daytime(rng: np.random.Generator) -> float:

@@ -2,8 +2,9 @@
 
 * Lightning ``.ckpt`` of each trained network, marked by ``on_save_checkpoint`` with a kind
   (:func:`mark_checkpoint`) and read back with ``weights_only=True`` (:func:`read_checkpoint`):
-  ``gan``, ``encoder``, ``lighting``, ``segmenter``, ``upsampler``.
-* Exported generators and saved photo inversions: ``.safetensors`` with their config as metadata.
+  ``gan``, ``encoder``, ``lighting``, ``segmenter``, ``upsampler``, ``scene_net``.
+* Exported generators, the shipped scene network and saved photo inversions: ``.safetensors`` with their config
+  as metadata.
 
 Errors are one line (:class:`UserError`), never a traceback from inside torch.
 """
@@ -24,6 +25,7 @@ from dl_lightning.inversion.result import Inversion
 from dl_lightning.models.encoder import Encoder, EncoderConfig
 from dl_lightning.models.generator import Generator, GeneratorConfig
 from dl_lightning.models.lighting import LightingNet
+from dl_lightning.models.scene_net import SceneNet, SceneNetConfig
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
 from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig
 
@@ -31,6 +33,9 @@ from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig
 DEFAULT_SEGMENTER = "runs/segmenter64/checkpoints/last.ckpt"
 #: Where ``make upsampler`` leaves the x4 upsampler; photo animation uses it when present, bicubic otherwise.
 DEFAULT_UPSAMPLER = "runs/upsampler256/checkpoints/last.ckpt"
+#: The scene network shipped with the package (the quality metric's features, fixed so that numbers compare across
+#: runs and machines); ``make scene-net`` trains it again and writes it here.
+DEFAULT_SCENE_NET = str(Path(__file__).resolve().parent / "assets" / "scene_net64.safetensors")
 
 
 def mark_checkpoint(checkpoint: dict, kind: str, **info) -> None:
@@ -163,6 +168,32 @@ def load_upsampler(path: str | Path) -> Upsampler:
     ckpt = read_checkpoint(path, "upsampler")
     net = Upsampler(UpsamplerConfig(**ckpt["dl_lightning"]["upsampler"]))
     net.load_state_dict(submodule_state(ckpt, "net"))
+    return net.eval().requires_grad_(False)
+
+
+def save_scene_net(net: SceneNet, path: str | Path) -> Path:
+    """Write the scene network's weights and config to a ``.safetensors`` file (atomically)."""
+    return write_safetensors(net.state_dict(), path, "scene_net", config=json.dumps(asdict(net.cfg)))
+
+
+def export_scene_net(ckpt: str | Path, path: str | Path = DEFAULT_SCENE_NET) -> Path:
+    """A SceneNetModule checkpoint's network, written as the shipped ``.safetensors`` (``make scene-net``)."""
+    out = save_scene_net(load_scene_net(ckpt), path)
+    print(f"exported the scene network to {out}")
+    return out
+
+
+def load_scene_net(path: str | Path | None = None) -> SceneNet:
+    """The scene network of a ``.safetensors`` export (default: the shipped one) or a SceneNetModule ``.ckpt``."""
+    path = Path(path or DEFAULT_SCENE_NET)
+    if path.suffix == ".safetensors":
+        meta, state = read_safetensors(path, "scene_net")
+        config = json.loads(meta["config"])
+    else:
+        ckpt = read_checkpoint(path, "scene_net", "scene network")
+        config, state = ckpt["dl_lightning"]["scene_net"], submodule_state(ckpt, "net")
+    net = SceneNet(SceneNetConfig(**config))
+    net.load_state_dict(state)
     return net.eval().requires_grad_(False)
 
 

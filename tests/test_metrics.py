@@ -125,6 +125,13 @@ def test_eval_gan_and_lpips_cli(tiny_data, tmp_path):
 
     ckpt = save_generator(Generator(GeneratorConfig(**TINY_G)), tmp_path / "g.safetensors")
     out = tmp_path / "g.json"
+    flags = "--num 16 --batch 8 --videos 2 --frames 4 --workers 1".split()
+    dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--json", str(out)] + flags)
+    q = json.loads(out.read_text())["quality"]  # the default: scene-network features, floor and ladder
+    assert set(q["ladder"]) == {"no trees", "no ridges", "no water", "blur 1 px", "16 px upsampled"}
+    assert q["generated"]["fd"] > q["floor"]["fd"] > 0  # an untrained generator is far from real scenes
+    assert all(0 <= v <= 1 for k, v in q["scene_tv"]["generated"].items() if k.startswith("tv_"))
+    assert q["pixels"]["isolated_ratio"] > 0 and q["pixels"]["laplacian_ratio"] > 0
     flags = "--num 16 --batch 8 --features random --kid-subset-size 8 --videos 2 --frames 4".split()
     dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--json", str(out)] + flags)
     r = json.loads(out.read_text())

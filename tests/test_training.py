@@ -135,20 +135,20 @@ def test_path_length_and_dyn_weight_decay(tiny_data):
     assert module.current_dyn_weight() == pytest.approx(0.5)
 
 
-def test_fid_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_path):
-    from dl_lightning.training.callbacks import FIDMonitor
+def test_quality_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_path):
+    from dl_lightning.training.callbacks import QualityMonitor
 
     best = ModelCheckpoint(
-        dirpath=tmp_path / "ck", filename="best", monitor="val/fid", mode="min", every_n_train_steps=1, save_top_k=1
+        dirpath=tmp_path / "ck", filename="best", monitor="val/fd_scene", mode="min", every_n_train_steps=1, save_top_k=1
     )
     trainer = fit(
         make_module(),
         make_data(tiny_data),
         2,
         tmp_path,
-        callbacks=[FIDMonitor(every_n_steps=1, num_samples=8, batch=8), best],
+        callbacks=[QualityMonitor(every_n_steps=1, num_samples=8, batch=8), best],
     )
-    assert trainer.callback_metrics["val/fid"] > 0
+    assert trainer.callback_metrics["val/fd_scene"] > 0
     assert (tmp_path / "ck" / "best.ckpt").is_file() and best.best_model_score is not None
 
 
@@ -194,3 +194,15 @@ def test_stillness_term_measures_land_motion_from_s_dyn(tiny_data, segmenter_ckp
     assert torch.isfinite(trainer.callback_metrics["loss/still"])
     with pytest.raises(ValueError, match="segmenter"):
         make_module(still_weight=1.0)
+
+
+def test_static_warm_up_trains_d_st_and_g_only(tiny_data):
+    """The first ``static_steps`` iterations synthesise single frames and leave D_dyn untouched; it trains after."""
+    module = make_module(static_steps=2, still_weight=0.0)
+    before = snapshot(module)
+    fit(module, make_data(tiny_data), 2)
+    assert changed(before, module, "G") and changed(before, module, "D_st") and not changed(before, module, "D_dyn")
+    assert module.generate_frames(3).frames.shape == (3, 1, 3, 32, 32)
+    after_warm_up = snapshot(module)
+    fit(module, make_data(tiny_data), 3)  # the same module trained on: iteration 2 is past the warm-up
+    assert changed(after_warm_up, module, "D_dyn")

@@ -1,18 +1,22 @@
 """``dl-eval``: evaluation jobs. Results are printed as a table and written to JSON.
 
-    dl-eval gan --ckpt CKPT --data data/synthetic64 --num 2000 [--features inception --inception-weights P]
+    dl-eval gan --ckpt CKPT --data data/synthetic64 --num 1000 [--features inception --inception-weights P]
                 [--segmenter runs/segmenter64/checkpoints/last.ckpt]
     dl-eval videos --data data/synthetic64             # animation metrics of real videos (with masks)
     dl-eval lpips a.png b.png [--lpips-weights P]      # LPIPS between two images or two folders
     dl-eval lighting --ckpt CKPT --lighting A_CKPT     # how well A inverts the mapping (held-out latents)
     dl-eval segmenter --data data/synthetic64          # segmenter accuracy / IoU on held-out video frames
+    dl-eval scene-net --data data/scenes64             # how well the scene network reads held-out renders
     dl-eval upsampler --data data/synthetic256         # x4 super-resolution PSNR/LPIPS against bicubic
 
-``gan`` computes FID and KID of generated frames against real stills and against real video
-frames, animation metrics (frame change, flicker, daytime range) of generated time-lapses and,
-with a segmenter, the dynamic-region motion table (:mod:`dl_lightning.metrics.motion`): change
-inside and outside the predicted dynamic region for several motion presets with the time of day
-fixed and moving, beside the same figures for real videos with true and predicted masks.
+``gan`` measures generated frames against real stills in the scene network's features (the default,
+:mod:`dl_lightning.metrics.scene_quality`: Fréchet distance, KID, precision and recall, beside the real-against-real
+floor and a calibration ladder of damaged renders; scene statistics against the renderer's prior; isolated pixels
+and high-frequency energy against the real stills'), or FID and KID in Inception's (or, as a smoke test, random)
+features against real stills and video frames; then animation metrics (frame change, flicker, daytime range)
+of generated time-lapses and, with a segmenter, the dynamic-region motion table
+(:mod:`dl_lightning.metrics.motion`): change inside and outside the predicted dynamic region for several motion
+presets with the time of day fixed and moving, beside the same figures for real videos with true and predicted masks.
 ``--wandb-run ID`` also logs the numbers to that W&B run (offline without an API key).
 """
 
@@ -27,28 +31,39 @@ import torch
 from tqdm import tqdm
 
 from dl_lightning.animation import DAYTIME_PATHS, load_motions
-from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_generator, load_lighting, load_segmenter
-from dl_lightning.data.ordered import dataset_videos
+from dl_lightning.checkpoints import (
+    DEFAULT_SCENE_NET,
+    DEFAULT_SEGMENTER,
+    load_generator,
+    load_lighting,
+    load_scene_net,
+    load_segmenter,
+)
+from dl_lightning.data.ordered import dataset_videos, real_batches
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.files import atomic_path
 from dl_lightning.metrics.animation_metrics import animation_metrics, generated_animation, mean_of
-from dl_lightning.metrics.features import make_extractor
-from dl_lightning.metrics.fid import fid_vs_data
+from dl_lightning.metrics.features import FEATURES, make_extractor
+from dl_lightning.metrics.fid import fid_vs_data, generated_batches
 from dl_lightning.metrics.lighting_accuracy import lighting_accuracy
 from dl_lightning.metrics.lpips_metric import load_lpips, lpips_between
 from dl_lightning.metrics.motion import motion_by_layer, motion_table, real_motion
+from dl_lightning.metrics.scene_quality import reference_sets, scene_quality
 from dl_lightning.metrics.segmentation import segmentation_metrics
 
 
 # ---------------------------------------------------------------- jobs
 def eval_gan(args: argparse.Namespace) -> dict:
     G = load_generator(args.ckpt).to(args.device)
-    feature = make_extractor(args.features, args.inception_weights)
     out: dict = {"ckpt": str(args.ckpt), "features": args.features, "truncation": args.truncation, "seed": args.seed}
-    for source in ("static", "videos"):
-        out[f"vs_{source}"] = fid_vs_data(
-            G, args.data, source, feature, args.num, args.batch, args.truncation, args.seed, args.kid_subset_size
-        )
+    if args.features == "scene":
+        out["quality"] = print_quality(G, args)
+    else:
+        feature = make_extractor(args.features, args.inception_weights)
+        for source in ("static", "videos"):
+            out[f"vs_{source}"] = fid_vs_data(
+                G, args.data, source, feature, args.num, args.batch, args.truncation, args.seed, args.kid_subset_size
+            )
     out["animation_generated"] = generated_animation(
         G, args.videos, args.frames, args.seed, args.motion, args.daytime, args.truncation
     )
@@ -58,6 +73,33 @@ def eval_gan(args: argparse.Namespace) -> dict:
         if args.motion_by_layer:
             out["motion_by_layer"] = print_motion_by_layer(G, segmenter, args)
     return out
+
+
+def print_quality(G, args: argparse.Namespace) -> dict:
+    """The scene-network report (generated, floor, ladder; scene and pixel statistics), printed as tables."""
+    res = G.cfg.resolution
+    real = torch.cat(list(real_batches(args.data, "static", args.num, res, args.batch)))
+    generated = torch.cat([x.cpu() for x in generated_batches(G, args.num, args.batch, args.truncation, args.seed)])
+    reference, labels, rungs = reference_sets(len(real), res, ladder=not args.no_ladder, workers=args.workers)
+    report = scene_quality(load_scene_net(args.scene_net), real, generated, reference, labels, rungs, args.batch)
+    print(f"\nscene-network distances to {len(real)} real stills ({args.data})")
+    print(f"{'set':<28} {'FD':>8} {'KID x1e3':>9} {'precision':>9} {'recall':>7}")
+    rows = {"generated": report["generated"], "floor (other real scenes)": report["floor"], **report["ladder"]}
+    for name, d in rows.items():
+        print(f"{name:<28} {d['fd']:8.2f} {d['kid']:9.2f} {d['precision']:9.3f} {d['recall']:7.3f}")
+    tv, px = report["scene_tv"], report["pixels"]
+    print("\nscene statistics, total variation from the renderer's prior (water / ridges / daytime / classes)")
+    prior_trees = report["scene_stats"]["prior"]["mean_trees"]
+    for name in ("generated", "real"):
+        t, trees = tv[name], report["scene_stats"][name]["mean_trees"]
+        tvs = " / ".join(f"{t[k]:.3f}" for k in ("tv_water", "tv_ridges", "tv_daytime", "tv_class_shares"))
+        print(f"{name:<10} {tvs}, mean trees {trees:.2f} (prior {prior_trees:.2f})")
+    print(
+        f"\npixels: isolated {px['generated']['isolated_rate']:.4f} vs real {px['real']['isolated_rate']:.4f} "
+        f"({px['isolated_ratio']:.2f}x); mean |Laplacian| {px['generated']['mean_abs_laplacian']:.4f} vs "
+        f"{px['real']['mean_abs_laplacian']:.4f} ({px['laplacian_ratio']:.2f}x)\n"
+    )
+    return report
 
 
 def _segmenter(path: str | None):
@@ -147,6 +189,14 @@ def eval_segmenter(args: argparse.Namespace) -> dict:
     return segmentation_metrics(_segmenter(args.segmenter or DEFAULT_SEGMENTER), images, masks)
 
 
+def eval_scene_net(args: argparse.Namespace) -> dict:
+    from dl_lightning.data.scenes import load_scenes
+    from dl_lightning.metrics.scene_reading import scene_reading
+
+    images, classes, targets = load_scenes(args.data, args.resolution, args.num, args.skip)
+    return {"frames": len(images), **scene_reading(load_scene_net(args.scene_net), images, classes, targets)}
+
+
 def eval_upsampler(args: argparse.Namespace) -> dict:
     from dl_lightning.checkpoints import DEFAULT_UPSAMPLER, load_upsampler
     from dl_lightning.data.masks import load_masked
@@ -201,19 +251,25 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--wandb-run", help="also log results to this W&B run id")
         q.add_argument("--wandb-project", default="dl_lightning")
 
-    q = sub.add_parser("gan", help="FID/KID of generated frames + animation metrics of generated time-lapses")
+    q = sub.add_parser(
+        "gan", help="quality of generated frames (scene-network distances, statistics) + animation metrics"
+    )
     q.add_argument("--ckpt", required=True, help="GAN .ckpt or exported .safetensors")
     q.add_argument("--data", default="data/synthetic64", help="dataset folder with static and videos shards")
-    q.add_argument("--num", type=int, default=2000, help="images per side for FID/KID")
+    q.add_argument("--num", type=int, default=1000, help="images per side (real, generated, each ladder rung)")
     q.add_argument("--batch", type=int, default=50)
     q.add_argument("--truncation", type=float, default=1.0)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument(
         "--features",
-        default="inception",
-        choices=["inception", "random"],
-        help="feature extractor (random: project-internal numbers, not comparable to papers)",
+        default="scene",
+        choices=FEATURES,
+        help="scene: the shipped scene network (the project's quality metric); inception: FID/KID with local "
+        "weights; random: a smoke test of the code path (an untrained network does not see picture quality)",
     )
+    q.add_argument("--scene-net", default=DEFAULT_SCENE_NET, help="scene network weights (.safetensors or .ckpt)")
+    q.add_argument("--no-ladder", action="store_true", help="skip the calibration ladder (5 x --num renders)")
+    q.add_argument("--workers", type=int, default=2, help="rendering processes for the reference set and ladder")
     q.add_argument("--inception-weights", help="local InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth)")
     q.add_argument("--kid-subset-size", type=int, default=1000)
     q.add_argument("--videos", type=int, default=8, help="generated time-lapses for animation metrics")
@@ -274,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--resolution", type=int, default=64)
     common(q)
 
+    q = sub.add_parser(
+        "scene-net", help="scene network: class IoU, tree/ridge/water/time-of-day errors on held-out stills"
+    )
+    q.add_argument("--scene-net", default=DEFAULT_SCENE_NET, help="scene network weights (.safetensors or .ckpt)")
+    q.add_argument("--data", default="data/scenes64", help="labelled renders (dl-data synthetic, this version)")
+    q.add_argument("--skip", type=int, default=3584, help="stills to skip (the training part of configs/scene_net)")
+    q.add_argument("--num", type=int, default=512, help="held-out stills")
+    q.add_argument("--resolution", type=int, default=64)
+    common(q)
+
     q = sub.add_parser("upsampler", help="x4 super-resolution PSNR/LPIPS against bicubic on held-out video frames")
     q.add_argument("--upsampler", help="UpsamplerModule checkpoint (default runs/upsampler256/checkpoints/last.ckpt)")
     q.add_argument("--data", default="data/synthetic256", help="synthetic dataset at the high resolution")
@@ -295,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         "lpips": eval_lpips,
         "lighting": eval_lighting,
         "segmenter": eval_segmenter,
+        "scene-net": eval_scene_net,
         "upsampler": eval_upsampler,
     }[args.command]
     t0 = time.perf_counter()

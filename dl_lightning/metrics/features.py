@@ -1,13 +1,15 @@
-"""Feature extractors for FID/KID.
+"""Feature extractors for Fréchet / kernel distances.
 
+* ``scene`` (the default everywhere): the scene network shipped with the package
+  (:mod:`dl_lightning.models.scene_net`), trained to read this project's synthetic world (classes, ridges,
+  water, trees, time of day); it sees speckles, blur and missing trees. Numbers are this project's own.
 * ``inception``: torchmetrics' InceptionV3 (the standard FID network). Its weights
   (``pt_inception-2015-12-05-6726825d.pth``) must be on disk: ``--inception-weights PATH`` or the
   torch hub cache; nothing is downloaded.
-* ``random``: a small randomly initialised conv net with a fixed seed. Its numbers are
-  consistent between runs of this project (useful as a training monitor and in tests) but are
-  NOT comparable with published FIDs.
+* ``random``: a small randomly initialised conv net with a fixed seed: a **smoke test** of the code path only.
+  An untrained network does not see what people see (it scored a speckled, blurry model as good).
 
-Both take uint8 images (B, 3, H, W) and return (B, F) features.
+All take uint8 images (B, 3, H, W) and return (B, F) features.
 """
 
 from __future__ import annotations
@@ -70,12 +72,34 @@ def find_inception_weights(path: str | None) -> str:
     )
 
 
-def make_extractor(kind: str = "inception", weights: str | None = None, num_features: int = 2048) -> nn.Module | int:
-    """Feature extractor for torchmetrics' FID/KID: a module, or an int feature size for Inception."""
+class SceneFeatures(nn.Module):
+    """uint8 (B, 3, H, W) -> (B, F) :meth:`SceneNet.features` of the scene network at ``weights`` (default: shipped)."""
+
+    def __init__(self, weights: str | None = None):
+        super().__init__()
+        from dl_lightning.checkpoints import load_scene_net
+
+        self.net = load_scene_net(weights)
+        self.num_features = self.net.num_features
+
+    @torch.no_grad()
+    def forward(self, imgs: torch.Tensor) -> torch.Tensor:
+        return self.net.features(imgs.float() / 127.5 - 1)
+
+
+#: The feature extractors of ``make_extractor``, the default first.
+FEATURES = ("scene", "inception", "random")
+
+
+def make_extractor(kind: str = "scene", weights: str | None = None, num_features: int = 2048) -> nn.Module:
+    """Feature extractor (uint8 (B,3,H,W) -> (B, F)) of :data:`FEATURES`; ``weights``: a local file for the scene
+    network (default: the shipped one) or Inception."""
+    if kind == "scene":
+        return SceneFeatures(weights)
     if kind == "random":
         return RandomFeatures(num_features=min(num_features, 256))
     if kind != "inception":
-        raise UserError(f"unknown feature extractor {kind!r}; use inception or random")
+        raise UserError(f"unknown feature extractor {kind!r}; use one of {', '.join(FEATURES)}")
     from torchmetrics.image.fid import NoTrainInceptionV3
 
     return NoTrainInceptionV3(

@@ -9,7 +9,8 @@ Latents (Logacheva et al. 2020, Sec. 3):
   would be +-1 and a 3-d one would live on a sphere, so a straight path between two lighting
   states would pass near the undefined zero.
 * ``noise_st`` / ``noise_dyn`` (``S_st`` / ``S_dyn``): one (B, 1, h, w) map per synthesis
-  layer, each added with its own learned per-channel strength.
+  layer, each added with its own learned strength: one scalar per layer (``noise_per_channel: false``, the
+  64 px default, as StyleGAN2) or one per channel (older checkpoints).
 
 A video keeps ``z_st``, ``noise_st`` fixed and changes ``z_dyn``, ``noise_dyn`` per frame.
 """
@@ -43,7 +44,12 @@ class GeneratorConfig:
         channel_max: cap on channels per layer.
         fused_modconv: use the grouped-conv modulated conv (reference; slower on CPU).
         w_avg_beta: decay of the running mean of w used for truncation.
-        noise_strength_init: initial per-channel strength of S_st and S_dyn (0 in StyleGAN2).
+        noise_strength_init: initial strength of S_st and S_dyn (0 in StyleGAN2).
+        noise_per_channel: one learned noise strength per channel (True, the default of older checkpoints) or one
+            scalar per layer (False, StyleGAN2's design and the 64 px default). Per channel, the generator can turn
+            one channel into a carrier of per-pixel noise that its toRGB passes straight to the image: the isolated
+            dark and bright pixels of the earlier default (README, "Speckles"). With one scalar, the same noise
+            enters every channel of a layer, so noise reaches RGB only through the layer's shared response.
         dyn_gate: multiply each layer's S_dyn term, per pixel, by a gate read from that layer's
             features (2 sigmoid(1x1 conv), exactly 1 at initialisation), so the network can keep
             S_dyn out of the land without turning its strength down in the sky. Not in the paper
@@ -68,6 +74,7 @@ class GeneratorConfig:
     fused_modconv: bool = False
     w_avg_beta: float = 0.995
     noise_strength_init: float = 0.0
+    noise_per_channel: bool = True
     dyn_gate: bool = False
     dyn_gate_norm: bool = False
     dyn_min_res: int = 4
@@ -120,7 +127,7 @@ class MappingNetwork(nn.Module):
 
 
 class SynthesisLayer(nn.Module):
-    """Modulated 3x3 conv + static and dynamic noise (per-channel strengths) + bias + lrelu.
+    """Modulated 3x3 conv + static and dynamic noise (one strength per channel, or one per layer) + bias + lrelu.
 
     With ``dyn_gate`` the dynamic noise term is also scaled per pixel by ``2 sigmoid(gate(x))``
     (x: the conv's output, gate: a 1x1 conv to one channel, zero at initialisation); with
@@ -140,14 +147,16 @@ class SynthesisLayer(nn.Module):
         dyn_gate: bool,
         gate_norm: bool = False,
         dynamic: bool = True,
+        per_channel: bool = True,
     ):
         super().__init__()
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
-        self.strength_st = nn.Parameter(torch.full((out_ch,), noise_init))
+        n = out_ch if per_channel else 1  # (n,) broadcasts over the channels as (n, 1, 1)
+        self.strength_st = nn.Parameter(torch.full((n,), noise_init))
         if dynamic:
-            self.strength_dyn = nn.Parameter(torch.full((out_ch,), noise_init))
+            self.strength_dyn = nn.Parameter(torch.full((n,), noise_init))
         else:  # same state_dict key, never trained
-            self.register_buffer("strength_dyn", torch.zeros(out_ch))
+            self.register_buffer("strength_dyn", torch.zeros(n))
         self.bias = nn.Parameter(torch.zeros(out_ch))
         self.dynamic = dynamic
         self.gate = EqualConv2d(out_ch, 1, 1) if dyn_gate and dynamic else None
@@ -217,6 +226,7 @@ class Generator(nn.Module):
         opts = dict(
             fused=cfg.fused_modconv,
             noise_init=cfg.noise_strength_init,
+            per_channel=cfg.noise_per_channel,
             dyn_gate=cfg.dyn_gate,
             gate_norm=cfg.dyn_gate_norm,
         )

@@ -18,10 +18,12 @@ class SegmenterConfig:
     """Attributes:
     width: channels of the first level; each of the ``depth`` downsamplings doubles them.
     depth: number of x2 downsamplings (inputs are padded to a multiple of 2**depth).
+    classes: output channels: 1 (a "dynamic" logit, the segmenter) or one logit per class (the scene network).
     """
 
     width: int = 16
     depth: int = 3
+    classes: int = 1
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.depth < 1:
@@ -40,7 +42,8 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class Segmenter(nn.Module):
-    """(B, 3, H, W) image in [-1, 1], any H, W -> (B, 1, H, W) logits of "dynamic" (sky or water)."""
+    """(B, 3, H, W) image in [-1, 1], any H, W -> (B, classes, H, W) logits; with one class, of "dynamic" (sky or
+    water)."""
 
     def __init__(self, cfg: SegmenterConfig | None = None, **kwargs):
         super().__init__()
@@ -49,9 +52,11 @@ class Segmenter(nn.Module):
         chs = [cfg.width * 2**i for i in range(cfg.depth + 1)]
         self.down = nn.ModuleList([_block(3, chs[0])] + [_block(a, b) for a, b in zip(chs, chs[1:])])
         self.up = nn.ModuleList([_block(b + a, a) for a, b in zip(chs[:-1], chs[1:])])
-        self.head = nn.Conv2d(chs[0], 1, 1)
+        self.head = nn.Conv2d(chs[0], cfg.classes, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The encoder's features at each level, finest first: (B, width 2^i, H_i, W_i) for i = 0..depth (the input
+        padded to a multiple of 2^depth)."""
         h, w = x.shape[-2:]
         k = 2**self.cfg.depth
         ph, pw = -h % k, -w % k
@@ -60,6 +65,13 @@ class Segmenter(nn.Module):
         for i, block in enumerate(self.down):
             x = block(x if i == 0 else F.max_pool2d(x, 2))
             skips.append(x)
+        return skips
+
+    def forward(self, x: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits (B, classes, H, W); ``skips``: :meth:`encode`'s output for ``x`` when already computed."""
+        h, w = x.shape[-2:]
+        skips = skips if skips is not None else self.encode(x)
+        x = skips[-1]
         for block, skip in zip(reversed(self.up), reversed(skips[:-1])):
             x = block(
                 torch.cat([F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1)

@@ -12,6 +12,9 @@ generated pairs (detached for the D steps):
 3. ``G``: non-saturating loss against D_st (on either frame of each pair) plus ``dyn_weight`` x
    the loss against D_dyn (+ optional lazy path-length regularisation). Then the EMA update.
 
+The first ``static_steps`` iterations are a static warm-up: single frames, D_st and G only (no pairs, no D_dyn,
+no stillness term), about twice as many iterations per second while the generator learns the scenes.
+
 ``trainer.global_step`` counts iterations (G updates); the D optimisers step through the
 strategy directly so that they do not advance it.
 """
@@ -37,7 +40,7 @@ from dl_lightning.models.generator import VIEW_TRUNCATION
 from dl_lightning.training.crops import same_crop, shifted_crops
 from dl_lightning.training.ddp import GANDDPStrategy
 from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty, still_penalty
-from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_pairs
+from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs
 
 
 class NonFiniteLossError(UserError):
@@ -85,6 +88,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         ema_rampup: EMA half-life is at most ``ema_rampup`` x images seen (None: no ramp-up).
         nan_policy: on a NaN/inf loss, 'raise' stops with the step number, 'skip' skips the update.
         sample_truncation: truncation psi for logged samples.
+        static_steps: iterations of the static warm-up at the start (single frames, D_st and G only; D_dyn and the
+            stillness term start after it). 0: every iteration trains both discriminators.
     """
 
     def __init__(
@@ -119,6 +124,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         ema_rampup: float | None = 0.05,
         nan_policy: Literal["raise", "skip"] = "raise",
         sample_truncation: float = VIEW_TRUNCATION,
+        static_steps: int = 0,
     ):
         super().__init__()
         g_cfg, d_cfg = as_config(GeneratorConfig, generator), as_config(DiscriminatorConfig, discriminator)
@@ -131,6 +137,8 @@ class DeepLandscapeGAN(pl.LightningModule):
             raise ValueError(
                 f"generator.resolution ({g_cfg.resolution}) != discriminator.resolution ({d_cfg.resolution})"
             )
+        if static_steps < 0:
+            raise ValueError(f"static_steps must be >= 0, got {static_steps}")
         if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
             raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
         if crop_pair_prob > 0 and crop_fraction >= 1:
@@ -204,6 +212,10 @@ class DeepLandscapeGAN(pl.LightningModule):
         hp = self.hparams
         return generate_pairs(self.G, batch, hp.pair_mode, self.pair_motion, hp.style_mixing_prob, self.device)
 
+    def generate_frames(self, batch: int) -> GeneratedPairs:
+        """``batch`` single generated frames (B,1,3,R,R) for the static warm-up (style mixing as for pairs)."""
+        return generate_frames(self.G, batch, self.hparams.style_mixing_prob, self.device)
+
     def stillness(self, pairs: GeneratedPairs) -> torch.Tensor:
         """Land change caused by S_dyn alone: frame 1 vs frame 1 re-rendered with frame 2's S_dyn, inside the
         segmenter's confidently static region (probability of 'dynamic' below 0.2) of frame 1."""
@@ -216,8 +228,9 @@ class DeepLandscapeGAN(pl.LightningModule):
 
     @staticmethod
     def either_frame(pairs: torch.Tensor) -> torch.Tensor:
-        """One frame of each pair (B,2,3,R,R) -> (B,3,R,R), chosen at random, so D_st judges both frames."""
-        pick = torch.randint(0, 2, (pairs.shape[0],), device=pairs.device)
+        """One frame of each pair (B,2,3,R,R) -> (B,3,R,R), chosen at random, so D_st judges both frames (the frame
+        itself for the warm-up's (B,1,3,R,R))."""
+        pick = torch.randint(0, pairs.shape[1], (pairs.shape[0],), device=pairs.device)
         return pairs[torch.arange(pairs.shape[0], device=pairs.device), pick]
 
     def crop_pairs(self, pairs: torch.Tensor) -> torch.Tensor:
@@ -296,13 +309,14 @@ class DeepLandscapeGAN(pl.LightningModule):
         return logs
 
     def lazy_terms(self, step: int) -> list[str]:
-        """The lazy regularisers due at iteration ``step``: ``r1`` (both Ds), ``pl`` and ``still`` (G). The profiler
-        ranges of ``training_step`` carry them in their names (``gan/d_st+r1``), so a profile can amortise them."""
+        """The lazy regularisers due at iteration ``step``: ``r1`` (both Ds), ``pl`` and ``still`` (G; not in the
+        static warm-up). The profiler ranges of ``training_step`` carry them in their names (``gan/d_st+r1``), so a
+        profile can amortise them."""
         hp = self.hparams
         due = {
             "r1": hp.r1_every > 0 and step % hp.r1_every == 0,
             "pl": hp.pl_weight > 0 and step % hp.pl_every == 0,
-            "still": hp.still_weight > 0 and step % hp.still_every == 0,
+            "still": hp.still_weight > 0 and step % hp.still_every == 0 and step >= hp.static_steps,
         }
         return [k for k, v in due.items() if v]
 
@@ -345,8 +359,10 @@ class DeepLandscapeGAN(pl.LightningModule):
 
         # one synthesis per iteration: the D steps see it detached and G's step backpropagates through it. G does
         # not change in between, so this equals synthesising twice (as StyleGAN2 does) minus one forward pass of G.
+        # In the static warm-up the "pairs" are single frames (B, 1, 3, R, R).
+        warm_up = step < hp.static_steps
         with record_function("gan/synthesis"):
-            generated = self.generate_pairs(b)
+            generated = self.generate_frames(b) if warm_up else self.generate_pairs(b)
         fake_pairs = generated.frames.detach()
 
         # 1. D_st: real images vs generated frames
@@ -355,7 +371,7 @@ class DeepLandscapeGAN(pl.LightningModule):
                 "st", opt_ds, self.D_st, real, self.either_frame(fake_pairs), hp.r1_gamma_st, do_r1
             )
         # 2. D_dyn: real pairs (same crop) vs generated pairs and shifted crops of real frames
-        use_dyn = self.uses_dyn(step)
+        use_dyn = not warm_up and self.uses_dyn(step)
         if use_dyn:
             with record_function("gan/d_dyn" + "+r1" * do_r1):
                 real_crops, fake = self.crop_pairs(real_pairs), self.fake_pairs_for_d_dyn(fake_pairs, real_pairs)

@@ -143,13 +143,29 @@ def generate_pairs(
     """
     z_st, z_dyn = G.sample_z(batch, device)
     z_dyn2 = zdyn_pair(z_dyn, cfg) if mode == "warp" else torch.randn_like(z_dyn)
-    z_dyn = torch.cat([z_dyn, z_dyn2])
-    ws = G.map(z_st.repeat(2, 1), z_dyn)
-    if style_mixing_prob > 0 and torch.rand(()) < style_mixing_prob:
-        cutoff = int(torch.randint(1, G.num_ws, ()))
-        ws2 = G.map(torch.randn(batch, G.cfg.z_st_dim, device=device).repeat(2, 1), z_dyn)
-        ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+    ws = mixed_ws(G, z_st.repeat(2, 1), torch.cat([z_dyn, z_dyn2]), style_mixing_prob, repeat=2)
     noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, device)]
     noise_dyn = pair_dyn_noise(G, batch, mode, cfg, device)
     frames = G.synthesis(ws, noise_st, noise_dyn)
     return GeneratedPairs(frames.unflatten(0, (2, batch)).transpose(0, 1), ws, noise_st, noise_dyn)
+
+
+def mixed_ws(G: Generator, z_st: torch.Tensor, z_dyn: torch.Tensor, style_mixing_prob: float, repeat: int = 1):
+    """W+ (N, num_ws, w_dim) of (z_st, z_dyn); with probability ``style_mixing_prob`` the layers from a random cutoff
+    on take their w from a second z_st (mapped with the same z_dyn), the same one for each of ``repeat`` blocks of
+    N / repeat rows (a pair's two frames)."""
+    ws = G.map(z_st, z_dyn)
+    if style_mixing_prob > 0 and torch.rand(()) < style_mixing_prob:
+        cutoff = int(torch.randint(1, G.num_ws, ()))
+        other = torch.randn(len(z_st) // repeat, G.cfg.z_st_dim, device=z_st.device).repeat(repeat, 1)
+        ws = torch.cat([ws[:, :cutoff], G.map(other, z_dyn)[:, cutoff:]], dim=1)
+    return ws
+
+
+def generate_frames(G: Generator, batch: int, style_mixing_prob: float = 0.0, device=None) -> GeneratedPairs:
+    """``batch`` single generated frames as (B, 1, 3, R, R) "pairs" of one frame, with their latents (the static
+    warm-up of training: no pair, so no D_dyn)."""
+    z_st, z_dyn = G.sample_z(batch, device)
+    ws = mixed_ws(G, z_st, z_dyn, style_mixing_prob)
+    noise_st, noise_dyn = G.sample_noise(batch, device), G.sample_noise(batch, device)
+    return GeneratedPairs(G.synthesis(ws, noise_st, noise_dyn)[:, None], ws, noise_st, noise_dyn)
