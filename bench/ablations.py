@@ -39,15 +39,19 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
     "default": (
         [],
         "default (mean-1 `dyn_gate`, no S_dyn below 16 px, warp pairs, `square` merge, any-gap pairs, "
-        "`still_weight: 2`, one noise strength per layer)",
+        "`still_weight: 2`)",
+    ),
+    "stnoise": (
+        [f"{M}generator.noise_per_channel=false"],
+        "one S_st strength per layer (StyleGAN2), S_dyn per channel",
+    ),
+    "layernoise": (
+        [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],
+        "one S_st and one S_dyn strength per layer (StyleGAN2)",
     ),
     "warmup": (
         [f"{M}static_steps=600", "--trainer.max_steps=1830"],
         "static warm-up: 600 single-frame iterations (2.2x faster each), then 1230 full ones: the same CPU time",
-    ),
-    "chnoise": (
-        [f"{M}generator.noise_per_channel=true"],
-        "one noise strength per channel (the default before the speckle fix)",
     ),
     "sdyn8": ([f"{M}generator.dyn_min_res=8"], "S_dyn at 8 px too (`dyn_min_res: 8`, the previous default)"),
     "sdyn4": ([R4], "S_dyn at 4 and 8 px too (`dyn_min_res: 4`, the default before `8`)"),
@@ -108,9 +112,11 @@ def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
 
 def table(out: Path) -> str:
     """Markdown table of every evaluated run under ``out`` (settings in SETTINGS order, then length and seed)."""
+    from dl_lightning.metrics.scene_quality import compare_statistics
+
     rows = [
         "| setting | seed | iters | FD (scene) | precision | recall | isolated px | \\|Laplacian\\| "
-        "| TV water / ridges / daytime | motion ratio | excess |",
+        "| TV water / ridges / daytime vs real | motion ratio | excess |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     real = floor = None
@@ -123,7 +129,8 @@ def table(out: Path) -> str:
                 continue
             q, v = d["quality"], d["motion"]["generated/clouds/fixed"]
             real, floor = d["motion"].get("real/true_masks", real), q["floor"]
-            g, px, tv = q["generated"], q["pixels"], q["scene_tv"]["generated"]
+            g, px, st = q["generated"], q["pixels"], q["scene_stats"]
+            tv = compare_statistics(st["generated"], st["real"])  # both as the network reads them
             rows.append(
                 f"| {label} | {seed} | {steps} | {g['fd']:.2f} | {g['precision']:.3f} | {g['recall']:.3f} | "
                 f"{px['isolated_ratio']:.2f}x | {px['laplacian_ratio']:.2f}x | "

@@ -139,7 +139,12 @@ def test_quality_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_pat
     from dl_lightning.training.callbacks import QualityMonitor
 
     best = ModelCheckpoint(
-        dirpath=tmp_path / "ck", filename="best", monitor="val/fd_scene", mode="min", every_n_train_steps=1, save_top_k=1
+        dirpath=tmp_path / "ck",
+        filename="best",
+        monitor="val/fd_scene",
+        mode="min",
+        every_n_train_steps=1,
+        save_top_k=1,
     )
     trainer = fit(
         make_module(),

@@ -88,12 +88,13 @@ def print_quality(G, args: argparse.Namespace) -> dict:
     for name, d in rows.items():
         print(f"{name:<28} {d['fd']:8.2f} {d['kid']:9.2f} {d['precision']:9.3f} {d['recall']:7.3f}")
     tv, px = report["scene_tv"], report["pixels"]
-    print("\nscene statistics, total variation from the renderer's prior (water / ridges / daytime / classes)")
-    prior_trees = report["scene_stats"]["prior"]["mean_trees"]
-    for name in ("generated", "real"):
-        t, trees = tv[name], report["scene_stats"][name]["mean_trees"]
+    print("\nscene statistics, total variation (water / ridges / daytime / classes), mean tree count")
+    stats = report["scene_stats"]
+    for name, against in (("generated", "prior"), ("real", "prior"), ("generated_vs_real", "real")):
+        t, trees = tv[name], stats[name.split("_vs_")[0]]["mean_trees"]
         tvs = " / ".join(f"{t[k]:.3f}" for k in ("tv_water", "tv_ridges", "tv_daytime", "tv_class_shares"))
-        print(f"{name:<10} {tvs}, mean trees {trees:.2f} (prior {prior_trees:.2f})")
+        label = f"{name.split('_vs_')[0]} vs {against}"
+        print(f"{label:<22} {tvs}, trees {trees:.2f} against {stats[against]['mean_trees']:.2f}")
     print(
         f"\npixels: isolated {px['generated']['isolated_rate']:.4f} vs real {px['real']['isolated_rate']:.4f} "
         f"({px['isolated_ratio']:.2f}x); mean |Laplacian| {px['generated']['mean_abs_laplacian']:.4f} vs "

@@ -9,8 +9,8 @@ Latents (Logacheva et al. 2020, Sec. 3):
   would be +-1 and a 3-d one would live on a sphere, so a straight path between two lighting
   states would pass near the undefined zero.
 * ``noise_st`` / ``noise_dyn`` (``S_st`` / ``S_dyn``): one (B, 1, h, w) map per synthesis
-  layer, each added with its own learned strength: one scalar per layer (``noise_per_channel: false``, the
-  64 px default, as StyleGAN2) or one per channel (older checkpoints).
+  layer, each added with its own learned strength: one per channel, or one scalar per layer as StyleGAN2
+  (``noise_per_channel`` / ``dyn_noise_per_channel: false``).
 
 A video keeps ``z_st``, ``noise_st`` fixed and changes ``z_dyn``, ``noise_dyn`` per frame.
 """
@@ -45,11 +45,13 @@ class GeneratorConfig:
         fused_modconv: use the grouped-conv modulated conv (reference; slower on CPU).
         w_avg_beta: decay of the running mean of w used for truncation.
         noise_strength_init: initial strength of S_st and S_dyn (0 in StyleGAN2).
-        noise_per_channel: one learned noise strength per channel (True, the default of older checkpoints) or one
-            scalar per layer (False, StyleGAN2's design and the 64 px default). Per channel, the generator can turn
-            one channel into a carrier of per-pixel noise that its toRGB passes straight to the image: the isolated
-            dark and bright pixels of the earlier default (README, "Speckles"). With one scalar, the same noise
-            enters every channel of a layer, so noise reaches RGB only through the layer's shared response.
+        noise_per_channel: S_st's strength: one per channel (True, the paper's code and older checkpoints) or one
+            scalar per layer (False, StyleGAN2's design). Per channel, the generator can turn one channel into a
+            carrier of per-pixel noise that its toRGB passes straight to the image: the isolated dark pixels of the
+            per-channel models (README, "Speckles"). With one scalar, the same noise enters every channel of a
+            layer, so noise reaches RGB only through the layer's shared response.
+        dyn_noise_per_channel: the same for S_dyn. One scalar for S_dyn too stopped the motion on a 1500-iteration
+            CPU run (README, "Speckles"): the stillness term turns the whole layer's S_dyn down.
         dyn_gate: multiply each layer's S_dyn term, per pixel, by a gate read from that layer's
             features (2 sigmoid(1x1 conv), exactly 1 at initialisation), so the network can keep
             S_dyn out of the land without turning its strength down in the sky. Not in the paper
@@ -75,6 +77,7 @@ class GeneratorConfig:
     w_avg_beta: float = 0.995
     noise_strength_init: float = 0.0
     noise_per_channel: bool = True
+    dyn_noise_per_channel: bool = True
     dyn_gate: bool = False
     dyn_gate_norm: bool = False
     dyn_min_res: int = 4
@@ -148,15 +151,16 @@ class SynthesisLayer(nn.Module):
         gate_norm: bool = False,
         dynamic: bool = True,
         per_channel: bool = True,
+        dyn_per_channel: bool = True,
     ):
         super().__init__()
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
-        n = out_ch if per_channel else 1  # (n,) broadcasts over the channels as (n, 1, 1)
-        self.strength_st = nn.Parameter(torch.full((n,), noise_init))
+        n_st, n_dyn = (out_ch if p else 1 for p in (per_channel, dyn_per_channel))  # (n,) broadcasts as (n, 1, 1)
+        self.strength_st = nn.Parameter(torch.full((n_st,), noise_init))
         if dynamic:
-            self.strength_dyn = nn.Parameter(torch.full((n,), noise_init))
+            self.strength_dyn = nn.Parameter(torch.full((n_dyn,), noise_init))
         else:  # same state_dict key, never trained
-            self.register_buffer("strength_dyn", torch.zeros(n))
+            self.register_buffer("strength_dyn", torch.zeros(n_dyn))
         self.bias = nn.Parameter(torch.zeros(out_ch))
         self.dynamic = dynamic
         self.gate = EqualConv2d(out_ch, 1, 1) if dyn_gate and dynamic else None
@@ -227,6 +231,7 @@ class Generator(nn.Module):
             fused=cfg.fused_modconv,
             noise_init=cfg.noise_strength_init,
             per_channel=cfg.noise_per_channel,
+            dyn_per_channel=cfg.dyn_noise_per_channel,
             dyn_gate=cfg.dyn_gate,
             gate_norm=cfg.dyn_gate_norm,
         )
