@@ -1,1 +1,2 @@
-"""Evaluation metrics: FID/KID (torchmetrics), LPIPS, and animation metrics that need no pretrained net."""
+"""Evaluation metrics: scene-network quality (Fréchet, KID, precision/recall, scene and pixel statistics), FID/KID
+with Inception (torchmetrics), LPIPS, and animation metrics that need no pretrained net."""
