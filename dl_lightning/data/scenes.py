@@ -50,6 +50,14 @@ def scene_targets(meta: dict) -> dict[str, float]:
     }
 
 
+def tau_from_angle(cos, sin):
+    """The time of day in [0, 1) from (cos, sin) of its angle (floats or tensors), the inverse of
+    :func:`scene_targets`' ``daytime_cos`` / ``daytime_sin``."""
+    if isinstance(cos, torch.Tensor):
+        return torch.atan2(sin, cos).div(2 * torch.pi).remainder(1.0)
+    return math.atan2(sin, cos) / (2 * math.pi) % 1.0
+
+
 def load_scenes(
     root: str, resolution: int, limit: int, skip: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.data.scenes import CLASSES, MAX_RIDGES, scene_targets
+from dl_lightning.data.scenes import CLASSES, MAX_RIDGES, scene_targets, tau_from_angle
 from dl_lightning.metrics.frechet import frechet_distance, kernel_distance
 from dl_lightning.metrics.pixel_stats import pixel_stats
 from dl_lightning.metrics.precision_recall import precision_recall
@@ -81,7 +81,7 @@ def scene_statistics(reads: dict[str, torch.Tensor]) -> dict[str, list[float] | 
 def labels_as_reads(labels: list[dict]) -> dict[str, torch.Tensor]:
     """Stills' JSON labels in the form of :func:`read_batches`' readings (the renderer's prior)."""
     t = [scene_targets(m) for m in labels]
-    tau = torch.tensor([math.atan2(x["daytime_sin"], x["daytime_cos"]) / (2 * math.pi) % 1.0 for x in t])
+    tau = torch.tensor([tau_from_angle(x["daytime_cos"], x["daytime_sin"]) for x in t])
     shares = torch.tensor([[m["scene"]["class_shares"][c] for c in CLASSES] for m in labels])
     return {
         "water": torch.tensor([x["water"] > 0.5 for x in t]),

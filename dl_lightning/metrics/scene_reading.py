@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from dl_lightning.data.scenes import CLASSES
+from dl_lightning.data.scenes import CLASSES, tau_from_angle
 
 
 def tau_error_hours(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -34,7 +34,7 @@ def scene_reading(net, images: torch.Tensor, classes: torch.Tensor, targets: dic
     present = [v for k, v in out.items() if v == v]
     out["miou"] = sum(present) / len(present)
     out["pixel_acc"] = float((r["classes"] == classes.long()).float().mean())
-    tau = torch.atan2(targets["daytime_sin"], targets["daytime_cos"]).div(2 * torch.pi).remainder(1.0)
+    tau = tau_from_angle(targets["daytime_cos"], targets["daytime_sin"])
     out.update(
         trees_mae=float((r["trees"] - targets["trees"]).abs().mean()),
         trees_exact=float((r["trees"].round() == targets["trees"]).float().mean()),

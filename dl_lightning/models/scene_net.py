@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dl_lightning.data.scenes import CLASSES, MAX_RIDGES
+from dl_lightning.data.scenes import CLASSES, MAX_RIDGES, tau_from_angle
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
 
 #: Scalar heads: name -> number of outputs (logits for water and ridges, values for the rest).
@@ -97,7 +97,7 @@ class SceneNet(nn.Module):
             "water": out["water"][:, 0] > 0,
             "ridges": out["ridges"].argmax(1) + 1,
             "trees": out["trees"][:, 0].clamp(min=0),
-            "daytime": torch.atan2(sin, cos).div(2 * torch.pi).remainder(1.0),
+            "daytime": tau_from_angle(cos, sin),
             "cloud_cover": out["cloud_cover"][:, 0],
             "horizon": out["horizon"][:, 0],
         }

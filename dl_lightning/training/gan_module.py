@@ -39,6 +39,7 @@ from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, G
 from dl_lightning.models.generator import VIEW_TRUNCATION
 from dl_lightning.training.crops import same_crop, shifted_crops
 from dl_lightning.training.ddp import GANDDPStrategy
+from dl_lightning.training.ema import ema_beta, update_ema
 from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty, still_penalty
 from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs
 
@@ -381,7 +382,9 @@ class DeepLandscapeGAN(pl.LightningModule):
             logs.update(self._generator_step(opt_g, generated, use_dyn, g_lazy))
         with record_function("gan/ema"):
             if logs["stepped"]:
-                self.update_ema(b * self.trainer.world_size)
+                total = b * self.trainer.world_size
+                beta = ema_beta(total, hp.ema_kimg, (self.global_step + 1) * total, hp.ema_rampup)
+                update_ema(self.G_ema, self.G, beta)
         logs |= {f"lr/{k}": opt.param_groups[0]["lr"] for k, opt in (("g", opt_g), ("d_st", opt_ds), ("d_dyn", opt_dd))}
         logs["skipped_steps"] = self.skipped_steps.float()
         del logs["stepped"]
@@ -391,23 +394,6 @@ class DeepLandscapeGAN(pl.LightningModule):
         self._t_last = now
         self.log_dict(logs, prog_bar=False, on_step=True)
         self.log("img/s", logs.get("perf/images_per_s", 0.0), prog_bar=True, on_step=True, logger=False)
-
-    @torch.no_grad()
-    def update_ema(self, batch_total: int) -> None:
-        """G_ema <- lerp(G, G_ema, beta) with beta from the EMA half-life (and ramp-up)."""
-        hp = self.hparams
-        ema_nimg = hp.ema_kimg * 1000
-        if hp.ema_rampup is not None:
-            ema_nimg = min(ema_nimg, (self.global_step + 1) * batch_total * hp.ema_rampup)
-        beta = 0.5 ** (batch_total / max(ema_nimg, 1e-8))
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            w_avg = self.G.mapping.w_avg  # updated from each rank's own batch: average it
-            torch.distributed.all_reduce(w_avg)
-            w_avg /= torch.distributed.get_world_size()
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.copy_(p.detach().lerp(p_ema, beta))
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         mark_checkpoint(checkpoint, "gan", generator=asdict(self.G.cfg))
