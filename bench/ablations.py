@@ -45,6 +45,10 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         [f"{M}generator.noise_per_channel=false"],
         "one S_st strength per layer (StyleGAN2), S_dyn per channel",
     ),
+    "nolast": (
+        [f"{M}generator.noise_per_channel=false", f"{M}generator.last_noise=false"],
+        "one S_st strength per layer, no noise in the last conv (`last_noise: false`), S_dyn per channel",
+    ),
     "layernoise": (
         [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],
         "one S_st and one S_dyn strength per layer (StyleGAN2)",

@@ -14,8 +14,9 @@ shrinks its variance 4x and correlates neighbours, i.e. blurs the texture).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import kornia
@@ -45,6 +46,15 @@ class Motion:
         return torch.tensor(
             [[s, 0.0, cx - s * cx + self.shift[0] * t], [0.0, s, cy - s * cy + self.shift[1] * t], [0.0, 0.0, 1.0]]
         )
+
+    def scaled(self, speed: float = 1.0, direction: float | None = None) -> Motion:
+        """The same motion ``speed`` times as fast (shift and zoom per frame), its shift turned to ``direction``
+        (degrees on screen, counter-clockwise from "to the right": 90 = upwards) if given."""
+        shift = self.shift
+        if direction is not None:
+            r, a = math.hypot(*shift), math.radians(direction)
+            shift = (r * math.cos(a), -r * math.sin(a))  # y points down
+        return replace(self, shift=(shift[0] * speed, shift[1] * speed), zoom=self.zoom**speed)
 
 
 def load_motions(path: str | None = None) -> dict[str, Motion]:
@@ -110,12 +120,6 @@ def translation_of(homography: torch.Tensor) -> tuple[float, float] | None:
     return None
 
 
-def mirror_rows(h: int, horizon: float | None, device=None) -> torch.Tensor:
-    """(h, 1) bool: the rows whose pixel centres lie below ``horizon`` (normalised y), where motion is mirrored."""
-    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 - 1
-    return (ys > horizon)[:, None] if horizon is not None else torch.zeros(h, 1, dtype=torch.bool, device=device)
-
-
 def shift_noise_map(noise: torch.Tensor, shift: torch.Tensor, horizon: torch.Tensor | None = None) -> torch.Tensor:
     """Exact translation of (B, C, H, W) maps by per-sample ``shift`` (B, 2), mirrored vertically below the
     per-sample ``horizon`` (B,) (normalised y; None = no mirroring), as water mirrors the sky's motion."""
@@ -151,13 +155,7 @@ def bilinear_warp_noise(noise: torch.Tensor, homography: torch.Tensor, horizon: 
     ys = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5) / h * 2 - 1
     xs = (torch.arange(w, device=dev, dtype=torch.float32) + 0.5) / w * 2 - 1
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    below = mirror_rows(h, horizon, dev).expand(h, w)
-    gy_m = torch.where(below, 2 * horizon - gy, gy) if horizon is not None else gy
-    pts = torch.stack([gx, gy_m], -1).reshape(1, -1, 2)
-    src = kornia.geometry.linalg.transform_points(torch.linalg.inv(homography.float().to(dev))[None], pts)[0]
-    sx, sy = src[:, 0].reshape(h, w), src[:, 1].reshape(h, w)
-    if horizon is not None:
-        sy = torch.where(below, 2 * horizon - sy, sy)
+    sx, sy = source_points(gx, gy, homography, horizon)
     # normalised -> pixel coordinates (pixel centres at integers)
     px, py = (sx + 1) / 2 * w - 0.5, (sy + 1) / 2 * h - 0.5
     x0, y0 = px.floor(), py.floor()
@@ -177,6 +175,35 @@ def bilinear_warp_noise(noise: torch.Tensor, homography: torch.Tensor, horizon: 
     )
     var = ((1 - fx) ** 2 + fx**2) * ((1 - fy) ** 2 + fy**2)
     return (out / var.sqrt()).to(noise.dtype)
+
+
+def source_points(
+    gx: torch.Tensor,
+    gy: torch.Tensor,
+    homography: torch.Tensor,
+    horizon: float | None = None,
+    water: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where output points (gx, gy) (normalised, any shape) take their value from: H^-1 p.
+
+    Below ``horizon`` (normalised y) the motion is mirrored vertically (water mirrors the sky's motion), or,
+    with ``water`` (3, 3), follows that homography instead (not mirrored). Returns (sx, sy) of gx's shape.
+    """
+    dev = gx.device
+    below = gy > horizon if horizon is not None else torch.zeros_like(gx, dtype=torch.bool)
+    mirrored = horizon is not None and water is None
+    gy_m = torch.where(below, 2 * horizon - gy, gy) if mirrored else gy
+    pts = torch.stack([gx, gy_m], -1).reshape(1, -1, 2)
+    inv = torch.linalg.inv(homography.float().to(dev))[None]
+    src = kornia.geometry.linalg.transform_points(inv, pts)[0]
+    sx, sy = src[:, 0].reshape(gx.shape), src[:, 1].reshape(gx.shape)
+    if mirrored:
+        sy = torch.where(below, 2 * horizon - sy, sy)
+    elif water is not None:
+        wsrc = kornia.geometry.linalg.transform_points(torch.linalg.inv(water.float().to(dev))[None], pts)[0]
+        sx = torch.where(below, wsrc[:, 0].reshape(gx.shape), sx)
+        sy = torch.where(below, wsrc[:, 1].reshape(gx.shape), sy)
+    return sx, sy
 
 
 def warp_noise(noise: list[torch.Tensor], homography: torch.Tensor, horizon: float | None = None) -> list[torch.Tensor]:

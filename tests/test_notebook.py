@@ -18,6 +18,8 @@ def test_animate_a_photo_notebook_executes(tmp_path, monkeypatch, hills):
         "DL_OPTIM_STEPS": "3",
         "DL_FINETUNE_STEPS": "2",
         "DL_FRAMES": "3",
+        "DL_SIZE": "96",
+        "DL_SEGMENTER": str(tmp_path / "none"),
         "DL_OUT": str(tmp_path / "out"),
         "WANDB_MODE": "disabled",
     }

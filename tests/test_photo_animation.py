@@ -94,7 +94,7 @@ def test_compositing_keeps_static_pixels_identical(size, fit):
     photo = photo_at(square, geometry, 1024)
     assert photo.shape[-2:] == ((size[1], size[0]) if fit == "pad" else (min(size),) * 2), "the photo's own resolution"
     mask = half_sky_mask(32, 0.3)
-    alpha = mask_to_alpha(mask, photo, geometry)
+    alpha = mask_to_alpha(mask, photo, geometry, keep_thin=False)  # random pixels: all of them "thin"
     frames = [torch.rand(1, 3, 32, 32) * 2 - 1 for _ in range(3)]
     out = [composite(photo, frame_to_output(f, geometry, tuple(photo.shape[-2:])), alpha) for f in frames]
     static = alpha[0, 0] == 0

@@ -173,6 +173,31 @@ def test_per_channel_checkpoints_still_load(tmp_path):
     assert load_generator(new).layers[2].strength_st.shape == (1,)
 
 
+def test_without_last_noise_no_noise_map_reaches_rgb_unfiltered(tmp_path):
+    """``last_noise: false``: the last conv adds no noise (its strengths are fixed zero buffers, so training cannot
+    turn them on), and a lone pixel of the previous layer's noise reaches the image only through the last 3x3
+    conv, spread over its neighbours; the latent format (one map per layer) and loading are unchanged."""
+    G = Generator(GeneratorConfig(**TINY_G, last_noise=False)).eval()
+    last = G.layers[-1]
+    assert "strength_st" not in dict(last.named_parameters()) and "strength_dyn" not in dict(last.named_parameters())
+    assert all(p.requires_grad for n, p in G.layers[-2].named_parameters() if n.startswith("strength"))
+    for layer in G.layers:
+        layer.strength_st.data.fill_(0.5)
+    z_st, z_dyn, s_st, s_dyn = G.sample_latents(1, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        base = G(z_st, z_dyn, noise_st=s_st, noise_dyn=s_dyn)
+        other = [n.clone() for n in s_st]
+        other[-1] = torch.randn_like(other[-1]) * 5
+        torch.testing.assert_close(G(z_st, z_dyn, noise_st=other, noise_dyn=s_dyn), base)
+        bumped = [n.clone() for n in s_st]
+        bumped[-2][0, 0, 10, 10] += 3.0
+        change = (G(z_st, z_dyn, noise_st=bumped, noise_dyn=s_dyn) - base).abs().amax(1)[0]
+    assert change[10, 10] > 0 and (change[9:12, 9:12] > 1e-3 * change[10, 10]).sum() >= 5, "spread by the 3x3 conv"
+    assert change[10, 10] < 0.5 * change[9:12, 9:12].sum(), "not a lone pixel"
+    loaded = load_generator(save_generator(G, tmp_path / "g.safetensors"))
+    assert not loaded.cfg.last_noise and not loaded.layers[-1].static
+
+
 def test_distances_rank_a_damaged_set_below_a_clean_one():
     gen = torch.Generator().manual_seed(1)
     real = torch.randn(300, 8, generator=gen)

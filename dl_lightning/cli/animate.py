@@ -86,6 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=1024,
         help="output short side in pixels, at most the photo's own (0: the generator's resolution, no compositing)",
     )
+    g.add_argument(
+        "--sky",
+        default="photo",
+        choices=["photo", "generator"],
+        help="photo: the photo's own sky and water move at full resolution, the generator only relights (default); "
+        "generator: the generator's frames fill them (the paper, for models trained on real data at 256 px+)",
+    )
+    g.add_argument("--loop", action="store_true", help="seamless loop: the last frame leads into the first")
+    g.add_argument("--speed", type=float, default=1.0, help="multiplies the sky's motion (--motion)")
+    g.add_argument(
+        "--direction", type=float, help="the sky's direction in degrees (0: to the right, 90: up; default: --motion's)"
+    )
+    g.add_argument("--water-speed", type=float, help="the water's speed multiplier (default: the sky's, mirrored)")
+    g.add_argument("--water-direction", type=float, help="the water's direction in degrees (default: the sky's)")
+    g.add_argument(
+        "--no-thin", action="store_true", help="let thin things against the sky (towers, tree tops) move with it"
+    )
     g.add_argument("--mask", help="dynamic mask image of the photo's size, white = moves (default: the segmenter's)")
     g.add_argument(
         "--segmenter", help="segmenter checkpoint for the dynamic mask (default: runs/segmenter64 if present)"
@@ -135,9 +152,9 @@ def animate(args: argparse.Namespace) -> list[Path]:
     """Render and write the videos; returns the written paths."""
     formats = check_args(args)
     if args.image or args.inversion:
-        from dl_lightning.cli.animate_photo import animate_photo
+        from dl_lightning.cli.animate_photo import animate_photo_cli
 
-        return animate_photo(args, formats)
+        return animate_photo_cli(args, formats)
     motion = get_motion(args.motion, horizon=horizon_arg(args.horizon, 0.0))
     G = load_generator(args.ckpt).to(args.device)
     n, dim = args.num, G.cfg.z_dyn_dim

@@ -60,10 +60,14 @@ def open_photo(path: str | Path, fit: str = "crop") -> tuple[Image.Image, Geomet
     return photo_square(img, fit)
 
 
+def square_at(square: Image.Image, resolution: int) -> torch.Tensor:
+    """The generator's view of a photo's square: (1, 3, R, R) in [-1, 1]."""
+    return pil_to_tensor(center_crop_resize(square, resolution))[None]
+
+
 def prepare_photo(path: str | Path, resolution: int, fit: str = "crop") -> torch.Tensor:
     """Any photo -> (1, 3, R, R) in [-1, 1]: centre-crop, or pad (edge colour) to square, then resize."""
-    square, _ = open_photo(path, fit)
-    return pil_to_tensor(center_crop_resize(square, resolution))[None]
+    return square_at(open_photo(path, fit)[0], resolution)
 
 
 def photo_at(square: Image.Image, geometry: Geometry, size: int) -> torch.Tensor:

@@ -59,6 +59,35 @@ def feathered_mask(dynamic: torch.Tensor, photo: torch.Tensor, feather: float = 
     return kornia.filters.gaussian_blur2d(m, (k, k), (sigma, sigma), border_type="replicate").clamp(0, 1)
 
 
+def thin_structures(
+    alpha: torch.Tensor, photo: torch.Tensor, width: float = 1 / 200, contrast: float = 0.08
+) -> torch.Tensor:
+    """(1, 1, h, w) bool: thin things against the sky that rise from the land (towers, masts, antennas, tree tops,
+    roof edges), too thin for the generator's 64 px mask.
+
+    A pixel is a candidate when it stands out from its surroundings by more than ``contrast`` (grey, [0, 1]) at
+    a scale up to ``width`` x the short side (4-5 px at 1024: the black and white top-hats, a closing or an
+    opening with that square less the photo). Candidates are kept only when connected, through candidates, to
+    the land (``alpha`` < 0.5): a mast or a tree top is, the texture inside a cloud is not.
+    """
+    h, w = photo.shape[-2:]
+    k = 2 * max(1, round(width * min(h, w))) + 1
+    grey = ((photo.float() + 1) / 2).mean(1, keepdim=True)
+    dilate = lambda x: F.max_pool2d(x, k, 1, k // 2)  # noqa: E731
+    erode = lambda x: -F.max_pool2d(-x, k, 1, k // 2)  # noqa: E731
+    standout = torch.maximum(erode(dilate(grey)) - grey, grey - dilate(erode(grey)))
+    land = alpha < 0.5
+    allowed = (standout > contrast) | land
+    grown = land
+    for i in range(4 * max(h, w)):  # geodesic dilation from the land within the candidates
+        nxt = (F.max_pool2d(grown.float(), 3, 1, 1) > 0) & allowed
+        if i % 8 == 7 and torch.equal(nxt, grown):
+            break
+        grown = nxt
+    thin = grown & ~land
+    return F.max_pool2d(thin.float(), 3, 1, 1) > 0  # their anti-aliased edges too
+
+
 def lighting_gain(
     lit: torch.Tensor, reference: torch.Tensor, out_hw: tuple[int, int], geometry: Geometry, smooth: float = 0.08
 ) -> torch.Tensor:

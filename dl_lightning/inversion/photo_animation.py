@@ -17,9 +17,16 @@ from PIL import Image
 
 from dl_lightning.animation import Motion, render_frames
 from dl_lightning.data.images import open_rgb
-from dl_lightning.data.photos import Geometry, photo_square
+from dl_lightning.data.photos import Geometry, photo_at, photo_square
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.composite import composite, feathered_mask, frame_to_output, lighting_gain
+from dl_lightning.inversion.composite import (
+    composite,
+    feathered_mask,
+    frame_to_output,
+    lighting_gain,
+    thin_structures,
+)
+from dl_lightning.inversion.photo_motion import PhotoMotion
 from dl_lightning.inversion.result import Inversion
 
 
@@ -104,6 +111,14 @@ def horizon_from_mask(mask: torch.Tensor) -> float | None:
     return k / h * 2 - 1
 
 
+def user_alpha(path: str | Path, fit: str, geometry: Geometry, size: int) -> torch.Tensor:
+    """A user's mask image (white = moves, the photo's size; checked by :func:`user_mask`) at output size, as
+    :func:`photo_at` makes the photo: (1, 1, h, w) in [0, 1]. The user's mask is the authority at full
+    resolution: no feathering, no thin-structure removal."""
+    square, _ = photo_square(open_rgb(path), fit)
+    return ((photo_at(square, geometry, size).mean(1, keepdim=True) + 1) / 2).clamp(0, 1)
+
+
 @torch.no_grad()
 def photo_frames(
     inv: Inversion,
@@ -115,25 +130,38 @@ def photo_frames(
     relight: bool,
     upsampler: torch.nn.Module | None = None,
     chunk: int = 8,
+    sky: str = "photo",
+    water: Motion | None = None,
+    loop: bool = False,
 ) -> Iterator[torch.Tensor]:
     """Output frames (1, 3, h, w) at the photo's resolution.
 
     Args:
         inv: the inversion (latents and tuned generator).
-        ws: W+ of every frame (T, 1, num_ws, w_dim) (see ``pipeline.inversion_ws``).
-        motion: S_dyn motion.
+        ws: W+ of every frame (T, 1, num_ws, w_dim) (see ``animation.inversion_ws``).
+        motion: the sky's motion (S_dyn's, and the photo's sky with ``sky="photo"``).
         photo: the photo at output size (1, 3, h, w) in [-1, 1].
         alpha: feathered dynamic mask (1, 1, h, w) in [0, 1] (0: exactly the photo).
         geometry: where the photo lies on the generator's square.
-        relight: carry the lighting change of the generator's frames over to the static region.
-        upsampler: optional x4 super-resolution net for the dynamic region.
+        relight: carry the lighting change of the generator's frames over to the whole frame.
+        upsampler: optional x4 super-resolution net for the generator's sky (``sky="generator"``).
+        sky: ``photo``: the photo's own sky and water move (:class:`PhotoMotion`), the generator only relights;
+            ``generator``: the generator's frames fill the moving region (the paper; for models trained on real
+            data at high resolution).
+        water: the water's own motion with ``sky="photo"`` (None: the sky's, mirrored).
+        loop: with ``sky="photo"``, the last frame leads into the first.
     """
-    hw = tuple(photo.shape[-2:])
-    frames = render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk)
-    lit = render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, Motion(), chunk) if relight else None
-    reference = inv.render() if relight else None
-    for f in frames:
-        gain = lighting_gain(next(lit), reference, hw, geometry) if relight else None
+    hw, frames = tuple(photo.shape[-2:]), ws.shape[0]
+    gains = None
+    if relight:
+        reference = inv.render()
+        lit = render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, Motion(), chunk)
+        gains = (lighting_gain(f, reference, hw, geometry) for f in lit)
+    if sky == "photo":
+        yield from PhotoMotion(photo, alpha, geometry, motion, water, period=frames, loop=loop).frames(frames, gains)
+        return
+    for f in render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk):
+        gain = next(gains) if gains is not None else None
         yield composite(photo, frame_to_output(f, geometry, hw, upsampler), alpha, gain)
 
 
@@ -160,10 +188,15 @@ class RegionChange:
         }
 
 
-def mask_to_alpha(mask: torch.Tensor | None, photo: torch.Tensor, geometry: Geometry) -> torch.Tensor:
-    """(1, 1, R, R) dynamic mask (or None = everything moves) -> feathered alpha at the photo's size; tiny values
-    are set to exactly 0, so the static region is the photo to the bit."""
+def mask_to_alpha(
+    mask: torch.Tensor | None, photo: torch.Tensor, geometry: Geometry, keep_thin: bool = True
+) -> torch.Tensor:
+    """(1, 1, R, R) dynamic mask (or None = everything moves) -> feathered alpha at the photo's size. With
+    ``keep_thin`` thin things against the sky that rise from the land stay still (:func:`thin_structures`).
+    Tiny values are set to exactly 0, so the static region is the photo to the bit."""
     if mask is None:
         return torch.ones(1, 1, *photo.shape[-2:])
     alpha = feathered_mask(frame_to_output(mask, geometry, tuple(photo.shape[-2:])).clamp(0, 1), photo)
+    if keep_thin:
+        alpha = alpha.masked_fill(thin_structures(alpha, photo), 0.0)
     return torch.where(alpha < 1e-3, torch.zeros_like(alpha), alpha)

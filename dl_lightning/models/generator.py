@@ -63,6 +63,11 @@ class GeneratorConfig:
             4 px noise cell spans a quarter of the frame and an 8 px one an eighth, so warping them moves
             the horizon and the land with the clouds (the 64 px default config uses 16). Not in the paper;
             see the README's motion table.
+        last_noise: add S_st and S_dyn in the last conv too (True: StyleGAN2 and the paper). Noise added there
+            reaches the image through nothing but a lrelu and the 1x1 toRGB, so a per-pixel noise map becomes
+            per-pixel dots in the image (the speckles: README, "Speckles"), whatever its strength's shape. With
+            False the last layer keeps its maps (the latent format is unchanged) but adds nothing, so every
+            noise map passes a modulated 3x3 conv before it reaches RGB.
     """
 
     resolution: int = 64
@@ -81,6 +86,7 @@ class GeneratorConfig:
     dyn_gate: bool = False
     dyn_gate_norm: bool = False
     dyn_min_res: int = 4
+    last_noise: bool = True
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -135,7 +141,8 @@ class SynthesisLayer(nn.Module):
     With ``dyn_gate`` the dynamic noise term is also scaled per pixel by ``2 sigmoid(gate(x))``
     (x: the conv's output, gate: a 1x1 conv to one channel, zero at initialisation); with
     ``gate_norm`` that weight is divided by its mean over the frame (it then only redistributes S_dyn).
-    A layer built with ``dynamic=False`` ignores its S_dyn map (its ``strength_dyn`` is a zero buffer).
+    A layer built with ``dynamic=False`` ignores its S_dyn map (its ``strength_dyn`` is a zero buffer), one built
+    with ``static=False`` its S_st map (the same for ``strength_st``).
     """
 
     def __init__(
@@ -150,13 +157,18 @@ class SynthesisLayer(nn.Module):
         dyn_gate: bool,
         gate_norm: bool = False,
         dynamic: bool = True,
+        static: bool = True,
         per_channel: bool = True,
         dyn_per_channel: bool = True,
     ):
         super().__init__()
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, fused=fused)
         n_st, n_dyn = (out_ch if p else 1 for p in (per_channel, dyn_per_channel))  # (n,) broadcasts as (n, 1, 1)
-        self.strength_st = nn.Parameter(torch.full((n_st,), noise_init))
+        if static:
+            self.strength_st = nn.Parameter(torch.full((n_st,), noise_init))
+        else:  # same state_dict key, never trained
+            self.register_buffer("strength_st", torch.zeros(n_st))
+        self.static = static
         if dynamic:
             self.strength_dyn = nn.Parameter(torch.full((n_dyn,), noise_init))
         else:  # same state_dict key, never trained
@@ -195,7 +207,8 @@ class SynthesisLayer(nn.Module):
             out = torch.add(bias, y, alpha=SQRT2)
         else:
             out = torch.addcmul(bias, y, (d * SQRT2)[:, :, None, None].to(y.dtype))
-        out.addcmul_((self.strength_st * SQRT2)[:, None, None], noise_st)
+        if self.static:
+            out.addcmul_((self.strength_st * SQRT2)[:, None, None], noise_st)
         if self.dynamic:
             gate = noise_dyn if self.gate is None else noise_dyn * self.dyn_gate(y, d)
             out.addcmul_((self.strength_dyn * SQRT2)[:, None, None], gate)
@@ -243,7 +256,10 @@ class Generator(nn.Module):
             res = 2**log2_res
             cin, cout, dynamic = cfg.channels(res // 2), cfg.channels(res), cfg.dyn_min_res <= res
             self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, dynamic=dynamic, **opts))
-            self.layers.append(SynthesisLayer(cout, cout, cfg.w_dim, up=False, dynamic=dynamic, **opts))
+            noisy = cfg.last_noise or log2_res < log_res  # the last layer: noise only with `last_noise`
+            self.layers.append(
+                SynthesisLayer(cout, cout, cfg.w_dim, up=False, dynamic=dynamic and noisy, static=noisy, **opts)
+            )
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
         self.num_ws = len(self.layers) + 1
