@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import torch
+
 from tests.conftest import REPO, TINY_D, TINY_G
 
 TRAIN = [sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(REPO / "configs/gan/synthetic64.yaml")]
@@ -186,3 +188,40 @@ def test_run_folder_is_named_once_and_fills_logger_and_checkpoints(tiny_data, tm
     assert r.returncode == 0, r.stderr[-3000:]
     assert (root / "sweeps" / "s1" / "trial01" / "checkpoints" / "last.ckpt").is_file()
     assert not (root / "checkpoints" / "last.ckpt").exists()
+
+
+def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+
+    from dl_lightning.training.ddp import all_reduce_grads
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 1))
+    x, y = torch.randn(8, 5), torch.randn(8, 1)  # the global batch; this rank takes its half
+    part = slice(rank * 8 // world, (rank + 1) * 8 // world)
+    torch.nn.functional.mse_loss(model(x[part]), y[part]).backward()
+    all_reduce_grads(model.parameters())
+    torch.save([p.grad for p in model.parameters()], f"{out}/rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_ddp_gan_gradients_match_one_process_on_the_global_batch(tmp_path):
+    """``ddp_gan`` averages gradients: two processes on halves of a batch give the one-process gradient of the
+    whole batch (to float32 rounding, 1e-6), not its sum (a missing division by the world size doubles it)."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 1))
+    x, y = torch.randn(8, 5), torch.randn(8, 1)
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    for r in range(2):
+        grads = torch.load(tmp_path / f"rank{r}.pt", weights_only=True)
+        for g, p in zip(grads, model.parameters()):
+            torch.testing.assert_close(g, p.grad, atol=1e-6, rtol=1e-5)

@@ -47,6 +47,19 @@ def test_missing_companions_are_trained_once_then_used_by_dl_animate(gen_ckpt, t
     assert report["encoder"] == str(encoder) and report["lighting"] == str(lighting)
     assert "training it now" not in capsys.readouterr().out
 
+    # at the photo's size, the land is relit smoothly when the daytime moves, and exactly still when it does not
+    land = Image.new("RGB", (48, 40), (90, 140, 200))
+    land.paste((60, 120, 40), (0, 20, 48, 40))
+    land.save(tmp_path / "p.png")
+    half = Image.new("L", (48, 40), 0)
+    half.paste(255, (0, 0, 48, 20))
+    half.save(tmp_path / "m.png")
+    flags = "--optim-steps 1 --finetune-steps 1 --frames 3 --size 40 --fit pad --formats gif".split()
+    for daytime in ("slerp", "fixed"):
+        animate(args + flags + ["--daytime", daytime, "--zdyn-end", ",".join(["3"] * G.cfg.z_dyn_dim)])
+        rc = json.loads((out / "metrics.json").read_text())["region_change"]
+        assert (rc["change_static"] > 0) == (daytime == "slerp"), (daytime, rc)
+
     # a GAN checkpoint newer than its companions makes them stale (times set apart, so no clock race)
     now = time.time()
     for path, age in ((lighting, 100), (encoder, 100), (gen_ckpt, 50)):

@@ -42,6 +42,30 @@ def test_existing_output_needs_overwrite(tiny_data, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_a_full_disk_gives_one_line_and_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    """The OS reports ENOSPC part-way through (simulated at the shard writer, where the bytes go to disk)."""
+    import errno
+
+    import webdataset as wds
+
+    real_write, calls = wds.ShardWriter.write, []
+
+    def write(self, sample):
+        calls.append(1)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, sample)
+
+    monkeypatch.setattr(wds.ShardWriter, "write", write)
+    out = tmp_path / "data"
+    with pytest.raises(SystemExit) as exc:
+        dl_data(["synthetic", "--out", str(out), "--num-static", "6", "--num-videos", "1", "--resolution", "32", "--workers", "1"])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "img/s" not in ln]  # no progress bars
+    assert exc.value.code == 2 and len(err) == 1 and "No space left on device" in err[0], err
+    assert err[0].startswith("error: cannot write the dataset") and len(calls) == 4
+    assert not out.exists() and not list(tmp_path.glob("*partial*")), "no half-written dataset, no temp folder"
+
+
 def _write(path: Path, img: Image.Image, **kw) -> Path:
     img.save(path, **kw)
     return path

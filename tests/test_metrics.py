@@ -151,3 +151,28 @@ def test_eval_bad_inputs(tmp_path, capsys):
     with pytest.raises(SystemExit):
         dl_eval(["lpips", str(tmp_path / "x.png"), str(tmp_path / "y.png"), "--random-backbone"])
     assert "compare two image files" in capsys.readouterr().err
+
+
+def test_perceptual_config_builds_lpips_from_each_source_or_says_why_not(tmp_path, monkeypatch, capsys):
+    """``PerceptualConfig.build``: random backbone, local weights file, the torch hub cache, or (none of them, or
+    weight 0) pixels only with one line saying so."""
+    import torchvision
+
+    from dl_lightning.inversion.losses import PerceptualConfig
+
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub_home" / "hub"))  # an empty cache, restored after
+    a, b = smooth_images(2, 0), smooth_images(2, 1)
+    assert PerceptualConfig(weight=0.0, random_backbone=True).build() is None
+    assert PerceptualConfig().build() is None
+    assert "no local alex weights for LPIPS" in capsys.readouterr().out
+    model = PerceptualConfig(random_backbone=True).build()
+    assert model is not None and (lpips_distance(model, a, b) > 0).all()
+    tv = torchvision.models.alexnet()
+    torch.save(tv.state_dict(), tmp_path / "alex.pth")
+    local = PerceptualConfig(backbone_weights=str(tmp_path / "alex.pth")).build()
+    torch.testing.assert_close(local.net.slice1[0].weight, tv.features[0].weight)
+    cached = tmp_path / "hub_home" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save(tv.state_dict(), cached)
+    from_cache = PerceptualConfig().build()  # the cache branch: torchvision's own loader
+    torch.testing.assert_close(from_cache.net.slice1[0].weight, tv.features[0].weight)

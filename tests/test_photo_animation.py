@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from dl_lightning.cli.animate import main as animate
@@ -134,3 +135,22 @@ def test_one_command_animates_a_photo_at_its_resolution(gen_ckpt, tmp_path, hill
     assert gif.size == (200, 120) and gif.n_frames == 4
     with pytest.raises(SystemExit):
         animate(photo_args + ["--mask", str(hills)])
+
+
+@pytest.mark.parametrize("size,fit", [((300, 180), "pad"), ((180, 300), "pad"), ((300, 180), "crop")])
+def test_generator_frames_land_where_the_photo_lies(size, fit):
+    """``frame_to_output`` puts the generator's square back where the photo lies on it: a frame drawn from the
+    square itself comes back as the photo (not flipped, not shifted by the photo's offset, not stretched)."""
+    yy, xx = np.mgrid[0 : size[1], 0 : size[0]]
+    smooth = np.stack([xx / size[0], yy / size[1], (xx + 2 * yy) % 97 / 97], -1)  # a ramp + stripes: no symmetry
+    img = Image.fromarray((smooth * 255).astype(np.uint8))
+    square, geometry = photo_square(img, fit)
+    photo = photo_at(square, geometry, 1024)
+    frame = torch.from_numpy(np.asarray(square.resize((128, 128), Image.BILINEAR)).copy()).permute(2, 0, 1)[None]
+    out = frame_to_output(frame.float() / 127.5 - 1, geometry, tuple(photo.shape[-2:]))
+    err = (out - photo).abs().mean().item()
+    flipped = (out.flip(-2) - photo).abs().mean().item()
+    assert err < 0.05 and flipped > 4 * err, (err, flipped)
+    stretched = F.interpolate(frame.float() / 127.5 - 1, size=tuple(photo.shape[-2:]), mode="bilinear")
+    if fit == "pad":
+        assert (stretched - photo).abs().mean().item() > 4 * err, "the photo's box, not the whole square"

@@ -70,7 +70,15 @@ def test_checkpoint_resume_continues_at_the_same_step(tiny_data, tmp_path):
         filename="s{step}",
         auto_insert_metric_name=False,
     )
-    fit(make_module(), make_data(tiny_data), 3, tmp_path, callbacks=[ckpt])  # "killed" after step 3
+    keys = {}
+
+    class Keys(pl.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            keys.setdefault(trainer.global_step, batch["key"])
+
+    fit(make_module(), make_data(tiny_data), 3, tmp_path, callbacks=[ckpt, Keys()])  # "killed" after step 3
+    first_run = dict(keys)
+    keys.clear()
     path = tmp_path / "ckpt" / "s2.ckpt"
     assert path.is_file()
     saved = torch.load(path, map_location="cpu", weights_only=True)
@@ -87,8 +95,10 @@ def test_checkpoint_resume_continues_at_the_same_step(tiny_data, tmp_path):
             seen["ema"] = module.G_ema.const.detach().clone()
 
     resumed = make_module()
-    trainer = fit(resumed, make_data(tiny_data), 4, tmp_path, ckpt_path=str(path), callbacks=[Probe()])
+    trainer = fit(resumed, make_data(tiny_data), 4, tmp_path, ckpt_path=str(path), callbacks=[Probe(), Keys()])
     assert seen["step"] == 2 and seen["adam_steps"] == [2, 2, 2]
+    assert saved["datamodule_hyper_parameters"] and "LandscapeDataModule" in saved
+    assert keys[2] not in first_run.values(), "the resumed stream goes on with unseen data, it does not replay"
     torch.testing.assert_close(seen["ema"], saved["state_dict"]["G_ema.const"])
     assert trainer.global_step == 4
 

@@ -81,6 +81,7 @@ def animate_photo_cli(args: argparse.Namespace, formats: list[str]) -> list[Path
         segmenter=load_segmenter(segmenter) if segmenter else None,
         upsampler=load_upsampler(upsampler).to(args.device) if upsampler else None,
         perceptual=perceptual.build(),
+        sources={"encoder": args.encoder, "lighting": args.lighting, "segmenter": segmenter, "upsampler": upsampler},
     )
     written, _ = animate_photo(args.image, args.out, nets, opts, mask=args.mask, save=save_inversion)
     return written

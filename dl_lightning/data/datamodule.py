@@ -45,6 +45,17 @@ class LandscapeDataModule(pl.LightningDataModule):
         self.save_hyperparameters()
         self.static_root, self.video_root = static_root, video_root or static_root
         self.stream: LandscapeStream | None = None
+        self.start_epoch = 0  # the stream's first epoch: after a resume, the one after the checkpoint's
+
+    def state_dict(self) -> dict:
+        """Saved in every checkpoint: the stream epoch a resumed run starts from (the next unseen one, so a
+        resumed run does not replay the sample order it has already trained on)."""
+        return {"stream_epoch": (self.trainer.current_epoch + 1) if self.trainer is not None else self.start_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.start_epoch = int(state.get("stream_epoch", 0))
+        if self.stream is not None:
+            self.stream.epoch = self.start_epoch
 
     def setup(self, stage: str | None = None) -> None:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
@@ -62,6 +73,7 @@ class LandscapeDataModule(pl.LightningDataModule):
             rank=rank,
             world_size=world,
         )
+        self.stream.epoch = self.start_epoch
 
     def train_dataloader(self) -> DataLoader:
         if self.stream is None:

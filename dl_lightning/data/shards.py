@@ -85,11 +85,24 @@ class DatasetWriter:
         self.skipped[reason] += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        for w in self.writers.values():
-            w.close()
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            for w in self.writers.values():
+                w.close()
+            if exc_type is None:
+                self._finish()
+        except OSError as err:  # a full disk, most often: nothing half-written stays behind
+            exc_type, exc = OSError, err
+        if exc_type is None:
             return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise UserError(
+                f"cannot write the dataset to {self.root}: {exc.strerror or exc} (is the disk full?); "
+                "nothing was kept: free some space or choose another --out"
+            ) from None
+
+    def _finish(self) -> None:
+        """Write the manifest and move the finished dataset into place."""
         manifest = {
             "format": "dl_lightning-shards-v1",
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -40,17 +40,32 @@ def consumer_shards(urls: list[str], consumer: int, n_consumers: int) -> tuple[l
     return list(urls), n_consumers, consumer
 
 
+#: Corrupt samples in a row after which a stream gives up with one line (a dataset that is all bad, not a few
+#: damaged files).
+MAX_BAD_RUN = 200
+
+
 def iterate_samples(urls: list[str], consumer: int, n_consumers: int, rng: random.Random) -> Iterator[dict]:
-    """Endless raw samples (dicts of bytes) from this consumer's part of ``urls``."""
+    """Endless raw samples (dicts of bytes) from this consumer's part of ``urls``.
+
+    A pass over its shards that reads no sample at all (every shard unreadable, or empty) raises a
+    :class:`UserError` naming them, instead of looping forever."""
     mine, mod, rem = consumer_shards(urls, consumer, n_consumers)
     while True:
         order = list(mine)
         rng.shuffle(order)
+        read = 0
         for url in order:
             samples = tarfile_to_samples(handler=wds.warn_and_continue)(iter([{"url": url}]))
             for i, sample in enumerate(samples):
+                read += 1
                 if i % mod == rem:
                     yield sample
+        if not read:
+            raise UserError(
+                f"no readable sample in {len(order)} shard(s) ({order[0] if order else 'none'}"
+                f"{', ...' if len(order) > 1 else ''}): the dataset is unreadable or empty; rebuild it with dl-data"
+            )
 
 
 def shuffled(samples: Iterator[Any], buffer: int, rng: random.Random) -> Iterator[Any]:
@@ -130,9 +145,16 @@ class LandscapeStream(IterableDataset):
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         return self.rank * nw + wid, self.world_size * nw, nw
 
-    def _warn_skip(self, key: str, err: Exception) -> None:
+    def _warn_skip(self, key: str, err: Exception, run: int) -> None:
+        """Count and warn about a corrupt sample; ``run`` is how many in a row have failed (with this one)."""
         self.skipped += 1
         warnings.warn(f"skipping corrupt sample {key}: {err}", stacklevel=2)
+        if run >= MAX_BAD_RUN:
+            first = (self.static_urls or self.video_urls or ["?"])[0]
+            raise UserError(
+                f"{run} samples in a row could not be decoded (the last: {key}: {err}); the dataset of {first} "
+                "looks corrupt: rebuild it with dl-data"
+            )
 
     def _frame_pair(self, n: int, rng: random.Random) -> tuple[int, int]:
         """Indices of two distinct frames of an n-frame clip, at most ``max_gap`` apart."""
@@ -147,31 +169,40 @@ class LandscapeStream(IterableDataset):
         return i, j
 
     def _statics(self, consumer: int, n: int, rng: random.Random) -> Iterator[tuple[str, torch.Tensor]]:
+        bad = 0
         for s in shuffled(iterate_samples(self.static_urls, consumer, n, rng), self.shuffle_buffer, rng):
             try:
                 x = decode_image(image_field(s), self.resolution)
             except UserError as err:
-                self._warn_skip(s.get("__key__", "?"), err)
+                bad += 1
+                self._warn_skip(s.get("__key__", "?"), err, bad)
                 continue
+            bad = 0
             yield s["__key__"], (x.flip(-1) if self.flip and rng.random() < 0.5 else x)
 
     def _pairs(self, consumer: int, n: int, rng: random.Random) -> Iterator[torch.Tensor]:
         def raw_pairs():
+            short = 0
             for s in iterate_samples(self.video_urls, consumer, n, rng):
                 names = frame_fields(s)
                 if len(names) < 2:
-                    self._warn_skip(s.get("__key__", "?"), UserError("fewer than 2 frames"))
+                    short += 1
+                    self._warn_skip(s.get("__key__", "?"), UserError("fewer than 2 frames"), short)
                     continue
+                short = 0
                 for _ in range(self.pairs_per_video):
                     i, j = self._frame_pair(len(names), rng)
                     yield s["__key__"], s[names[i]], s[names[j]]
 
+        bad = 0
         for key, a, b in shuffled(raw_pairs(), self.shuffle_buffer, rng):
             try:
                 pair = torch.stack([decode_image(a, self.resolution), decode_image(b, self.resolution)])
             except UserError as err:
-                self._warn_skip(key, err)
+                bad += 1
+                self._warn_skip(key, err, bad)
                 continue
+            bad = 0
             yield pair.flip(-1) if self.flip and rng.random() < 0.5 else pair
 
     def __iter__(self) -> Iterator[dict]:

@@ -53,6 +53,7 @@ class PhotoNetworks:
     segmenter: torch.nn.Module | None = None  # None and no mask: the whole frame moves
     upsampler: torch.nn.Module | None = None  # x4 for the generator's sky (sky="generator"); None: bicubic
     perceptual: torch.nn.Module | None = None  # LPIPS for the inversion; None: pixels only
+    sources: dict[str, str | None] = field(default_factory=dict)  # where each came from, for the report
 
 
 @dataclass
@@ -171,7 +172,7 @@ def animate_photo(
     else:
         mask_lr, source = segment(networks, photo_lr, opts.raw_mask)
     times["mask"] = time.perf_counter() - t0
-    report: dict = {"image": str(image), "mask": source, "sky": opts.sky}
+    report: dict = {"image": str(image), "mask": source, "sky": opts.sky, **networks.sources}
     inv = invert_photo(
         photo_lr, G, networks.encoder, A, opts.optim_steps, opts.finetune_steps, networks.perceptual,
         opts.lpips_weight, dynamic_mask=mask_lr, **opts.stage_kwargs,
