@@ -59,7 +59,7 @@ def test_a_full_disk_gives_one_line_and_leaves_nothing_behind(tmp_path, capsys, 
     monkeypatch.setattr(wds.ShardWriter, "write", write)
     out = tmp_path / "data"
     with pytest.raises(SystemExit) as exc:
-        dl_data(["synthetic", "--out", str(out), "--num-static", "6", "--num-videos", "1", "--resolution", "32", "--workers", "1"])
+        dl_data(f"synthetic --out {out} --num-static 6 --num-videos 1 --resolution 32 --workers 1".split())
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "img/s" not in ln]  # no progress bars
     assert exc.value.code == 2 and len(err) == 1 and "No space left on device" in err[0], err
     assert err[0].startswith("error: cannot write the dataset") and len(calls) == 4
