@@ -15,6 +15,7 @@ cover the same area at up to the photo's own resolution, whatever its aspect rat
 from __future__ import annotations
 
 import kornia
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -43,6 +44,10 @@ def frame_to_output(
     return sq
 
 
+#: The largest side at which :func:`feathered_mask` shapes the mask (it is upsampled from there).
+WORK_SIDE = 512
+
+
 def feathered_mask(dynamic: torch.Tensor, photo: torch.Tensor, feather: float = 0.01) -> torch.Tensor:
     """(1, 1, h, w) soft dynamic mask: edges aligned to the photo (guided filter), then feathered.
 
@@ -50,13 +55,16 @@ def feathered_mask(dynamic: torch.Tensor, photo: torch.Tensor, feather: float = 
     blur's sigma as a fraction of the short side.
     """
     h, w = photo.shape[-2:]
-    m = dynamic.float()
-    r = max(1, round(min(h, w) / 64))  # about one generator pixel at 64 px
-    grey = ((photo + 1) / 2).mean(1, keepdim=True)
+    scale = min(1.0, WORK_SIDE / max(h, w))  # the mask is smooth: shape it at most WORK_SIDE px, then upsample
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    m = F.interpolate(dynamic.float(), size=size, mode="area")
+    grey = F.interpolate(((photo.float() + 1) / 2).mean(1, keepdim=True), size=size, mode="area")
+    r = max(1, round(min(size) / 64))  # about one generator pixel at 64 px
     m = kornia.filters.guided_blur(grey, m, 2 * r + 1, 1e-3).clamp(0, 1)
-    sigma = max(feather * min(h, w), 0.5)
+    sigma = max(feather * min(size), 0.5)
     k = 2 * int(3 * sigma) + 1
-    return kornia.filters.gaussian_blur2d(m, (k, k), (sigma, sigma), border_type="replicate").clamp(0, 1)
+    m = kornia.filters.gaussian_blur2d(m, (k, k), (sigma, sigma), border_type="replicate")
+    return F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
 
 
 def thin_structures(
@@ -70,22 +78,24 @@ def thin_structures(
     opening with that square less the photo). Candidates are kept only when connected, through candidates, to
     the land (``alpha`` < 0.5): a mast or a tree top is, the texture inside a cloud is not.
     """
+    from scipy import ndimage
+
     h, w = photo.shape[-2:]
     k = 2 * max(1, round(width * min(h, w))) + 1
+
+    def dilate(x: torch.Tensor) -> torch.Tensor:  # a square's max is separable: a row, then a column
+        return F.max_pool2d(F.max_pool2d(x, (1, k), 1, (0, k // 2)), (k, 1), 1, (k // 2, 0))
+
+    def erode(x: torch.Tensor) -> torch.Tensor:
+        return -dilate(-x)
+
     grey = ((photo.float() + 1) / 2).mean(1, keepdim=True)
-    dilate = lambda x: F.max_pool2d(x, k, 1, k // 2)  # noqa: E731
-    erode = lambda x: -F.max_pool2d(-x, k, 1, k // 2)  # noqa: E731
     standout = torch.maximum(erode(dilate(grey)) - grey, grey - dilate(erode(grey)))
-    land = alpha < 0.5
-    allowed = (standout > contrast) | land
-    grown = land
-    for i in range(4 * max(h, w)):  # geodesic dilation from the land within the candidates
-        nxt = (F.max_pool2d(grown.float(), 3, 1, 1) > 0) & allowed
-        if i % 8 == 7 and torch.equal(nxt, grown):
-            break
-        grown = nxt
-    thin = grown & ~land
-    return F.max_pool2d(thin.float(), 3, 1, 1) > 0  # their anti-aliased edges too
+    land = (alpha < 0.5)[0, 0].cpu().numpy()
+    labels, _ = ndimage.label((standout[0, 0] > contrast).cpu().numpy() | land, np.ones((3, 3)))  # 8-connected
+    thin = np.isin(labels, np.unique(labels[land])) & ~land
+    thin = torch.from_numpy(thin).to(alpha.device)[None, None].float()
+    return F.max_pool2d(thin, 3, 1, 1) > 0  # their anti-aliased edges too
 
 
 def lighting_gain(
