@@ -40,6 +40,17 @@ def save_image(array: np.ndarray, path: str | Path) -> Path:
     return Path(path)
 
 
+def gif_frames(frames: list[Image.Image]) -> list[Image.Image]:
+    """RGB frames -> palette frames sharing one 256-colour palette, made from four frames spread over the video
+    (Pillow's per-frame palettes with its frame differencing can paint a patch of a frame in a wrong colour)."""
+    picks = [frames[round(i * (len(frames) - 1) / 3)] for i in range(4)] if len(frames) > 1 else frames[:1]
+    mosaic = Image.new("RGB", (picks[0].width, picks[0].height * len(picks)))
+    for i, f in enumerate(picks):
+        mosaic.paste(f, (0, i * picks[0].height))
+    palette = mosaic.quantize(256, method=Image.Quantize.MEDIANCUT)
+    return [f.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG) for f in frames]
+
+
 class VideoSink:
     """Incremental video writer: MP4 (H.264, yuv420p, encoded as frames arrive) or GIF (by suffix).
 
@@ -93,11 +104,12 @@ class VideoSink:
             self.abort()
             raise UserError(f"{self.path}: no frames to write")
         if self.kind == ".gif":
-            self._gif[0].save(
+            frames = gif_frames(self._gif)
+            frames[0].save(
                 self.tmp,
                 format="GIF",
                 save_all=True,
-                append_images=self._gif[1:],
+                append_images=frames[1:],
                 duration=int(1000 / self.fps),
                 loop=0,
             )

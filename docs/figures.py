@@ -5,7 +5,10 @@
 * ``samples_grid.png``: 16 EMA samples (truncation ``VIEW_TRUNCATION``);
 * ``timelapse_strip.png``: 4 scenes (rows), every ``--every``-th frame (columns) of a ``clouds``
   time-lapse with the time of day fixed, upscaled x2 (nearest) so the motion can be seen;
-* ``timelapse.gif``: the 4 scenes side by side, time of day moving (``slerp``).
+* ``timelapse.gif``: the 4 scenes side by side, time of day moving (``slerp``);
+* with ``--photo PHOTO`` (and the segmenter of ``make train``): ``photo_animation.gif`` and
+  ``photo_animation_strip.png`` (frames 0, 16, 32, 47, and the mask), the default ``dl-animate --image`` path
+  (``--sky photo``, ``--motion right_wind``, the time of day fixed), through ``photo_job.animate_photo``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--frames", type=int, default=36)
     p.add_argument("--every", type=int, default=7)
+    p.add_argument("--photo", help="also the photo-animation figures of this photo")
+    p.add_argument("--segmenter", default="runs/segmenter64/checkpoints/last.ckpt")
     args = p.parse_args()
     out, G = Path(args.out), load_generator(args.ckpt)
     with torch.no_grad():
@@ -45,6 +50,34 @@ def main() -> None:
         frames = tile_frames(sample_timelapse(G, 4, args.frames, args.seed, clouds, "slerp"), nrow=4)
         write_video(frames, out / "timelapse.gif", fps=12)
     print(f"wrote samples_grid.png, timelapse_strip.png, timelapse.gif to {out}")
+    if args.photo:
+        photo_figures(G, args.photo, args.segmenter, out)
+
+
+def photo_figures(G, photo: str, segmenter: str, out: Path) -> None:
+    import tempfile
+
+    from PIL import Image
+
+    from dl_lightning.checkpoints import load_segmenter
+    from dl_lightning.inversion.photo_job import PhotoNetworks, PhotoOptions, animate_photo
+
+    nets = PhotoNetworks(G, segmenter=load_segmenter(segmenter))
+    opts = PhotoOptions(size=512, frames=48, formats=("gif",), fit="pad")  # the defaults: right_wind
+    with tempfile.TemporaryDirectory() as tmp:
+        animate_photo(photo, tmp, nets, opts)
+        gif = Image.open(Path(tmp) / "photo.gif")
+        frames = []
+        for t in (0, 16, 32, 47):
+            gif.seek(t)
+            frames.append(gif.convert("RGB").resize((256, 256 * gif.height // gif.width)))
+        frames.append(Image.open(Path(tmp) / "mask.png").convert("RGB").resize(frames[0].size))
+        strip = Image.new("RGB", (sum(f.width + 4 for f in frames) - 4, frames[0].height), "white")
+        for i, f in enumerate(frames):
+            strip.paste(f, (i * (f.width + 4), 0))
+        strip.save(out / "photo_animation_strip.png")
+        (Path(tmp) / "photo.gif").replace(out / "photo_animation.gif")
+    print(f"wrote photo_animation_strip.png, photo_animation.gif to {out}")
 
 
 if __name__ == "__main__":
