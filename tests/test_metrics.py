@@ -137,7 +137,7 @@ def test_eval_gan_and_lpips_cli(tiny_data, tmp_path):
     r = json.loads(out.read_text())
     for side in ("vs_static", "vs_videos"):
         assert set(r[side]) == {"fid", "kid_mean", "kid_std", "num_real", "num_fake"} and r[side]["fid"] > 0
-    assert r["animation_generated"]["flicker"] >= 0 and "seconds" in r
+    assert r["animation_generated"]["flicker"] > 0 and "seconds" in r  # a random generator's frames jitter
     Image.new("RGB", (40, 40), (200, 10, 10)).save(tmp_path / "a.png")
     out = tmp_path / "l.json"
     dl_eval(["lpips", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--random-backbone", "--json", str(out)])
