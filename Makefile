@@ -3,8 +3,8 @@
 #   ARGS    extra arguments for the underlying command          DATA  synthetic dataset folder
 #   CKPT    checkpoint for animate/eval                          PY    python used to create .venv
 #   SWEEP   W&B sweep file for `make sweep`                      COUNT sweep trials
-#   IMAGE   photo for `make animate IMAGE=...`: dl-animate trains what is missing first (encoder and
-#           lighting network A beside CKPT, segmenter, x4 upsampler), then animates the photo at its own resolution
+#   IMAGE   photo for `make animate IMAGE=...`: dl-animate trains what is missing first (the segmenter; the
+#           lighting network A beside CKPT for a moving daytime), then animates the photo at its own resolution
 #   SEGMENTER  dynamic-region segmenter checkpoint (trained by `make train` first if missing)
 PY ?= python3
 VENV ?= .venv

@@ -20,16 +20,23 @@ from dl_lightning.checkpoints import (
 from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.inversion.losses import PerceptualConfig
 from dl_lightning.inversion.photo_job import PhotoNetworks, PhotoOptions, animate_photo, animate_saved
-from dl_lightning.training.companions import ensure_companion
+from dl_lightning.training.companions import companion_path, ensure_companion, is_current
 
 
 def fill_companions(args: argparse.Namespace) -> None:
-    """Networks the user did not name: the GAN's companions, trained now if missing (not with ``--no-train``)."""
-    if args.inversion or args.no_train:
+    """Networks the user did not name: the GAN's companions, trained now if missing (not with ``--no-train``).
+
+    The encoder is not trained on the spot: latent optimisation from the mean latent ends within 0.4 dB of the
+    encoder's start on real photos (README, "Does the encoder earn its place?"), and training it costs minutes.
+    One already beside the GAN and current is used."""
+    if args.inversion:
+        return
+    if args.encoder is None and is_current("encoder", args.ckpt):
+        args.encoder = str(companion_path("encoder", args.ckpt))
+    if args.no_train:
         return
     needed = {
         "segmenter": not args.mask,
-        "encoder": True,
         "lighting": args.daytime != "fixed",
         "upsampler": args.size != 0 and args.sky == "generator",
     }
@@ -72,8 +79,6 @@ def animate_photo_cli(args: argparse.Namespace, formats: list[str]) -> list[Path
     if args.sky == "generator":
         upsampler = default_path(args.upsampler, DEFAULT_UPSAMPLER, "x4 upsampler (make upsampler)")
     perceptual = PerceptualConfig(args.lpips_weight, args.lpips_net, args.lpips_weights, args.lpips_random)
-    if not args.encoder:
-        print("note: no --encoder given; inversion starts from the mean latent")
     nets = PhotoNetworks(
         G,
         encoder=load_encoder(args.encoder, G) if args.encoder else None,
