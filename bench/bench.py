@@ -1,6 +1,6 @@
 """``make bench``: throughput of training, generation and data loading on this machine.
 
-Prints a table and writes ``bench/results.json``. The measurements live in ``bench_training.py``,
+Prints a table and writes ``outputs/bench/results.json`` (untracked: ``make bench`` changes no tracked file). The measurements live in ``bench_training.py``,
 ``bench_profile.py``, ``bench_inference.py``, ``bench_kernels.py`` and ``bench_against.py`` (shared pieces:
 ``bench_common.py``). Sections:
 
@@ -15,7 +15,8 @@ Prints a table and writes ``bench/results.json``. The measurements live in ``ben
 * downsample: ms of each form of the discriminator's downsampling (depthwise conv, shifted adds) in fp32 and
           bf16, and which one ``layers.downsample2`` uses for that dtype here.
 * data:   decoded samples/s (one static image + one frame pair) per dataloader worker at 256 px.
-* precision: what ``trainer.precision: null`` chooses on this machine and why (AMX or not).
+* precision: what ``trainer.precision: null`` chooses on this machine (the faster of fp32 and bf16 for the
+          default model's own step, ``training/precision.py``), and whether the full 64 px iteration agrees.
 * against: the 64 px iteration and generation of another commit's code (default: the code when the
           performance issue was filed), timed in alternation with this checkout's (``bench_against.py``).
 * ratios: the performance targets (iteration vs the grouped-conv fp32 baseline, of this code and of the
@@ -44,10 +45,11 @@ from bench_kernels import downsample_speed, gemm_peak
 from bench_profile import profile_steps
 from bench_training import step_flops, train_speed
 
-from dl_lightning.hardware import auto_precision, has_amx
+from dl_lightning.hardware import has_amx
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
 from dl_lightning.models.layers import downsample2_form
 from dl_lightning.training.gan_module import DeepLandscapeGAN
+from dl_lightning.training.precision import measured_precision
 
 #: The code when the performance issue was filed: ``--against``'s default, "today's" figures of its targets.
 BASELINE_REV = "676d041"
@@ -122,7 +124,7 @@ def train_rows(config: str, batch: int, steps: int, rounds: int, variants: list,
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="64 px only, fewer steps")
-    p.add_argument("--out", default=str(REPO / "bench" / "results.json"))
+    p.add_argument("--out", default=str(REPO / "outputs" / "bench" / "results.json"))
     p.add_argument("--profile", action="store_true", help="also profile iterations (torch.profiler; table + trace)")
     p.add_argument(
         "--against",
@@ -132,7 +134,8 @@ def main() -> None:
     )
     args = p.parse_args()
     torch.set_float32_matmul_precision("high")
-    precision, why = auto_precision()
+    default = model_args("configs/gan/synthetic64.yaml")
+    precision, why = measured_precision(default["generator"], default["discriminator"], 16, DEV, use_cache=False)
     results: dict = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
@@ -161,6 +164,11 @@ def main() -> None:
         name = Path(config).stem
         row = train_rows(config, batch, steps, rounds, variants, peaks)
         results[f"train_{name}"] = row
+        if name == "synthetic64":  # the precision rule against the measured best of the full iteration
+            ips = {k: row.get(k, {}).get("images_per_s", 0) for k in ("fp32", "bf16")}
+            best = "bf16-mixed" if ips["bf16"] > ips["fp32"] else "32-true"
+            results["precision_rule"] = {"choice": precision, "measured_best": best, "agrees": best == precision}
+            print(f"precision rule: {precision}; measured best of the full 64 px iteration: {best}", flush=True)
         if args.profile:
             trace = REPO / "outputs" / "bench" / f"profile_{name}.json"
             row["profile"] = profile_steps(DeepLandscapeGAN(**model_args(config)), batch, precision, trace)
@@ -212,6 +220,7 @@ def main() -> None:
     results["ratios"] = ratios(results)
     for k, v in results["ratios"].items():
         print(f"ratio {k:52s} {v:6.2f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
 

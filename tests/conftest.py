@@ -20,6 +20,15 @@ TINY_D = dict(resolution=32, channel_base=256, channel_max=32, dyn_resolution=16
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
     torch.manual_seed(0)
+    torch.set_num_threads(2)  # the CI machine's cores; numerical tolerances hold for this reduction order
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _precision_cache(tmp_path_factory):
+    """dl-train's measured-precision cache goes to a temporary file, never the user's ~/.cache."""
+    import os
+
+    os.environ["DL_PRECISION_CACHE"] = str(tmp_path_factory.mktemp("cache") / "precision.json")
 
 
 @pytest.fixture(scope="session")

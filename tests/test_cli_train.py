@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -136,14 +137,21 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_data, tmp_path):
     assert [s["state"][0]["step"].item() for s in resumed["optimizer_states"]] == [start + 2] * 3
 
 
-def test_precision_is_chosen_from_the_hardware_and_recorded(tiny_data, tmp_path):
-    from dl_lightning.hardware import auto_precision, has_amx
+def test_precision_is_measured_on_the_models_own_step_cached_and_recorded(tiny_data, tmp_path):
+    from dl_lightning.training.precision import measured_precision
 
-    expected, why = auto_precision("cpu")
-    assert expected == ("bf16-mixed" if has_amx() else "32-true") and why
-    r = run(TRAIN + tiny_args(tiny_data, tmp_path, steps=1) + ["--trainer.accelerator=cpu"])
+    cache, cpu = tmp_path / "precision.json", ["--trainer.accelerator=cpu"]
+    r = run(TRAIN + tiny_args(tiny_data, tmp_path, steps=1) + cpu, DL_PRECISION_CACHE=str(cache))
     assert r.returncode == 0, r.stderr[-3000:]
-    assert f"precision: {expected} (" in r.stdout
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("precision: "))
+    expected = line.split()[1]
+    fp32, bf16 = (float(v) for v in re.findall(r"([\d.]+) ms in (?:fp32|bf16)", line))
+    assert expected == ("bf16-mixed" if fp32 / bf16 >= 1.05 else "32-true"), line  # the faster one, measured
+    assert json.loads(cache.read_text()), "the answer is cached for this machine and model"
+    again = run(TRAIN + tiny_args(tiny_data, tmp_path / "c", steps=1) + cpu, DL_PRECISION_CACHE=str(cache))
+    assert f"precision: {expected} (measured before" in again.stdout
+    other = measured_precision({**TINY_G, "channel_max": 8}, TINY_D, 4, use_cache=False)
+    assert other[0] in ("32-true", "bf16-mixed") and "ms in fp32" in other[1]
     saved = next(tmp_path.rglob("config.yaml")).read_text()
     assert f"precision: {expected}" in saved, "the run's config records what was chosen"
     r = run(
