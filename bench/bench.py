@@ -1,8 +1,8 @@
 """``make bench``: throughput of training, generation and data loading on this machine.
 
-Prints a table and writes ``outputs/bench/results.json`` (untracked: ``make bench`` changes no tracked file). The measurements live in ``bench_training.py``,
-``bench_profile.py``, ``bench_inference.py``, ``bench_kernels.py`` and ``bench_against.py`` (shared pieces:
-``bench_common.py``). Sections:
+Prints a table and writes ``outputs/bench/results.json`` (untracked: ``make bench`` changes no tracked file).
+The measurements live in ``bench_training.py``, ``bench_profile.py``, ``bench_inference.py``, ``bench_kernels.py``
+and ``bench_against.py`` (shared pieces: ``bench_common.py``). Sections:
 
 * train:  images/s of full GAN iterations (D_st + D_dyn + G updates, through the Lightning Trainer)
           at 64 px (default config) and 256 px (``configs/gan/256.yaml`` architecture), in fp32 and
