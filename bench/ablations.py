@@ -50,8 +50,12 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         "one S_st strength per layer, no noise in the last conv (`last_noise: false`), S_dyn per channel",
     ),
     "nolast_warmup": (
-        [f"{M}generator.noise_per_channel=false", f"{M}generator.last_noise=false", f"{M}static_steps=600",
-         "--trainer.max_steps=1830"],
+        [
+            f"{M}generator.noise_per_channel=false",
+            f"{M}generator.last_noise=false",
+            f"{M}static_steps=600",
+            "--trainer.max_steps=1830",
+        ],
         "`nolast` with the static warm-up: 600 single-frame iterations, then 1230 full ones (the same CPU time)",
     ),  # fmt: skip
     "layernoise": (

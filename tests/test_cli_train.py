@@ -113,15 +113,19 @@ def test_killed_run_resumes_from_its_checkpoint(tiny_data, tmp_path):
     ]
     args = TRAIN + tiny_args(tiny_data, tmp_path, steps=10_000) + ckpt_cb
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(tmp_path / "first.log", "w")
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 240
+        deadline = time.time() + 120  # the first checkpoint comes after 2 tiny steps: seconds
         while not (ckpts / "last.ckpt").is_file() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.5)
+            time.sleep(0.2)
+        assert (ckpts / "last.ckpt").is_file(), (tmp_path / "first.log").read_text()[-3000:]
         time.sleep(1.0)
         proc.send_signal(signal.SIGKILL)  # no clean shutdown
     finally:
+        proc.kill()
         proc.wait(timeout=60)
+        log.close()
     loadable = {}
     for path in ckpts.glob("*.ckpt"):  # the kill may have landed mid-write: use the newest complete one
         try:

@@ -24,9 +24,17 @@ def test_two_ranks_read_disjoint_shards(tiny_data):
     ]
     k0, k1 = set(_keys(ranks[0], 12)), set(_keys(ranks[1], 12))
     assert k0 and k1 and not (k0 & k1)
-    # more consumers than shards: sample-level split, still disjoint and covering everything
-    parts = [consumer_shards(urls_s, c, 4) for c in range(4)]
-    assert all(p[0] == urls_s and p[1] == 4 for p in parts)
+    # more consumers than shards: a sample-level split, still disjoint and covering every sample
+    import itertools
+    import random
+
+    from dl_lightning.data.stream import iterate_samples
+
+    parts = [
+        {s["__key__"] for s in itertools.islice(iterate_samples(urls_s, c, 4, random.Random(c)), 60)} for c in range(4)
+    ]
+    assert all(parts) and sum(len(p) for p in parts) == len(set().union(*parts)) == 24, [len(p) for p in parts]
+    assert consumer_shards(urls_s, 0, 4)[0] == urls_s, "each consumer reads every shard, a quarter of each"
 
 
 def test_stream_is_deterministic_per_seed_and_epoch(tiny_data):
@@ -61,9 +69,9 @@ def test_datamodule_with_workers(tiny_data):
     )
     dm.setup("fit")
     batches = list(dm.train_dataloader())
-    assert len(batches) == 2 and all(
-        b["pairs"].shape == (4, 2, 3, 32, 32) for b in batches
-    )  # 3 batches -> 2 workers x 1 full
+    assert len(batches) == 3, "epoch_length batches per epoch, split over the workers in whole batches"
+    assert all(b["pairs"].shape == (4, 2, 3, 32, 32) for b in batches)
+    assert len({k for b in batches for k in b["key"]}) == 12, "the two workers read different samples"
 
 
 def test_missing_dataset_says_how_to_build(tmp_path):

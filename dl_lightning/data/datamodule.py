@@ -72,6 +72,7 @@ class LandscapeDataModule(pl.LightningDataModule):
             seed=hp.seed,
             rank=rank,
             world_size=world,
+            batch_size=hp.batch_size,
         )
         self.stream.epoch = self.start_epoch
 

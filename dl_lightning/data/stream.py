@@ -113,6 +113,8 @@ class LandscapeStream(IterableDataset):
         pairs_per_video: pairs drawn from each decoded clip before moving on.
         flip: random horizontal flip (the same flip for both frames of a pair).
         shuffle_buffer: reservoir size for sample shuffling.
+        batch_size: the loader's batch size: each worker yields whole batches (``samples_per_epoch`` is
+            rounded up to a multiple of it).
         seed: base seed; with ``rank``/``world_size`` selects this rank's data.
     """
 
@@ -129,6 +131,7 @@ class LandscapeStream(IterableDataset):
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        batch_size: int = 1,
     ):
         super().__init__()
         if max_gap is not None and max_gap < 1:
@@ -137,6 +140,7 @@ class LandscapeStream(IterableDataset):
         self.resolution, self.samples_per_epoch = resolution, samples_per_epoch
         self.max_gap, self.pairs_per_video, self.flip = max_gap, pairs_per_video, flip
         self.shuffle_buffer, self.seed, self.rank, self.world_size = shuffle_buffer, seed, rank, world_size
+        self.batch_size = batch_size
         self.epoch = 0  # advanced by every __iter__ (persistent workers keep their copy)
         self.skipped = 0
 
@@ -210,6 +214,9 @@ class LandscapeStream(IterableDataset):
         rng = random.Random(f"{self.seed}-{self.epoch}-{consumer}")
         self.epoch += 1
         statics, pairs = self._statics(consumer, n_consumers, rng), self._pairs(consumer, n_consumers, rng)
-        for _ in range(math.ceil(self.samples_per_epoch / n_workers)):
+        # whole batches per worker, so that every batch is full (drop_last) and the epoch has all of them
+        batches, wid = math.ceil(self.samples_per_epoch / self.batch_size), consumer - self.rank * n_workers
+        mine = batches // n_workers + (wid < batches % n_workers)
+        for _ in range(mine * self.batch_size):
             key, static = next(statics)
             yield {"static": static, "pairs": next(pairs), "key": key}
