@@ -104,9 +104,11 @@ class DLCLI(LightningCLI):
 
         cuda = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
         batch = int(data.get("batch_size") or 16)
-        return measured_precision(
-            dict(model["generator"]), dict(model["discriminator"]), batch, "cuda" if cuda else "cpu"
-        )
+        g, d = dict(model["generator"]), dict(model["discriminator"])
+        try:
+            return measured_precision(g, d, batch, "cuda" if cuda else "cpu")
+        except (ValueError, TypeError) as err:  # a bad generator/discriminator setting: the same line as below
+            raise UserError(f"invalid config: {root_cause(err)}") from None
 
     def instantiate_classes(self) -> None:
         try:
