@@ -89,7 +89,7 @@ def shift_image(image: torch.Tensor, dx: float, dy: float) -> torch.Tensor:
     for dim, d, n in ((-1, dx, w), (-2, dy, h)):
         i, f = math.floor(d), d - math.floor(d)
         taps = lanczos_taps(f) if f > 1e-6 else None
-        a = 3 if taps is not None else 0
+        a = len(taps) // 2 if taps is not None else 0
         idx = torch.arange(n, device=image.device) - i
         idx = torch.arange(-a, n + a, device=image.device) - i if taps is not None else idx
         idx = idx % (2 * n)  # reflect: ... 1 0 | 0 1 ... n-1 | n-1 n-2 ...
