@@ -24,9 +24,7 @@ import torch
 import yaml
 
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.result import Inversion
 from dl_lightning.models.generator import VIEW_TRUNCATION, Generator
-from dl_lightning.models.lighting import LightingNet, read_zdyn, relight
 
 
 @dataclass
@@ -309,42 +307,3 @@ def sample_timelapse(
     m = motion if isinstance(motion, Motion) else get_motion(motion, horizon=0.0)
     path = zdyn_path(daytime, z0, z1, frames).to(dev)
     yield from render_frames(G, ws_path(G, z_st, path, truncation), noise_st, noise_dyn, m, chunk)
-
-
-# ---------------------------------------------------------------- inverted photos
-def inversion_ws(
-    inv: Inversion,
-    frames: int,
-    daytime: str = "fixed",
-    A: LightingNet | None = None,
-    zdyn_end: torch.Tensor | None = None,
-    seed: int = 0,
-) -> torch.Tensor:
-    """W+ of every frame (T, 1, num_ws, w_dim): the photo's own, relit along ``daytime`` if A is given.
-
-    Relighting starts from the photo's own z_dyn read off by A and ends at ``zdyn_end`` (or a random one).
-    """
-    if A is None or daytime == "fixed":
-        return inv.ws[None].expand(frames, -1, -1, -1)
-    _, z0 = read_zdyn(A, inv.ws)
-    z1 = (
-        zdyn_end.view(1, -1).to(z0)
-        if zdyn_end is not None
-        else torch.randn(1, inv.G.cfg.z_dyn_dim, generator=torch.Generator().manual_seed(seed)).to(z0)
-    )
-    return torch.stack([relight(inv.G, A, inv.ws, z) for z in zdyn_path(daytime, z0, z1, frames)])
-
-
-def animate_inversion(
-    inv: Inversion,
-    motion: Motion,
-    frames: int,
-    daytime: str = "fixed",
-    A: LightingNet | None = None,
-    zdyn_end: torch.Tensor | None = None,
-    chunk: int = 8,
-    seed: int = 0,
-) -> Iterator[torch.Tensor]:
-    """Frames (1,3,R,R) of the inverted photo: S_dyn warped by ``motion``; relit along ``daytime`` if A is given."""
-    ws = inversion_ws(inv, frames, daytime, A, zdyn_end, seed)
-    return render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk)

@@ -154,8 +154,11 @@ def test_precision_is_measured_on_the_models_own_step_cached_and_recorded(tiny_d
     assert json.loads(cache.read_text()), "the answer is cached for this machine and model"
     again = run(TRAIN + tiny_args(tiny_data, tmp_path / "c", steps=1) + cpu, DL_PRECISION_CACHE=str(cache))
     assert f"precision: {expected} (measured before" in again.stdout
+    torch.manual_seed(5)
+    state = torch.random.get_rng_state()
     other = measured_precision({**TINY_G, "channel_max": 8}, TINY_D, 4, use_cache=False)
     assert other[0] in ("32-true", "bf16-mixed") and "ms in fp32" in other[1]
+    assert torch.equal(torch.random.get_rng_state(), state), "measuring leaves the run's seeded RNG as it was"
     saved = next(tmp_path.rglob("config.yaml")).read_text()
     assert f"precision: {expected}" in saved, "the run's config records what was chosen"
     r = run(

@@ -11,13 +11,14 @@ import pytorch_lightning as pl
 import torch
 from PIL import Image
 
-from dl_lightning.animation import animate_inversion, get_motion
+from dl_lightning.animation import get_motion
 from dl_lightning.checkpoints import load_inversion, save_generator, save_inversion
 from dl_lightning.cli.animate import main as animate
 from dl_lightning.cli.eval import main as dl_eval
 from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.data.photos import prepare_photo
 from dl_lightning.errors import UserError
+from dl_lightning.inversion.photo_animation import animate_inversion
 from dl_lightning.inversion.pipeline import invert_photo
 from dl_lightning.metrics.lpips_metric import load_lpips
 from dl_lightning.models import Generator, GeneratorConfig

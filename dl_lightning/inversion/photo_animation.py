@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dl_lightning.animation import Motion, render_frames
+from dl_lightning.animation import Motion, render_frames, zdyn_path
 from dl_lightning.data.images import open_rgb
 from dl_lightning.data.photos import Geometry, photo_at, photo_square
 from dl_lightning.errors import UserError
@@ -28,6 +28,7 @@ from dl_lightning.inversion.composite import (
 )
 from dl_lightning.inversion.photo_motion import PhotoMotion
 from dl_lightning.inversion.result import Inversion
+from dl_lightning.models.lighting import LightingNet, read_zdyn, relight
 
 
 def user_mask(path: str | Path, photo_size: tuple[int, int], fit: str, resolution: int) -> torch.Tensor:
@@ -138,7 +139,7 @@ def photo_frames(
 
     Args:
         inv: the inversion (latents and tuned generator).
-        ws: W+ of every frame (T, 1, num_ws, w_dim) (see ``animation.inversion_ws``).
+        ws: W+ of every frame (T, 1, num_ws, w_dim) (see :func:`inversion_ws`).
         motion: the sky's motion (S_dyn's, and the photo's sky with ``sky="photo"``).
         photo: the photo at output size (1, 3, h, w) in [-1, 1].
         alpha: feathered dynamic mask (1, 1, h, w) in [0, 1] (0: exactly the photo).
@@ -200,3 +201,41 @@ def mask_to_alpha(
     if keep_thin:
         alpha = alpha.masked_fill(thin_structures(alpha, photo), 0.0)
     return torch.where(alpha < 1e-3, torch.zeros_like(alpha), alpha)
+
+
+def inversion_ws(
+    inv: Inversion,
+    frames: int,
+    daytime: str = "fixed",
+    A: LightingNet | None = None,
+    zdyn_end: torch.Tensor | None = None,
+    seed: int = 0,
+) -> torch.Tensor:
+    """W+ of every frame (T, 1, num_ws, w_dim): the photo's own, relit along ``daytime`` if A is given.
+
+    Relighting starts from the photo's own z_dyn read off by A and ends at ``zdyn_end`` (or a random one).
+    """
+    if A is None or daytime == "fixed":
+        return inv.ws[None].expand(frames, -1, -1, -1)
+    _, z0 = read_zdyn(A, inv.ws)
+    z1 = (
+        zdyn_end.view(1, -1).to(z0)
+        if zdyn_end is not None
+        else torch.randn(1, inv.G.cfg.z_dyn_dim, generator=torch.Generator().manual_seed(seed)).to(z0)
+    )
+    return torch.stack([relight(inv.G, A, inv.ws, z) for z in zdyn_path(daytime, z0, z1, frames)])
+
+
+def animate_inversion(
+    inv: Inversion,
+    motion: Motion,
+    frames: int,
+    daytime: str = "fixed",
+    A: LightingNet | None = None,
+    zdyn_end: torch.Tensor | None = None,
+    chunk: int = 8,
+    seed: int = 0,
+) -> Iterator[torch.Tensor]:
+    """Frames (1,3,R,R) of the inverted photo: S_dyn warped by ``motion``; relit along ``daytime`` if A is given."""
+    ws = inversion_ws(inv, frames, daytime, A, zdyn_end, seed)
+    return render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk)

@@ -21,15 +21,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dl_lightning.animation import Motion, animate_inversion, get_motion, inversion_ws
+from dl_lightning.animation import Motion, get_motion
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.data.photos import open_photo, photo_at, square_at
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
 from dl_lightning.inversion.photo_animation import (
     RegionChange,
+    animate_inversion,
     drop_land_coloured,
     horizon_from_mask,
+    inversion_ws,
     mask_to_alpha,
     photo_frames,
     user_alpha,

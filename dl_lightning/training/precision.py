@@ -72,10 +72,10 @@ def measured_precision(
     if key in known:
         hit = known[key]
         return hit["precision"], f"measured before on this machine: {hit['why']} (cache {cache})"
-    torch.manual_seed(0)
-    G = Generator(GeneratorConfig(**generator)).to(device)
-    D = Discriminator(DiscriminatorConfig(**discriminator)).to(device)
-    seconds = {name: step_seconds(G, D, batch, dtype) for name, dtype in CANDIDATES.items()}
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the run's seed stays intact
+        G = Generator(GeneratorConfig(**generator)).to(device)
+        D = Discriminator(DiscriminatorConfig(**discriminator)).to(device)
+        seconds = {name: step_seconds(G, D, batch, dtype) for name, dtype in CANDIDATES.items()}
     fp32, bf16 = seconds["32-true"], seconds["bf16-mixed"]
     choice = "bf16-mixed" if fp32 / bf16 >= MARGIN else "32-true"
     why = f"step {fp32 * 1e3:.1f} ms in fp32, {bf16 * 1e3:.1f} ms in bf16 on {machine(device)}"
