@@ -1,9 +1,11 @@
-"""Animating an inverted photo at its own resolution: dynamic mask, horizon, composited frames.
+"""Animating an inverted photo at its own resolution: dynamic mask, horizon, frames, the inversion's W+ path.
 
-The dynamic mask (sky, water) comes from a user mask (white = moves) or the segmenter. It
-restricts the noise fitting (S_dyn in the mask, S_st outside), sets the horizon below which
-motion is mirrored (water), and blends the generator's frames into the photo (see
-:mod:`dl_lightning.inversion.composite`).
+The dynamic mask (sky, water) comes from a user mask (white = moves) or the segmenter. At the generator's
+resolution it restricts the noise fitting (S_dyn in the mask, S_st outside) and sets the horizon below which
+motion is mirrored (water); at the photo's resolution (:func:`mask_to_alpha`, :func:`user_alpha`) it says which
+pixels move. :func:`photo_frames` moves the photo's own sky (:mod:`dl_lightning.inversion.photo_motion`) or blends
+the generator's frames into the photo (:mod:`dl_lightning.inversion.composite`); :func:`inversion_ws` gives the
+W+ of every frame, relit along a daytime path by network A.
 """
 
 from __future__ import annotations

@@ -111,6 +111,7 @@ class PhotoOptions:
             raise UserError("--loop needs --sky photo (the generator's sky cannot be made to loop)")
         if self.speed < 0 or (self.water_speed is not None and self.water_speed < 0):
             raise UserError("--speed and --water-speed must be >= 0")
+        get_motion(self.motion)  # an unknown preset fails now, not after the inversion
 
     def motions(self, horizon: float | None) -> tuple[Motion, Motion | None]:
         """(the sky's motion with ``horizon``, the water's own motion or None for the sky's mirrored)."""

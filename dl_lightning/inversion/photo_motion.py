@@ -82,17 +82,15 @@ def lanczos_taps(frac: float, a: int = 3) -> torch.Tensor:
 
 def shift_image(image: torch.Tensor, dx: float, dy: float) -> torch.Tensor:
     """(B, C, H, W) translated by (dx, dy) pixels (out[y, x] = image[y - dy, x - dx]), reflected at the border:
-    whole pixels by indexing, the fraction by a separable Lanczos-3 filter (bicubic interpolation at half a pixel
-    keeps about 80% of a photo's high-frequency energy, Lanczos-3 nearly all of it)."""
+    whole pixels by indexing, the fraction by a separable Lanczos-3 filter (sharper than bicubic interpolation:
+    the moved sky keeps at least 97% of the detail of the same move by whole pixels, README)."""
     h, w = image.shape[-2:]
     out = image
     for dim, d, n in ((-1, dx, w), (-2, dy, h)):
         i, f = math.floor(d), d - math.floor(d)
         taps = lanczos_taps(f) if f > 1e-6 else None
-        a = len(taps) // 2 if taps is not None else 0
-        idx = torch.arange(n, device=image.device) - i
-        idx = torch.arange(-a, n + a, device=image.device) - i if taps is not None else idx
-        idx = idx % (2 * n)  # reflect: ... 1 0 | 0 1 ... n-1 | n-1 n-2 ...
+        a = len(taps) // 2 if taps is not None else 0  # the filter's reach on each side
+        idx = (torch.arange(-a, n + a, device=image.device) - i) % (2 * n)  # reflect: 1 0 | 0 1 .. n-1 | n-1 ..
         idx = torch.where(idx >= n, 2 * n - 1 - idx, idx)
         out = out.index_select(dim, idx)
         if taps is not None:
