@@ -54,9 +54,8 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
             f"{M}generator.noise_per_channel=false",
             f"{M}generator.last_noise=false",
             f"{M}static_steps=600",
-            "--trainer.max_steps=1830",
         ],
-        "`nolast` with the static warm-up: 600 single-frame iterations, then 1230 full ones (the same CPU time)",
+        "`nolast` with the static warm-up: 600 single-frame iterations, then 900 full ones (less CPU time)",
     ),  # fmt: skip
     "layernoise": (
         [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],
