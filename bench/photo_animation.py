@@ -38,7 +38,8 @@ from dl_lightning.animation import get_motion  # noqa: E402
 from dl_lightning.checkpoints import load_segmenter  # noqa: E402
 from dl_lightning.data.images import tensor_to_uint8  # noqa: E402
 from dl_lightning.data.photos import photo_at, photo_square, square_at  # noqa: E402
-from dl_lightning.inversion.photo_animation import drop_land_coloured, horizon_from_mask, mask_to_alpha  # noqa: E402
+from dl_lightning.inversion.photo_animation import horizon_from_mask, mask_to_alpha  # noqa: E402
+from dl_lightning.inversion.photo_job import segment  # noqa: E402
 from dl_lightning.inversion.photo_motion import PhotoMotion  # noqa: E402
 from dl_lightning.media import write_streams  # noqa: E402
 from dl_lightning.metrics.photo_fidelity import PhotoFidelity  # noqa: E402
@@ -74,8 +75,7 @@ def variants(extra: Path | None) -> dict[str, Image.Image]:
 
 def prepare(img: Image.Image, seg, size: int):
     square, geometry = photo_square(img, "pad")
-    lr = square_at(square, 64)
-    mask, _ = drop_land_coloured(seg.predict(lr)[:, None].float(), lr)
+    mask, _ = segment(seg, square_at(square, 64), raw=False)  # as dl-animate --image does
     photo = photo_at(square, geometry, size)
     return photo, mask_to_alpha(mask, photo, geometry), geometry, horizon_from_mask(mask)
 

@@ -124,12 +124,13 @@ class PhotoOptions:
         return sky, Motion(shift=base.scaled(speed, self.water_direction).shift)
 
 
-def segment(networks: PhotoNetworks, photo_lr: torch.Tensor, raw: bool) -> tuple[torch.Tensor | None, str]:
-    """(1, 1, R, R) dynamic mask from the segmenter (or None without one) and where it came from."""
-    if networks.segmenter is None:
+def segment(segmenter: torch.nn.Module | None, photo_lr: torch.Tensor, raw: bool) -> tuple[torch.Tensor | None, str]:
+    """(1, 1, R, R) dynamic mask from ``segmenter`` (or None without one) and where it came from; unless ``raw``,
+    regions below the sky coloured like the land are dropped."""
+    if segmenter is None:
         print("note: no --mask and no segmenter: the whole frame is treated as moving")
         return None, "none"
-    mask = networks.segmenter.to(photo_lr.device).predict(photo_lr)[:, None].float()
+    mask = segmenter.to(photo_lr.device).predict(photo_lr)[:, None].float()
     if raw:
         return mask, "segmenter"
     mask, dropped = drop_land_coloured(mask, photo_lr)
@@ -162,7 +163,8 @@ def animate_photo(
     ``mask``: a mask image of the photo's size (white = moves) that replaces the segmenter at full resolution.
     ``save``: writes the inversion (``checkpoints.save_inversion``), or None to skip it.
     """
-    opts, out, dev, times = options or PhotoOptions(), Path(out), options.device if options else "cpu", {}
+    opts, out, times = options or PhotoOptions(), Path(out), {}
+    dev = opts.device
     G = networks.G.to(dev)
     A = networks.lighting.to(dev) if networks.lighting is not None else None
     if opts.daytime != "fixed" and A is None:
@@ -173,7 +175,7 @@ def animate_photo(
     if mask is not None:
         mask_lr, source = user_mask(mask, geometry.source, opts.fit, photo_lr.shape[-1]).to(dev), f"--mask {mask}"
     else:
-        mask_lr, source = segment(networks, photo_lr, opts.raw_mask)
+        mask_lr, source = segment(networks.segmenter, photo_lr, opts.raw_mask)
     times["mask"] = time.perf_counter() - t0
     report: dict = {"image": str(image), "mask": source, "sky": opts.sky, **networks.sources}
     inv = invert_photo(
