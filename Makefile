@@ -6,6 +6,7 @@
 #   IMAGE   photo for `make animate IMAGE=...`: dl-animate trains what is missing first (the segmenter; the
 #           lighting network A beside CKPT for a moving daytime), then animates the photo at its own resolution
 #   SEGMENTER  dynamic-region segmenter checkpoint (trained by `make train` first if missing)
+#   `make demo` serves the photo page for CKPT (ARGS="--port 8080 --host 0.0.0.0" to change where it listens)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,7 +22,7 @@ COUNT ?= 4
 STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
-.PHONY: install data segmenter scene-net upsampler train lint test test-all bench animate eval sweep clean
+.PHONY: install data segmenter scene-net upsampler train lint test test-all test-browser browser bench animate demo eval sweep clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -58,14 +59,28 @@ lint: install
 test: install
 	$(BIN)/python -m pytest -q $(ARGS)
 
-test-all: install
+test-all: install browser
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
+
+# The demo page in a real browser (Debian's chromium, driven by Playwright; ~1.5 min): .ci/run runs it after `test`.
+test-browser: install browser
+	$(BIN)/python -m pytest -q -m slow tests/test_demo_browser.py $(ARGS)
+
+# Debian's Chromium for the browser test (no browser download by Playwright); needs root or sudo.
+browser:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium (apt-get)"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null \
+	  || { echo "error: could not install chromium: apt-get install chromium, then make test-browser" >&2; exit 2; }; }
 
 $(CKPT):
 	@echo "error: no trained GAN at $(CKPT): run 'make train' first, or pass CKPT=path/to/checkpoint" >&2; exit 2
 
 animate: install $(CKPT)
 	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE)) $(ARGS)
+
+# A local web page to animate photos (http://127.0.0.1:7860): upload, correct the mask, pick the motion, download.
+demo: install $(CKPT)
+	$(BIN)/dl-demo --ckpt $(CKPT) $(ARGS)
 
 eval: install data
 	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)

@@ -57,6 +57,14 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         ],
         "`nolast` with the static warm-up: 600 single-frame iterations, then 900 full ones (less CPU time)",
     ),  # fmt: skip
+    "nolast_warmup_full": (
+        [
+            f"{M}generator.noise_per_channel=false",
+            f"{M}generator.last_noise=false",
+            f"{M}static_steps=500",
+        ],
+        "`nolast` with a 500-iteration static warm-up (run with `--steps 2000`: then the default's 1500 full ones)",
+    ),  # fmt: skip
     "layernoise": (
         [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],
         "one S_st and one S_dyn strength per layer (StyleGAN2)",

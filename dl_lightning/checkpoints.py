@@ -29,6 +29,8 @@ from dl_lightning.models.scene_net import SceneNet, SceneNetConfig
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
 from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig
 
+#: Where ``make train`` leaves the GAN (``configs/gan/synthetic64.yaml``); ``dl-demo`` serves it when not told.
+DEFAULT_GAN = "runs/synthetic64/checkpoints/last.ckpt"
 #: Where ``make segmenter`` (run by ``make train``) leaves the segmenter; the CLIs look here when not told.
 DEFAULT_SEGMENTER = "runs/segmenter64/checkpoints/last.ckpt"
 #: Where ``make upsampler`` leaves the x4 upsampler; photo animation uses it when present, bicubic otherwise.

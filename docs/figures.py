@@ -8,7 +8,9 @@
 * ``timelapse.gif``: the 4 scenes side by side, time of day moving (``slerp``);
 * with ``--photo PHOTO`` (and the segmenter of ``make train``): ``photo_animation.gif`` and
   ``photo_animation_strip.png`` (frames 0, 16, 32, 47, and the mask), the default ``dl-animate --image`` path
-  (``--sky photo``, ``--motion right_wind``, the time of day fixed), through ``photo_job.animate_photo``.
+  (``--sky photo``, ``--motion right_wind``, the time of day fixed), through ``photo_job.animate_photo``;
+* with ``--demo``: ``demo_page.png``, the demo page's screenshot taken by its browser test
+  (``tests/test_demo_browser.py``, here with ``--ckpt`` and the segmenter instead of the test's tiny model).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def main() -> None:
     p.add_argument("--every", type=int, default=7)
     p.add_argument("--photo", help="also the photo-animation figures of this photo")
     p.add_argument("--segmenter", default="runs/segmenter64/checkpoints/last.ckpt")
+    p.add_argument("--demo", action="store_true", help="also the demo page's screenshot (needs `make browser`)")
     args = p.parse_args()
     out, G = Path(args.out), load_generator(args.ckpt)
     with torch.no_grad():
@@ -52,6 +55,20 @@ def main() -> None:
     print(f"wrote samples_grid.png, timelapse_strip.png, timelapse.gif to {out}")
     if args.photo:
         photo_figures(G, args.photo, args.segmenter, out)
+    if args.demo:
+        demo_figure(args.ckpt, args.segmenter, out)
+
+
+def demo_figure(ckpt: str, segmenter: str, out: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DL_DEMO_SCREENSHOT": str((out / "demo_page.png").resolve()), "DL_DEMO_CKPT": ckpt,
+           "DL_DEMO_SEGMENTER": segmenter, "DL_DEMO_SIZE": "512"}  # fmt: skip
+    test = "tests/test_demo_browser.py::test_upload_correct_animate_and_download"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "slow", test], env=env, check=True)
+    print(f"wrote demo_page.png to {out}")
 
 
 def photo_figures(G, photo: str, segmenter: str, out: Path) -> None:

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from dl_lightning.animation import Motion, get_motion
 from dl_lightning.data.images import tensor_to_uint8
-from dl_lightning.data.photos import open_photo, photo_at, square_at
+from dl_lightning.data.photos import Geometry, open_photo, photo_at, square_at
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
 from dl_lightning.inversion.photo_animation import (
@@ -150,6 +151,63 @@ def write_report(out: Path, report: dict) -> Path:
     return out / "metrics.json"
 
 
+@dataclass
+class PreparedPhoto:
+    """A photo opened for animation (:func:`open_and_segment`): the generator's square and the dynamic mask."""
+
+    image: str
+    fit: str  # crop or pad (PhotoOptions.fit)
+    square: Image.Image  # the square the generator sees (data.photos.photo_square)
+    geometry: Geometry  # where the photo lies on it
+    photo_lr: torch.Tensor  # (1, 3, R, R) in [-1, 1]: the square at the generator's resolution
+    mask_lr: torch.Tensor | None  # (1, 1, R, R) in [0, 1], 1 = moves; None: the whole frame moves
+    mask_source: str  # where the mask came from, for the report
+    seconds: float
+
+    def alpha(self, size: int, keep_thin: bool = True, mask: str | Path | None = None) -> torch.Tensor:
+        """(1, 1, h, w) feathered dynamic alpha at output short side ``size``; ``mask``: a user mask image of the
+        photo's size used as given (white = moves) instead of the predicted one."""
+        if mask is not None:
+            return user_alpha(mask, self.fit, self.geometry, size)
+        photo = photo_at(self.square, self.geometry, size)
+        return mask_to_alpha(self.mask_lr.cpu() if self.mask_lr is not None else None, photo, self.geometry, keep_thin)
+
+
+def open_and_segment(
+    image: str | Path, networks: PhotoNetworks, options: PhotoOptions, mask: str | Path | None = None
+) -> PreparedPhoto:
+    """Open ``image`` (any size, aspect or mode; one-line :class:`UserError` if unreadable) and find what moves:
+    ``mask`` (an image of the photo's size, white = moves), else the segmenter's prediction."""
+    t0 = time.perf_counter()
+    square, geometry = open_photo(image, options.fit)
+    photo_lr = square_at(square, networks.G.cfg.resolution).to(options.device)
+    if mask is not None:
+        mask_lr = user_mask(mask, geometry.source, options.fit, photo_lr.shape[-1]).to(options.device)
+        source = f"--mask {mask}"
+    else:
+        mask_lr, source = segment(networks.segmenter, photo_lr, options.raw_mask)
+    return PreparedPhoto(str(image), options.fit, square, geometry, photo_lr, mask_lr, source, time.perf_counter() - t0)
+
+
+def invert_prepared(prepared: PreparedPhoto, networks: PhotoNetworks, options: PhotoOptions) -> Inversion:
+    """Encoder -> latent optimisation (S_dyn fitted in the mask, S_st outside) -> generator fine-tuning."""
+    opts = options
+    G = networks.G.to(opts.device)
+    A = networks.lighting.to(opts.device) if networks.lighting is not None else None
+    inv = invert_photo(
+        prepared.photo_lr, G, networks.encoder, A, opts.optim_steps, opts.finetune_steps, networks.perceptual,
+        opts.lpips_weight, dynamic_mask=prepared.mask_lr, **opts.stage_kwargs,
+    )  # fmt: skip
+    print_metrics(inv.metrics)
+    return inv
+
+
+def save_reconstruction(inv: Inversion, out: Path) -> Path:
+    """The photo and each stage's reconstruction side by side (``reconstruction.png``)."""
+    strip = torch.cat([inv.photo] + [inv.stages[k] for k in ("encoder", "optimised", "finetuned")])
+    return save_image(make_grid(strip, nrow=4), out / "reconstruction.png")
+
+
 def animate_photo(
     image: str | Path,
     out: str | Path,
@@ -163,48 +221,46 @@ def animate_photo(
     ``mask``: a mask image of the photo's size (white = moves) that replaces the segmenter at full resolution.
     ``save``: writes the inversion (``checkpoints.save_inversion``), or None to skip it.
     """
-    opts, out, times = options or PhotoOptions(), Path(out), {}
-    dev = opts.device
-    G = networks.G.to(dev)
-    A = networks.lighting.to(dev) if networks.lighting is not None else None
-    if opts.daytime != "fixed" and A is None:
+    opts, out = options or PhotoOptions(), Path(out)
+    if opts.daytime != "fixed" and networks.lighting is None:
         print(f"note: daytime {opts.daytime} needs the lighting network A for a photo; keeping its lighting fixed")
-    square, geometry = open_photo(image, opts.fit)
-    t0 = time.perf_counter()
-    photo_lr = square_at(square, G.cfg.resolution).to(dev)
-    if mask is not None:
-        mask_lr, source = user_mask(mask, geometry.source, opts.fit, photo_lr.shape[-1]).to(dev), f"--mask {mask}"
-    else:
-        mask_lr, source = segment(networks.segmenter, photo_lr, opts.raw_mask)
-    times["mask"] = time.perf_counter() - t0
-    report: dict = {"image": str(image), "mask": source, "sky": opts.sky, **networks.sources}
-    inv = invert_photo(
-        photo_lr, G, networks.encoder, A, opts.optim_steps, opts.finetune_steps, networks.perceptual,
-        opts.lpips_weight, dynamic_mask=mask_lr, **opts.stage_kwargs,
-    )  # fmt: skip
-    print_metrics(inv.metrics)
-    times["inversion"] = sum(m["seconds"] for m in inv.metrics.values())
-    report["stages"] = inv.metrics
-    strip = torch.cat([inv.photo] + [inv.stages[k] for k in ("encoder", "optimised", "finetuned")])
-    written = [save_image(make_grid(strip, nrow=4), out / "reconstruction.png")]
+    prepared = open_and_segment(image, networks, opts, mask)
+    inv = invert_prepared(prepared, networks, opts)
+    written = [save_reconstruction(inv, out)]
     if save is not None:
         written.append(save(inv, out / "inversion.safetensors"))
+    more, report = render_photo(prepared, inv, out, networks, opts, mask)
+    return written + more, report
 
-    auto = horizon_from_mask(mask_lr) if mask_lr is not None else None
+
+def render_photo(
+    prepared: PreparedPhoto,
+    inv: Inversion,
+    out: str | Path,
+    networks: PhotoNetworks,
+    options: PhotoOptions,
+    mask: str | Path | None = None,
+) -> tuple[list[Path], dict]:
+    """The frames of an inverted photo at its own resolution, with ``options``' motion, into ``out``
+    (``photo.mp4`` / ``.gif``, ``mask.png``, ``metrics.json``); ``mask`` as in :meth:`PreparedPhoto.alpha`.
+    A finished inversion is animated again with other options without inverting again."""
+    opts, out, dev = options, Path(out), options.device
+    A = networks.lighting.to(dev) if networks.lighting is not None else None
+    times = {"mask": prepared.seconds, "inversion": sum(m["seconds"] for m in inv.metrics.values())}
+    report: dict = {"image": prepared.image, "mask": prepared.mask_source, "sky": opts.sky, **networks.sources}
+    report["stages"] = inv.metrics
+    auto = horizon_from_mask(prepared.mask_lr) if prepared.mask_lr is not None else None
     horizon = auto if opts.horizon == "auto" else opts.horizon
     sky, water = opts.motions(horizon)
     report.update({"horizon": horizon, "motion": opts.motion, "speed": opts.speed, "loop": opts.loop})
     t0 = time.perf_counter()
     if opts.size == 0:  # the generator's resolution, no compositing
-        written += animate_saved(inv, out, A, replace(opts, horizon=horizon))
+        written = animate_saved(inv, out, A, replace(opts, horizon=horizon))
         times["animation"] = time.perf_counter() - t0
         return written + [write_report(out, report | {"seconds": times})], report
-    photo = photo_at(square, geometry, opts.size)
-    if mask is not None:
-        alpha = user_alpha(mask, opts.fit, geometry, opts.size)
-    else:
-        alpha = mask_to_alpha(mask_lr.cpu() if mask_lr is not None else None, photo, geometry, opts.keep_thin)
-    written.append(save_image(tensor_to_uint8((alpha * 2 - 1).expand(-1, 3, -1, -1)[0]), out / "mask.png"))
+    photo = photo_at(prepared.square, prepared.geometry, opts.size)
+    alpha = prepared.alpha(opts.size, opts.keep_thin, mask)
+    written = [save_image(tensor_to_uint8((alpha * 2 - 1).expand(-1, 3, -1, -1)[0]), out / "mask.png")]
     relight = A is not None and opts.daytime != "fixed"
     daytime = "cycle" if relight and opts.loop and opts.daytime != "cycle" else opts.daytime
     ws = inversion_ws(inv.to(dev), opts.frames, daytime, A, opts.zdyn_end, opts.seed)
@@ -215,7 +271,7 @@ def animate_photo(
         return tensor_to_uint8(batch[0])
 
     frames = photo_frames(
-        inv, ws, sky, photo.to(dev), alpha.to(dev), geometry, relight, networks.upsampler, opts.chunk,
+        inv, ws, sky, photo.to(dev), alpha.to(dev), prepared.geometry, relight, networks.upsampler, opts.chunk,
         opts.sky, water, opts.loop,
     )  # fmt: skip
     written += write_streams((f.cpu() for f in frames), {"photo": to_frame}, out, list(opts.formats), opts.fps,

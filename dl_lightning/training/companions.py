@@ -22,11 +22,17 @@ from pathlib import Path
 from dl_lightning.checkpoints import (
     DEFAULT_SEGMENTER,
     DEFAULT_UPSAMPLER,
+    load_encoder,
     load_generator,
+    load_lighting,
+    load_segmenter,
+    load_upsampler,
     made_for,
     read_checkpoint,
 )
 from dl_lightning.errors import UserError, cli_entry
+from dl_lightning.inversion.losses import PerceptualConfig
+from dl_lightning.inversion.photo_job import PhotoNetworks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -125,6 +131,63 @@ def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tup
     fit_to(config, _train_args(name, gan_ckpt, config) + list(overrides), path)
     print(f"{name}: trained in {time.perf_counter() - t0:.0f} s")
     return path
+
+
+@dataclass
+class PhotoNetworkPaths:
+    """Where the photo networks come from (``dl-animate --image`` and ``dl-demo`` flags of the same names);
+    None: the default (a companion of ``ckpt`` or the default path, trained first if ``train`` and needed),
+    "none": go without."""
+
+    ckpt: str
+    encoder: str | None = None
+    lighting: str | None = None
+    segmenter: str | None = None
+    upsampler: str | None = None
+    train: bool = True
+
+
+def photo_network_paths(paths: PhotoNetworkPaths, need: dict[str, bool]) -> dict[str, str | None]:
+    """The checkpoint of each photo network, or None to go without: ``encoder`` and those ``need`` names
+    (``segmenter``, ``lighting``, ``upsampler``: True when the job uses it).
+
+    A needed one not given is trained first (``paths.train``), else taken if current, else left out with a note.
+    The encoder is never trained on the spot: latent optimisation from the mean latent ends within 0.4 dB of the
+    encoder's start on real photos (README, "Does the encoder earn its place?"); one current beside the GAN is
+    used."""
+    out: dict[str, str | None] = {}
+    for name in ("encoder", "segmenter", "lighting", "upsampler"):
+        given = getattr(paths, name)
+        if name != "encoder" and not need.get(name):
+            out[name] = None
+        elif given is not None:
+            out[name] = None if given.lower() == "none" else given
+        elif name != "encoder" and paths.train:
+            out[name] = str(ensure_companion(name, paths.ckpt))
+        elif is_current(name, paths.ckpt):
+            out[name] = str(companion_path(name, paths.ckpt))
+        else:
+            out[name] = None
+            if name != "encoder":
+                print(f"note: no {name} ({companion_path(name, paths.ckpt)} missing or stale); going without it")
+    return out
+
+
+def photo_networks(
+    paths: PhotoNetworkPaths, need: dict[str, bool], perceptual: PerceptualConfig, device: str = "cpu"
+) -> PhotoNetworks:
+    """Load the GAN and the photo networks :func:`photo_network_paths` resolves (training what is missing)."""
+    G = load_generator(paths.ckpt)
+    found = photo_network_paths(paths, need)
+    return PhotoNetworks(
+        G,
+        encoder=load_encoder(found["encoder"], G) if found["encoder"] else None,
+        lighting=load_lighting(found["lighting"], G) if found["lighting"] else None,
+        segmenter=load_segmenter(found["segmenter"]) if found["segmenter"] else None,
+        upsampler=load_upsampler(found["upsampler"]).to(device) if found["upsampler"] else None,
+        perceptual=perceptual.build(),
+        sources=found,
+    )
 
 
 @cli_entry

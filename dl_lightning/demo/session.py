@@ -1,0 +1,227 @@
+"""What the demo page does, without the page: photos in, one output folder per request, one request at a time.
+
+:class:`PhotoDemo` holds the networks and the photos uploaded so far. :meth:`PhotoDemo.upload` opens a photo and
+predicts its moving region (shown in the page's mask editor as a coloured layer over the photo);
+:meth:`PhotoDemo.animate` inverts the photo the first time and animates it with the page's settings, into a new
+folder ``<out>/<date>-<time>-<photo>-<random>/`` (never an existing one). Animating the same photo again with
+other settings, or a corrected mask, re-uses its inversion. A lock runs one request at a time: a second one
+waits for the first (the page's queue does the same, this keeps any other caller honest too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dl_lightning.checkpoints import load_lighting
+from dl_lightning.data.images import tensor_to_uint8
+from dl_lightning.data.photos import photo_at
+from dl_lightning.errors import UserError
+from dl_lightning.files import atomic_path
+from dl_lightning.inversion.losses import PerceptualConfig
+from dl_lightning.inversion.photo_job import (
+    PhotoOptions,
+    PreparedPhoto,
+    invert_prepared,
+    open_and_segment,
+    render_photo,
+    save_reconstruction,
+)
+from dl_lightning.inversion.result import Inversion
+from dl_lightning.training.companions import PhotoNetworkPaths, photo_network_paths, photo_networks
+
+DISPLAY_SIDE = 768  # the mask editor's square canvas; the photo's long side on it (the mask goes back to full size)
+OVERLAY = (0, 150, 255)  # the mask layer's colour
+OVERLAY_ALPHA = 0.55  # the layer's opacity where the region moves (the brush paints at this opacity too)
+FULL = round(OVERLAY_ALPHA * 255)  # the layer's alpha byte where the region moves
+KEEP_PHOTOS = 4  # uploaded photos (and their inversions) kept in memory, most recent first
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Settings:
+    """What the page asks for (the names of :class:`PhotoOptions`)."""
+
+    motion: str = "right_wind"
+    speed: float = 1.0
+    direction: float | None = None  # degrees counter-clockwise from "to the right"; None: the preset's
+    water_speed: float | None = None
+    water_direction: float | None = None
+    daytime: str = "fixed"
+    loop: bool = False
+    size: int = 768  # output short side (at most the photo's)
+    frames: int = 48
+
+
+@dataclass
+class Upload:
+    """An uploaded photo as the page shows it: the key to animate it by, the photo on the editor's square canvas
+    (S, S, 3) uint8 (S = DISPLAY_SIDE) and the predicted moving region as a layer (S, S, 4) uint8."""
+
+    key: str
+    background: np.ndarray
+    layer: np.ndarray
+    box: tuple[int, int, int, int]  # the photo on the canvas: left, top, width, height
+    size: tuple[int, int]  # the photo's own (width, height)
+
+
+@dataclass
+class Result:
+    folder: Path
+    video: Path | None  # photo.mp4
+    files: list[Path]  # what the page offers for download
+    report: dict  # metrics.json, plus "request": when it was asked, started and finished, and reused_inversion
+
+
+@dataclass
+class _Photo:
+    prepared: PreparedPhoto
+    background: np.ndarray  # the photo on the editor's canvas (PhotoDemo.display)
+    layer: np.ndarray  # the predicted moving region on the canvas (mask_layer)
+    box: tuple[int, int, int, int]  # the photo on the canvas
+    inversion: Inversion | None = None
+
+
+def mask_layer(alpha: np.ndarray) -> np.ndarray:
+    """(H, W) moving-region alpha in [0, 1] -> (H, W, 4) uint8 layer: OVERLAY at OVERLAY_ALPHA x alpha."""
+    layer = np.zeros((*alpha.shape, 4), np.uint8)
+    layer[..., :3] = OVERLAY
+    layer[..., 3] = np.round(np.clip(alpha, 0, 1) * FULL).astype(np.uint8)
+    return layer
+
+
+def layer_mask(layer: np.ndarray) -> np.ndarray:
+    """(H, W, 4) edited layer -> (H, W) mask in [0, 1]: painted (at the brush's opacity or more) = 1, erased = 0,
+    the predicted soft edge kept where the user did not touch it."""
+    return np.clip(layer[..., 3].astype(np.float32) / (FULL - 2), 0, 1)  # 2: the browser's rounding of strokes
+
+
+def edited(given: np.ndarray, returned: np.ndarray | None) -> bool:
+    """Whether the page's layer differs from the one it was given (beyond the browser's PNG round trip)."""
+    if returned is None or returned.ndim != 3 or returned.shape[-1] != 4:
+        return False
+    if returned.shape[:2] != given.shape[:2]:
+        returned = np.asarray(Image.fromarray(returned).resize(given.shape[1::-1], Image.NEAREST))
+    diff = np.abs(returned[..., 3].astype(np.int16) - given[..., 3].astype(np.int16))
+    return bool((diff > 8).mean() > 1e-4)
+
+
+class PhotoDemo:
+    """The demo's state: networks, uploaded photos, output root. Methods raise :class:`UserError` for bad input.
+
+    Args:
+        paths: the GAN checkpoint and the photo networks (as ``dl-animate --image``); the segmenter is trained
+            first if missing (``paths.train``), the lighting network A on the first request with a moving daytime.
+        out: folder of the request folders.
+        options: the base options (inversion steps, sky, chunk, device); each request sets its own motion.
+        perceptual: the LPIPS term of the inversion.
+    """
+
+    def __init__(self, paths: PhotoNetworkPaths, out: str | Path, options: PhotoOptions, perceptual: PerceptualConfig):
+        self.paths, self.out, self.options = paths, Path(out), replace(options, fit="pad")  # the whole photo
+        self.networks = photo_networks(paths, {"segmenter": True}, perceptual, options.device)
+        self.photos: OrderedDict[str, _Photo] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def upload(self, path: str | Path) -> Upload:
+        """Open the photo at ``path`` (any size, aspect or mode) and predict what moves."""
+        data = Path(path).read_bytes() if Path(path).is_file() else b""
+        key = hashlib.sha256(data).hexdigest()[:16]
+        with self.lock:
+            if key not in self.photos:
+                prepared = open_and_segment(path, self.networks, self.options)
+                self.photos[key] = _Photo(prepared, *self.display(prepared))
+                while len(self.photos) > KEEP_PHOTOS:
+                    self.photos.popitem(last=False)
+            self.photos.move_to_end(key)
+            photo = self.photos[key]
+        return Upload(key, photo.background, photo.layer, photo.box, photo.prepared.geometry.source)
+
+    def display(self, prepared: PreparedPhoto) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+        """The photo and its predicted moving region on the editor's DISPLAY_SIDE square canvas (grey around
+        the photo), and the photo's box on it."""
+        w, h = prepared.geometry.source
+        short = max(1, round(min(DISPLAY_SIDE, max(w, h)) * min(w, h) / max(w, h)))
+        photo = tensor_to_uint8(photo_at(prepared.square, prepared.geometry, short)[0])
+        alpha = prepared.alpha(short, self.options.keep_thin)[0, 0].numpy()
+        ph, pw = photo.shape[:2]
+        box = ((DISPLAY_SIDE - pw) // 2, (DISPLAY_SIDE - ph) // 2, pw, ph)
+        background = np.full((DISPLAY_SIDE, DISPLAY_SIDE, 3), 128, np.uint8)
+        canvas = np.zeros((DISPLAY_SIDE, DISPLAY_SIDE), np.float32)
+        background[box[1] : box[1] + ph, box[0] : box[0] + pw] = photo
+        canvas[box[1] : box[1] + ph, box[0] : box[0] + pw] = alpha
+        return background, mask_layer(canvas), box
+
+    def animate(
+        self, key: str, layer: np.ndarray | None, settings: Settings, progress: Progress | None = None
+    ) -> Result:
+        """Animate the uploaded photo ``key`` with ``settings``; ``layer``: the mask editor's layer (None or
+        unchanged: the predicted region)."""
+        progress = progress or (lambda fraction, what: None)
+        if key not in self.photos:
+            raise UserError("upload a photo first (or again: the page keeps the last few photos only)")
+        options = replace(self.options, **vars(settings))  # bad settings fail here, before any waiting
+        asked = time.time()
+        progress(0.0, "waiting for the request before this one")
+        with self.lock:
+            started = time.time()
+            photo = self.photos[key]
+            stem = Path(photo.prepared.image).stem[:40] or "photo"
+            folder = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}-", dir=self.mkroot()))
+            mask = None
+            if edited(photo.layer, layer):
+                mask = self.write_mask(layer, photo.box, photo.prepared.geometry.source, folder / "mask_edited.png")
+            if options.daytime != "fixed" and self.networks.lighting is None:
+                progress(0.05, "training the lighting network A (first use, about a minute)")
+                self.load_lighting()
+            reused = photo.inversion is not None
+            if not reused:
+                progress(0.1, f"inverting the photo ({options.optim_steps} + {options.finetune_steps} steps)")
+                photo.inversion = invert_prepared(photo.prepared, self.networks, options)
+            save_reconstruction(photo.inversion, folder)
+            progress(0.5, f"rendering {options.frames} frames")
+            written, report = render_photo(photo.prepared, photo.inversion, folder, self.networks, options, mask)
+            finished = time.time()
+        report["request"] = {
+            "asked": asked, "started": started, "finished": finished,  # seconds since the epoch
+            "queued_s": started - asked, "seconds": finished - started, "reused_inversion": reused,
+        }  # fmt: skip
+        video = next((p for p in written if p.suffix == ".mp4"), None)
+        files = [p for p in written if p.suffix in (".mp4", ".gif")]
+        return Result(folder, video, files, report)
+
+    def mkroot(self) -> Path:
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"cannot write outputs to {self.out} ({err.strerror}); start with --out FOLDER") from None
+        return self.out
+
+    def load_lighting(self) -> None:
+        found = photo_network_paths(self.paths, {"lighting": True})["lighting"]
+        if found is None:
+            raise UserError("a moving daytime needs the lighting network A (none found, training off): use fixed")
+        self.networks.lighting = load_lighting(found, self.networks.G)
+        self.networks.sources["lighting"] = found
+
+    @staticmethod
+    def write_mask(layer: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int], path: Path) -> Path:
+        """The edited layer's ``box`` (the photo on the canvas) as a mask image of the photo's ``size``
+        (white = moves)."""
+        if layer.shape[:2] != (DISPLAY_SIDE, DISPLAY_SIDE):
+            layer = np.asarray(Image.fromarray(layer).resize((DISPLAY_SIDE, DISPLAY_SIDE), Image.NEAREST))
+        left, top, w, h = box
+        mask = np.round(layer_mask(layer[top : top + h, left : left + w]) * 255).astype(np.uint8)
+        mask = Image.fromarray(mask).resize(size, Image.BILINEAR)
+        with atomic_path(path) as tmp:
+            mask.save(tmp, format="PNG")
+        return path
