@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -77,3 +78,29 @@ def test_missing_companions_are_trained_once_then_used_by_dl_animate(gen_ckpt, t
     ckpt["dl_lightning"]["generator"]["w_dim"] += 1
     torch.save(ckpt, lighting)
     assert not is_current("lighting", gen_ckpt)
+
+
+def test_the_default_photo_path_trains_the_segmenter_then_uses_it(gen_ckpt, tiny_data, tmp_path, monkeypatch, capsys):  # noqa: F811
+    """`make animate IMAGE=...` in a fresh folder: no segmenter yet, so it is trained (here 2 steps) where `make
+    train` keeps it, and dl-animate, given no mask and no segmenter, finds it there and segments the photo."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "synthetic64").symlink_to(tiny_data)
+    assert not is_current("segmenter", gen_ckpt)
+    quick = ["--trainer.max_steps=2", "--trainer.enable_progress_bar=false", "--data.init_args.resolution=32"]
+    seg = ensure_companion("segmenter", gen_ckpt, quick + ["--data.init_args.batch_size=4"])
+    assert (
+        seg == Path("runs/segmenter64/checkpoints/last.ckpt")
+        and seg.is_file()
+        and "training it now" in capsys.readouterr().out
+    )
+    photo = Image.new("RGB", (64, 48), (90, 140, 200))
+    photo.paste((60, 120, 40), (0, 24, 64, 48))
+    photo.save(tmp_path / "p.png")
+    out = tmp_path / "out"
+    animate(f"--ckpt {gen_ckpt} --image p.png --out {out} --optim-steps 1 --finetune-steps 1 --frames 2 "
+            "--size 48 --fit pad --formats gif --daytime fixed".split())  # fmt: skip
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["segmenter"] == str(seg) and report["mask"].startswith("segmenter, ")
+    assert "training it now" not in capsys.readouterr().out  # kept from the first time
+    assert Image.open(out / "mask.png").size == (64, 48)
