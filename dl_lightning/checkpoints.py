@@ -21,9 +21,9 @@ from safetensors.torch import save_file
 
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
-from dl_lightning.inversion.result import Inversion
 from dl_lightning.models.encoder import Encoder, EncoderConfig
 from dl_lightning.models.generator import Generator, GeneratorConfig
+from dl_lightning.models.inversion import Inversion
 from dl_lightning.models.lighting import LightingNet
 from dl_lightning.models.scene_net import SceneNet, SceneNetConfig
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig

@@ -158,7 +158,7 @@ def test_perceptual_config_builds_lpips_from_each_source_or_says_why_not(tmp_pat
     weight 0) pixels only with one line saying so."""
     import torchvision
 
-    from dl_lightning.inversion.losses import PerceptualConfig
+    from dl_lightning.metrics.reconstruction import PerceptualConfig
 
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub_home" / "hub"))  # an empty cache, restored after
     a, b = smooth_images(2, 0), smooth_images(2, 1)

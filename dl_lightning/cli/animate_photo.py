@@ -8,8 +8,8 @@ from pathlib import Path
 
 from dl_lightning.checkpoints import load_generator, load_inversion, load_lighting, save_inversion
 from dl_lightning.cli.common import horizon_arg, parse_vector
-from dl_lightning.inversion.losses import PerceptualConfig
 from dl_lightning.inversion.photo_job import PhotoOptions, animate_photo, animate_saved
+from dl_lightning.metrics.reconstruction import PerceptualConfig
 from dl_lightning.training.companions import PhotoNetworkPaths, photo_networks
 
 

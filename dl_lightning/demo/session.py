@@ -27,7 +27,6 @@ from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.data.photos import photo_at
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
-from dl_lightning.inversion.losses import PerceptualConfig
 from dl_lightning.inversion.photo_job import (
     PhotoOptions,
     PreparedPhoto,
@@ -36,7 +35,8 @@ from dl_lightning.inversion.photo_job import (
     render_photo,
     save_reconstruction,
 )
-from dl_lightning.inversion.result import Inversion
+from dl_lightning.metrics.reconstruction import PerceptualConfig
+from dl_lightning.models.inversion import Inversion
 from dl_lightning.training.companions import PhotoNetworkPaths, photo_network_paths, photo_networks
 
 DISPLAY_SIDE = 768  # the mask editor's square canvas; the photo's long side on it (the mask goes back to full size)

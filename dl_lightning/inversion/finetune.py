@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.inversion.frozen import KeepFrozenInEval
-from dl_lightning.inversion.losses import recon_metrics, reconstruction_loss
+from dl_lightning.metrics.reconstruction import recon_metrics, reconstruction_loss
 from dl_lightning.models.generator import Generator
 
 

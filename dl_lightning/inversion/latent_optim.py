@@ -19,7 +19,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from dl_lightning.inversion.frozen import KeepFrozenInEval
-from dl_lightning.inversion.losses import noise_regularizer, recon_metrics, reconstruction_loss, wplus_regularizer
+from dl_lightning.inversion.losses import noise_regularizer, wplus_regularizer
+from dl_lightning.metrics.reconstruction import recon_metrics, reconstruction_loss
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.lighting import LightingNet
 

@@ -1,60 +1,12 @@
-"""Reconstruction losses, metrics and latent/noise regularisers for inversion."""
+"""Latent and noise regularisers of the inversion (the reconstruction loss and metrics: ``metrics.reconstruction``)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.metrics.lpips_metric import load_lpips, lpips_backbone_available
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.lighting import LightingNet
-
-
-@dataclass
-class PerceptualConfig:
-    """LPIPS term of the reconstruction loss.
-
-    Attributes:
-        weight: LPIPS weight (0 disables it; then no backbone weights are needed).
-        net: ``alex`` or ``vgg``.
-        backbone_weights: local torchvision backbone weights (needed offline unless cached).
-        random_backbone: randomly initialised backbone (tests only: exercises the code path).
-    """
-
-    weight: float = 1.0
-    net: str = "alex"
-    backbone_weights: str | None = None
-    random_backbone: bool = False
-
-    def build(self) -> torch.nn.Module | None:
-        """The LPIPS module, or None for pixels only: when ``weight`` is 0, or when no backbone weights are
-        available locally and none were asked for (one line says so; offline machines cannot download them)."""
-        if self.weight <= 0:
-            return None
-        if self.backbone_weights is None and not self.random_backbone and not lpips_backbone_available(self.net):
-            print(f"note: no local {self.net} weights for LPIPS (--lpips-weights PATH); using the pixel loss only")
-            return None
-        return load_lpips(self.net, self.backbone_weights, self.random_backbone)
-
-
-def reconstruction_loss(x: torch.Tensor, target: torch.Tensor, lpips_model, lpips_weight: float) -> torch.Tensor:
-    """Pixel MSE + ``lpips_weight`` x LPIPS, both averaged over the batch; inputs in [-1, 1]."""
-    loss = F.mse_loss(x.float(), target.float())
-    if lpips_model is not None and lpips_weight > 0:
-        loss = loss + lpips_weight * lpips_model(x.float(), target.float()).mean()
-    return loss
-
-
-@torch.no_grad()
-def recon_metrics(x: torch.Tensor, target: torch.Tensor, lpips_model=None) -> dict[str, float]:
-    """MSE, PSNR (dB, data range 2 for [-1, 1]) and LPIPS (if a model is given)."""
-    mse = F.mse_loss(x.float(), target.float()).item()
-    out = {"mse": mse, "psnr": 10 * torch.log10(torch.tensor(4.0 / max(mse, 1e-12))).item()}
-    if lpips_model is not None:
-        out["lpips"] = lpips_model(x.float(), target.float()).mean().item()
-    return out
 
 
 def noise_regularizer(noises: list[torch.Tensor]) -> torch.Tensor:

@@ -29,7 +29,7 @@ from dl_lightning.inversion.composite import (
     thin_structures,
 )
 from dl_lightning.inversion.photo_motion import PhotoMotion
-from dl_lightning.inversion.result import Inversion
+from dl_lightning.models.inversion import Inversion
 from dl_lightning.models.lighting import LightingNet, read_zdyn, relight
 
 

@@ -39,9 +39,9 @@ from dl_lightning.inversion.photo_animation import (
     user_mask,
 )
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS, invert_photo
-from dl_lightning.inversion.result import Inversion
 from dl_lightning.media import make_grid, save_image, write_streams
 from dl_lightning.models.generator import Generator
+from dl_lightning.models.inversion import Inversion
 
 SKIES = ("photo", "generator")
 

@@ -17,10 +17,11 @@ import torch
 
 from dl_lightning.inversion.finetune import FinetuneModule
 from dl_lightning.inversion.latent_optim import LatentOptimModule, repeat_target
-from dl_lightning.inversion.losses import recon_metrics, zero_noise
-from dl_lightning.inversion.result import Inversion
+from dl_lightning.inversion.losses import zero_noise
+from dl_lightning.metrics.reconstruction import recon_metrics
 from dl_lightning.models.encoder import Encoder
 from dl_lightning.models.generator import Generator
+from dl_lightning.models.inversion import Inversion
 from dl_lightning.models.lighting import LightingNet
 
 #: the inversion's default step counts (``dl-animate --optim-steps / --finetune-steps``)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from dl_lightning.data.superres import downscale
-from dl_lightning.inversion.losses import recon_metrics
+from dl_lightning.metrics.reconstruction import recon_metrics
 from dl_lightning.models.upsampler import bicubic
 
 

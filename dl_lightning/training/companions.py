@@ -31,8 +31,8 @@ from dl_lightning.checkpoints import (
     read_checkpoint,
 )
 from dl_lightning.errors import UserError, cli_entry
-from dl_lightning.inversion.losses import PerceptualConfig
 from dl_lightning.inversion.photo_job import PhotoNetworks
+from dl_lightning.metrics.reconstruction import PerceptualConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,7 +117,7 @@ def is_current(name: str, gan_ckpt: str | Path) -> bool:
 
 def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Path:
     """Path of companion ``name`` of ``gan_ckpt``, trained first (config + ``overrides``) if missing or stale."""
-    from dl_lightning.cli.train import fit_to
+    from dl_lightning.training.lightning_cli import fit_to  # Lightning's CLI loads in seconds: only when training
 
     gan_ckpt, path = Path(gan_ckpt), companion_path(name, gan_ckpt)
     if is_current(name, gan_ckpt):

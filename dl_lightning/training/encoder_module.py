@@ -17,12 +17,8 @@ import torch.nn.functional as F
 from dl_lightning.checkpoints import load_generator, mark_checkpoint
 from dl_lightning.config import as_config
 from dl_lightning.inversion.frozen import KeepFrozenInEval
-from dl_lightning.inversion.losses import (
-    PerceptualConfig,
-    recon_metrics,
-    reconstruction_loss,
-    zero_noise,
-)
+from dl_lightning.inversion.losses import zero_noise
+from dl_lightning.metrics.reconstruction import PerceptualConfig, recon_metrics, reconstruction_loss
 from dl_lightning.models.encoder import Encoder, EncoderConfig
 
 

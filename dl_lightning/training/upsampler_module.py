@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from dl_lightning.checkpoints import mark_checkpoint
 from dl_lightning.config import as_config
-from dl_lightning.inversion.losses import recon_metrics
+from dl_lightning.metrics.reconstruction import recon_metrics
 from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig, bicubic
 
 
