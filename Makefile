@@ -66,10 +66,12 @@ test-all: install browser
 test-browser: install browser
 	$(BIN)/python -m pytest -q -m slow tests/test_demo_browser.py $(ARGS)
 
-# Debian's Chromium for the browser test (no browser download by Playwright); needs root or sudo.
+# Debian's Chromium for the browser test (no browser download by Playwright); apt-get as root, else with sudo.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 browser:
-	@command -v chromium >/dev/null || { echo "installing Debian's chromium (apt-get)"; \
-	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null \
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium (apt-get, about a minute)"; \
+	  $(APT) install -y -q chromium >/dev/null 2>&1 \
+	  || { $(APT) update -q >/dev/null && $(APT) install -y -q chromium >/dev/null; } \
 	  || { echo "error: could not install chromium: apt-get install chromium, then make test-browser" >&2; exit 2; }; }
 
 $(CKPT):

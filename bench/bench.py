@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import statistics
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from bench_kernels import downsample_speed, gemm_peak
 from bench_profile import profile_steps
 from bench_training import step_flops, train_speed
 
-from dl_lightning.hardware import has_amx
+from dl_lightning.hardware import cpu_name, has_amx
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
 from dl_lightning.models.layers import downsample2_form
 from dl_lightning.training.gan_module import DeepLandscapeGAN
@@ -138,7 +137,7 @@ def main() -> None:
     precision, why = measured_precision(default["generator"], default["discriminator"], 16, DEV, use_cache=False)
     results: dict = {
         "machine": {
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": cpu_name(),
             "gpu": torch.cuda.get_device_name() if DEV.type == "cuda" else None,
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,

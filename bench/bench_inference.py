@@ -33,7 +33,7 @@ def generate_speed(config: str, batch: int, reps: int, bf16: bool) -> float:
     """Frames/s of the EMA generator on ``batch`` random latents (noise maps drawn afresh each call), the best of
     three rounds of ``reps`` calls."""
     G = eval_generator(config)
-    z = G.sample_z(batch, DEV)
+    z = G.sample_z(batch, device=DEV)
     with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=bf16):
         return batch / seconds_per_call(lambda: G(*z), reps, rounds=3)
 
@@ -44,7 +44,7 @@ def invert_seconds(config: str) -> float:
 
     G = eval_generator(config)
     with torch.no_grad():
-        photo = G(*G.sample_z(1, DEV)).clamp(-1, 1)
+        photo = G(*G.sample_z(1, device=DEV)).clamp(-1, 1)
     lpips_model = load_lpips("alex", random_backbone=True).to(DEV)
     sync()
     t = time.perf_counter()

@@ -12,7 +12,7 @@ Errors are one line (:class:`UserError`), never a traceback from inside torch.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -40,9 +40,33 @@ DEFAULT_UPSAMPLER = "runs/upsampler256/checkpoints/last.ckpt"
 DEFAULT_SCENE_NET = str(Path(__file__).resolve().parent / "assets" / "scene_net64.safetensors")
 
 
-def mark_checkpoint(checkpoint: dict, kind: str, **info) -> None:
-    """In a module's ``on_save_checkpoint``: record the kind and what is needed to rebuild the networks."""
-    checkpoint["dl_lightning"] = {"kind": kind, **info}
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of ``.ckpt`` holds: ``network``, the LightningModule attribute of its network (its state-dict
+    prefix); ``config``, the key of that network's configuration in ``checkpoint["dl_lightning"]``."""
+
+    network: str
+    config: str
+
+
+#: Every kind of ``.ckpt`` that dl-train writes; writing (:func:`mark_checkpoint`) and reading use this table.
+KINDS = {
+    "gan": Kind("G_ema", "generator"),  # the EMA generator; the trained one is "G"
+    "encoder": Kind("E", "encoder"),
+    "lighting": Kind("A", "lighting"),
+    "segmenter": Kind("net", "segmenter"),
+    "scene_net": Kind("net", "scene_net"),
+    "upsampler": Kind("net", "upsampler"),
+}
+
+
+def mark_checkpoint(checkpoint: dict, kind: str, config: dict, generator: dict | None = None) -> None:
+    """In a module's ``on_save_checkpoint``: record the kind, the network's ``config`` and, for networks made for
+    one generator, that generator's config (:func:`made_for`). The network must be where :data:`KINDS` says."""
+    spec = KINDS[kind]
+    if not any(k.startswith(spec.network + ".") for k in checkpoint.get("state_dict", {})):
+        raise RuntimeError(f"a {kind} module keeps its network in .{spec.network} (checkpoints.KINDS)")
+    checkpoint["dl_lightning"] = {"kind": kind, spec.config: config} | ({"generator": generator} if generator else {})
 
 
 def read_checkpoint(path: str | Path, kind: str, label: str | None = None) -> dict:
@@ -66,9 +90,14 @@ def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch
     return {k[len(p) :]: v for k, v in state.items() if k.startswith(p)}
 
 
-def submodule_state(ckpt: dict, prefix: str) -> dict[str, torch.Tensor]:
-    """The state dict of the module attribute ``prefix`` (e.g. ``"E"``) of a LightningModule checkpoint."""
-    return strip_prefix(ckpt["state_dict"], prefix)
+def network_state(ckpt: dict, network: str | None = None) -> dict[str, torch.Tensor]:
+    """The state dict of a checkpoint's network (:data:`KINDS`; ``network``: another module attribute)."""
+    return strip_prefix(ckpt["state_dict"], network or KINDS[ckpt["dl_lightning"]["kind"]].network)
+
+
+def network_config(ckpt: dict) -> dict:
+    """The configuration of a checkpoint's network (:data:`KINDS`)."""
+    return ckpt["dl_lightning"][KINDS[ckpt["dl_lightning"]["kind"]].config]
 
 
 # ---------------------------------------------------------------- generator exports
@@ -123,7 +152,7 @@ def load_generator(path: str | Path, ema: bool = True) -> Generator:
         meta, state = read_safetensors(path, "generator")
         return _from_state(json.loads(meta["config"]), state, str(path))
     ckpt = read_checkpoint(path, "gan", "GAN")
-    return _from_state(ckpt["dl_lightning"]["generator"], submodule_state(ckpt, "G_ema" if ema else "G"), str(path))
+    return _from_state(network_config(ckpt), network_state(ckpt, None if ema else "G"), str(path))
 
 
 # ---------------------------------------------------------------- networks trained by dl-train
@@ -141,9 +170,9 @@ def load_encoder(path: str | Path, G: Generator) -> Encoder:
     ckpt = read_checkpoint(path, "encoder")
     if not made_for(ckpt, G):
         raise UserError(f"{path}: encoder was trained for another generator configuration")
-    cfg = EncoderConfig(**{**ckpt["dl_lightning"]["encoder"], "backbone_weights": None})
+    cfg = EncoderConfig(**{**network_config(ckpt), "backbone_weights": None})
     E = Encoder(G.cfg.resolution, G.num_ws, G.cfg.w_dim, G.mapping.w_avg, cfg)
-    E.load_state_dict(submodule_state(ckpt, "E"))
+    E.load_state_dict(network_state(ckpt))
     return E.eval().requires_grad_(False)
 
 
@@ -152,24 +181,24 @@ def load_lighting(path: str | Path, G: Generator) -> LightingNet:
     ckpt = read_checkpoint(path, "lighting")
     if not made_for(ckpt, G):
         raise UserError(f"{path}: lighting network was trained for another generator configuration")
-    A = LightingNet(G.cfg.w_dim, G.cfg.z_st_dim, G.cfg.z_dyn_dim, **ckpt["dl_lightning"]["lighting"])
-    A.load_state_dict(submodule_state(ckpt, "A"))
+    A = LightingNet(G.cfg.w_dim, G.cfg.z_st_dim, G.cfg.z_dyn_dim, **network_config(ckpt))
+    A.load_state_dict(network_state(ckpt))
     return A.eval().requires_grad_(False)
 
 
 def load_segmenter(path: str | Path) -> Segmenter:
     """The segmenter of a SegmenterModule checkpoint, in eval mode."""
     ckpt = read_checkpoint(path, "segmenter")
-    net = Segmenter(SegmenterConfig(**ckpt["dl_lightning"]["segmenter"]))
-    net.load_state_dict(submodule_state(ckpt, "net"))
+    net = Segmenter(SegmenterConfig(**network_config(ckpt)))
+    net.load_state_dict(network_state(ckpt))
     return net.eval().requires_grad_(False)
 
 
 def load_upsampler(path: str | Path) -> Upsampler:
     """The upsampler of an UpsamplerModule checkpoint, in eval mode."""
     ckpt = read_checkpoint(path, "upsampler")
-    net = Upsampler(UpsamplerConfig(**ckpt["dl_lightning"]["upsampler"]))
-    net.load_state_dict(submodule_state(ckpt, "net"))
+    net = Upsampler(UpsamplerConfig(**network_config(ckpt)))
+    net.load_state_dict(network_state(ckpt))
     return net.eval().requires_grad_(False)
 
 
@@ -193,7 +222,7 @@ def load_scene_net(path: str | Path | None = None) -> SceneNet:
         config = json.loads(meta["config"])
     else:
         ckpt = read_checkpoint(path, "scene_net", "scene network")
-        config, state = ckpt["dl_lightning"]["scene_net"], submodule_state(ckpt, "net")
+        config, state = network_config(ckpt), network_state(ckpt)
     net = SceneNet(SceneNetConfig(**config))
     net.load_state_dict(state)
     return net.eval().requires_grad_(False)

@@ -8,21 +8,32 @@ fp16 (``16-mixed``) is never chosen automatically: it needs loss scaling and is 
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
 import torch
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
+def cpuinfo(field: str) -> str | None:
+    """The first value of ``field`` in Linux's /proc/cpuinfo (``flags``, ``model name``), None elsewhere."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return set()
+        return None
     for line in text.splitlines():
-        if line.startswith(("flags", "Features")):
-            return set(line.split(":", 1)[1].split())
-    return set()
+        if line.split(":", 1)[0].strip() == field:
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (``flags`` on x86, ``Features`` on ARM; empty elsewhere)."""
+    return set((cpuinfo("flags") or cpuinfo("Features") or "").split())
+
+
+def cpu_name() -> str:
+    """The CPU's model name (or what ``platform`` knows)."""
+    return cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 def has_amx() -> bool:

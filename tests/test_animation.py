@@ -10,12 +10,12 @@ from dl_lightning.animation import (
     load_motions,
     render_frames,
     slerp,
-    warp_noise_map,
     ws_path,
     zdyn_path,
 )
 from dl_lightning.errors import UserError
 from dl_lightning.models import Generator, GeneratorConfig
+from dl_lightning.noise_warp import warp_noise_map
 from tests.conftest import TINY_G
 
 

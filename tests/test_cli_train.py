@@ -32,6 +32,7 @@ def tiny_args(data, tmp_path, steps=2):
         f"--trainer.default_root_dir={tmp_path}",
         "--trainer.enable_checkpointing=false",
         "--model.init_args.still_weight=0",
+        "--model.init_args.static_steps=0",  # full iterations from the first (the warm-up: test_training)
     ]  # no segmenter in tests
 
 

@@ -82,6 +82,7 @@ def test_an_edited_layer_is_the_mask_at_the_photos_resolution(demo, hills):
     layer[top + h // 2 :, left : left + w // 2, 3] = FULL  # painted: bottom-left moves
     edited = demo.animate(up.key, layer, FAST)
     assert edited.report["request"]["reused_inversion"] and edited.folder != plain.folder
+    assert edited.report["mask"].endswith("mask_edited.png")
     mask = np.asarray(Image.open(edited.folder / "mask_edited.png"), np.float32) / 255
     assert mask.shape == (1024, 1024) and layer_mask(layer).max() == 1
     assert mask[:500].max() == 0 and mask[540:, :500].min() == 1

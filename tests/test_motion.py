@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from data_prep.synthetic import render_scene
-from dl_lightning.animation import Motion, bilinear_warp_noise, fourier_shift, warp_noise_map
+from dl_lightning.animation import Motion
 from dl_lightning.checkpoints import load_segmenter
 from dl_lightning.data.ordered import dataset_videos
 from dl_lightning.metrics.motion import generated_motion, motion_by_layer, real_motion, region_change
 from dl_lightning.models import Generator, PairDiscriminator
+from dl_lightning.noise_warp import bilinear_warp_noise, fourier_shift, warp_noise_map
 from dl_lightning.training.pairs import PairMotionConfig, dyn_noise_pair, sample_shifts
 from tests.conftest import TINY_D, TINY_G
 

@@ -7,11 +7,11 @@ Each scene keeps ``z_st`` and ``S_st`` fixed, warps ``S_dyn`` with the ``--motio
 ``--num > 1``, ``grid.mp4``/``.gif`` with all scenes side by side.
 
 With ``--image PHOTO`` the photo is inverted first (encoder -> latent optimisation -> generator
-fine-tuning), then animated the same way at up to the photo's own resolution (``--size``): the
-sky and water (``--mask``, or the segmenter's prediction) come from the generator, the land
-stays the photo's own pixels. Networks not given (``--encoder``, ``--lighting``, ``--segmenter``,
-``--upsampler``) are taken from beside the GAN checkpoint, trained there first if missing
-(``--no-train``: go without). Writes
+fine-tuning), then animated at up to its own resolution (``--size``): its own sky and water (``--mask``, or
+the segmenter's prediction) move, the land stays the photo's own pixels; the generator relights it when the
+daytime moves (``--sky generator``: the generator's frames fill the sky, as in the paper). Networks not given
+are found where ``make train`` and the last photo left them, and the needed ones trained first if missing
+(``--no-train``: go without; :func:`dl_lightning.training.companions.photo_network_paths`). Writes
 ``photo.mp4``/``.gif``, ``mask.png``, ``reconstruction.png`` (photo | encoder | optimised |
 fine-tuned), ``inversion.safetensors`` (re-animate later with ``--inversion``) and ``metrics.json``.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from dl_lightning.animation import DAYTIME_PATHS, get_motion, load_motions, sample_timelapse
-from dl_lightning.checkpoints import load_generator
+from dl_lightning.checkpoints import DEFAULT_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
 from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
@@ -62,15 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--image", help="animate this photo (inverted first)")
     g.add_argument("--inversion", help="re-animate a saved inversion.safetensors instead of inverting again")
     g.add_argument(
-        "--encoder", help="encoder checkpoint (configs/encoder); without it inversion starts from the mean latent"
+        "--encoder",
+        help="encoder checkpoint (configs/encoder; default: the one beside --ckpt if current, never trained on the "
+        "spot; without one the inversion starts from the mean latent)",
     )
     g.add_argument(
-        "--lighting", help="lighting network A checkpoint (configs/lighting); needed for --daytime with photos"
+        "--lighting",
+        help="lighting network A checkpoint (configs/lighting; default: beside --ckpt, trained first if missing "
+        "when the photo's --daytime moves)",
     )
     g.add_argument(
         "--no-train",
         action="store_true",
-        help="do not train missing networks (encoder, A, segmenter, upsampler) on the spot: go without them",
+        help="do not train missing networks (A, segmenter, upsampler) on the spot: go without them",
     )
     g.add_argument("--optim-steps", type=int, default=OPTIM_STEPS, help="latent optimisation steps")
     g.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, help="generator fine-tuning steps")
@@ -105,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--mask", help="dynamic mask image of the photo's size, white = moves (default: the segmenter's)")
     g.add_argument(
-        "--segmenter", help="segmenter checkpoint for the dynamic mask (default: runs/segmenter64 if present)"
+        "--segmenter",
+        help=f"segmenter checkpoint for the dynamic mask (default: {DEFAULT_SEGMENTER}, trained first if missing)",
     )
     g.add_argument(
         "--raw-mask",
@@ -114,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--upsampler",
-        help="x4 super-resolution checkpoint for the sky/water (configs/upsampler; default: "
-        "runs/upsampler256 if present; 'none': bicubic)",
+        help=f"x4 super-resolution checkpoint for --sky generator (default: {DEFAULT_UPSAMPLER}, trained first if "
+        "missing; 'none': bicubic)",
     )
     g.add_argument(
         "--lpips-weight", type=float, default=1.0, help="LPIPS weight in the inversion loss (0: pixels only)"

@@ -39,6 +39,7 @@ from dl_lightning.checkpoints import (
     load_scene_net,
     load_segmenter,
 )
+from dl_lightning.data.images import from_uint8
 from dl_lightning.data.ordered import dataset_videos, real_batches
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.files import atomic_path
@@ -205,7 +206,7 @@ def eval_upsampler(args: argparse.Namespace) -> dict:
     from dl_lightning.metrics.superres import superres_metrics
 
     net = load_upsampler(args.upsampler or DEFAULT_UPSAMPLER)
-    frames = load_masked(args.data, "videos", args.resolution, args.num)[0].float() / 127.5 - 1
+    frames = from_uint8(load_masked(args.data, "videos", args.resolution, args.num)[0])
     lpips_model = None
     if args.lpips_weights or lpips_backbone_available("alex"):
         lpips_model = load_lpips("alex", args.lpips_weights)

@@ -1,1 +1,2 @@
-"""Data: image decoding, shard writing, and the streaming LightningDataModule."""
+"""Data: image decoding and photos, shard writing, the streaming LightningDataModule, and the in-memory datasets of
+the companion networks (masks, scene labels, super-resolution pairs)."""

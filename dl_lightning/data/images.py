@@ -93,13 +93,22 @@ def center_crop_resize(img: Image.Image, resolution: int, upscale: bool = True) 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     """PIL RGB -> float tensor (3,H,W) in [-1, 1]."""
     arr = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy())
-    return arr.permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+    return from_uint8(arr.permute(2, 0, 1))
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Float tensor in [-1, 1] (any shape) -> uint8 tensor of the same shape (0..255), rounded."""
+    return x.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
+def from_uint8(x: torch.Tensor) -> torch.Tensor:
+    """uint8 tensor (any shape) -> float tensor in [-1, 1] of the same shape; the inverse of :func:`to_uint8`."""
+    return x.float() / 127.5 - 1
 
 
 def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
     """Float tensor (3,H,W) or (B,3,H,W) in [-1, 1] -> uint8 array (...,H,W,3)."""
-    x = x.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
-    return x.movedim(-3, -1).numpy()
+    return to_uint8(x).cpu().movedim(-3, -1).numpy()
 
 
 def encode_image(img: Image.Image, fmt: str = "jpg", quality: int = 95) -> bytes:

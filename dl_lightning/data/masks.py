@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from dl_lightning.data.images import to_uint8
 from dl_lightning.data.ordered import dataset_samples
 from dl_lightning.data.stream import decode_image, frame_fields, image_field
 from dl_lightning.errors import UserError
@@ -32,7 +33,7 @@ def load_masked(root: str, source: str, resolution: int, limit: int) -> tuple[to
             else [s[k] for k in frame_fields(s)[:: max(1, len(frame_fields(s)) - 1)]]
         )
         for data in fields:
-            images.append(((decode_image(data, resolution) + 1) * 127.5).round().to(torch.uint8))
+            images.append(to_uint8(decode_image(data, resolution)))
             masks.append(mask)
         if len(images) >= limit:
             break

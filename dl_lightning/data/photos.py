@@ -26,12 +26,11 @@ class Geometry:
     box: tuple[int, int, int, int]  # left, top, width, height
     source: tuple[int, int]  # the original photo's (width, height)
 
-    def output_size(self, size: int) -> tuple[int, int, int]:
-        """(scale, out_height, out_width) for an output whose short side is at most ``size`` (and the photo's)."""
+    def output_size(self, size: int) -> tuple[int, int]:
+        """(out_height, out_width) of an output whose short side is at most ``size`` (and the photo's)."""
         w, h = self.box[2], self.box[3]
-        short = min(min(w, h), size)
-        scale = short / min(w, h)
-        return scale, max(1, round(h * scale)), max(1, round(w * scale))
+        scale = min(min(w, h), size) / min(w, h)
+        return max(1, round(h * scale)), max(1, round(w * scale))
 
 
 def photo_square(img: Image.Image, fit: str) -> tuple[Image.Image, Geometry]:
@@ -72,6 +71,6 @@ def prepare_photo(path: str | Path, resolution: int, fit: str = "crop") -> torch
 
 def photo_at(square: Image.Image, geometry: Geometry, size: int) -> torch.Tensor:
     """The photo's area of ``square`` at output size: (1, 3, h, w) in [-1, 1] (Lanczos)."""
-    scale, oh, ow = geometry.output_size(size)
+    oh, ow = geometry.output_size(size)
     left, top, w, h = geometry.box
     return pil_to_tensor(square.crop((left, top, left + w, top + h)).resize((ow, oh), Image.LANCZOS))[None]

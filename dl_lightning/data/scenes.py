@@ -20,6 +20,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from dl_lightning.data.images import from_uint8, to_uint8
 from dl_lightning.data.ordered import dataset_samples
 from dl_lightning.data.stream import decode_image, image_field
 from dl_lightning.errors import UserError
@@ -71,7 +72,7 @@ def load_scenes(
             break
         if "classes.png" not in s:
             raise UserError(f"{root}: stills without classes.png: rebuild it with this version's `dl-data synthetic`")
-        images.append(((decode_image(image_field(s), resolution) + 1) * 127.5).round().to(torch.uint8))
+        images.append(to_uint8(decode_image(image_field(s), resolution)))
         classes.append(decode_classes(s["classes.png"], resolution))
         targets.append(scene_targets(json.loads(s["json"])))
     if not images:
@@ -103,7 +104,7 @@ class SceneImages(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int):
-        x, c = self.images[i].float() / 127.5 - 1, self.classes[i].long()
+        x, c = from_uint8(self.images[i]), self.classes[i].long()
         if self.augment and torch.rand(()) < 0.5:
             x, c = x.flip(-1), c.flip(-1)
         return x, c, {k: v[i] for k, v in self.targets.items()}

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from dl_lightning.data.images import from_uint8
 from dl_lightning.data.masks import load_masked
 
 SCALE = 4
@@ -34,7 +35,7 @@ class HighRes(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.images[i].float() / 127.5 - 1
+        x = from_uint8(self.images[i])
         if self.crop:
             h, w = x.shape[-2:]
             top, left = (int(torch.randint(0, n - self.crop + 1, ())) // SCALE * SCALE for n in (h, w))

@@ -64,8 +64,8 @@ class FinetuneModule(KeepFrozenInEval, pl.LightningModule):
         hp = self.hparams
         loss = reconstruction_loss(self.render(), target, self._lpips[0], hp.lpips_weight)
         with torch.no_grad():
-            ws_rand = self.G_ref.map(*self.G_ref.sample_z(hp.locality_batch, self.device))
-            noise_st, noise_dyn = (self.G_ref.sample_noise(hp.locality_batch, self.device) for _ in range(2))
+            ws_rand = self.G_ref.map(*self.G_ref.sample_z(hp.locality_batch, device=self.device))
+            noise_st, noise_dyn = (self.G_ref.sample_noise(hp.locality_batch, device=self.device) for _ in range(2))
             ref = self.G_ref.synthesis(ws_rand, noise_st, noise_dyn)
         locality = F.mse_loss(self.G.synthesis(ws_rand, noise_st, noise_dyn), ref)
         total = loss + hp.locality_weight * locality

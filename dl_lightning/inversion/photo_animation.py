@@ -30,18 +30,23 @@ from dl_lightning.inversion.composite import (
 )
 from dl_lightning.inversion.photo_motion import PhotoMotion
 from dl_lightning.models.inversion import Inversion
-from dl_lightning.models.lighting import LightingNet, read_zdyn, relight
+from dl_lightning.models.lighting import LightingNet, read_latents, relight
 
 
-def user_mask(path: str | Path, photo_size: tuple[int, int], fit: str, resolution: int) -> torch.Tensor:
-    """A user's mask image (white = moves, same size as the photo) -> (1, 1, R, R) in {0, 1}."""
+def open_user_mask(path: str | Path, photo_size: tuple[int, int], fit: str) -> Image.Image:
+    """A user's mask image (white = moves), checked to be the photo's size, on the generator's square as
+    :func:`photo_square` puts the photo."""
     img = open_rgb(path)
     if img.size != photo_size:
         raise UserError(
             f"--mask {path} is {img.width}x{img.height} px but the photo is {photo_size[0]}x{photo_size[1]}: "
             "give a mask of the photo's size (white = sky/water that moves)"
         )
-    square, _ = photo_square(img, fit)
+    return photo_square(img, fit)[0]
+
+
+def user_mask(square: Image.Image, resolution: int) -> torch.Tensor:
+    """The mask's square (:func:`open_user_mask`) at the generator's resolution: (1, 1, R, R) in {0, 1}."""
     grey = torch.from_numpy(np.asarray(square.convert("L").resize((resolution, resolution), Image.BOX)).copy())
     return (grey.float() / 255 >= 0.5).float()[None, None]
 
@@ -114,11 +119,10 @@ def horizon_from_mask(mask: torch.Tensor) -> float | None:
     return k / h * 2 - 1
 
 
-def user_alpha(path: str | Path, fit: str, geometry: Geometry, size: int) -> torch.Tensor:
-    """A user's mask image (white = moves, the photo's size; checked by :func:`user_mask`) at output size, as
-    :func:`photo_at` makes the photo: (1, 1, h, w) in [0, 1]. The user's mask is the authority at full
-    resolution: no feathering, no thin-structure removal."""
-    square, _ = photo_square(open_rgb(path), fit)
+def user_alpha(square: Image.Image, geometry: Geometry, size: int) -> torch.Tensor:
+    """The mask's square (:func:`open_user_mask`) at output size, as :func:`photo_at` makes the photo:
+    (1, 1, h, w) in [0, 1]. The user's mask is the authority at full resolution: no feathering, no thin-structure
+    removal."""
     return ((photo_at(square, geometry, size).mean(1, keepdim=True) + 1) / 2).clamp(0, 1)
 
 
@@ -219,7 +223,7 @@ def inversion_ws(
     """
     if A is None or daytime == "fixed":
         return inv.ws[None].expand(frames, -1, -1, -1)
-    _, z0 = read_zdyn(A, inv.ws)
+    _, z0 = read_latents(A, inv.ws)
     z1 = (
         zdyn_end.view(1, -1).to(z0)
         if zdyn_end is not None

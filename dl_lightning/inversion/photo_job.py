@@ -34,6 +34,7 @@ from dl_lightning.inversion.photo_animation import (
     horizon_from_mask,
     inversion_ws,
     mask_to_alpha,
+    open_user_mask,
     photo_frames,
     user_alpha,
     user_mask,
@@ -163,12 +164,15 @@ class PreparedPhoto:
     mask_lr: torch.Tensor | None  # (1, 1, R, R) in [0, 1], 1 = moves; None: the whole frame moves
     mask_source: str  # where the mask came from, for the report
     seconds: float
+    mask_square: Image.Image | None = None  # the user's mask on the square (open_user_mask), if one was given
 
     def alpha(self, size: int, keep_thin: bool = True, mask: str | Path | None = None) -> torch.Tensor:
-        """(1, 1, h, w) feathered dynamic alpha at output short side ``size``; ``mask``: a user mask image of the
-        photo's size used as given (white = moves) instead of the predicted one."""
-        if mask is not None:
-            return user_alpha(mask, self.fit, self.geometry, size)
+        """(1, 1, h, w) dynamic alpha at output short side ``size``: the user's mask as given (``mask``, an image of
+        the photo's size, white = moves; else the one given to :func:`open_and_segment`), or the predicted one
+        feathered."""
+        square = open_user_mask(mask, self.geometry.source, self.fit) if mask is not None else self.mask_square
+        if square is not None:
+            return user_alpha(square, self.geometry, size)
         photo = photo_at(self.square, self.geometry, size)
         return mask_to_alpha(self.mask_lr.cpu() if self.mask_lr is not None else None, photo, self.geometry, keep_thin)
 
@@ -181,12 +185,13 @@ def open_and_segment(
     t0 = time.perf_counter()
     square, geometry = open_photo(image, options.fit)
     photo_lr = square_at(square, networks.G.cfg.resolution).to(options.device)
-    if mask is not None:
-        mask_lr = user_mask(mask, geometry.source, options.fit, photo_lr.shape[-1]).to(options.device)
-        source = f"--mask {mask}"
+    mask_square = open_user_mask(mask, geometry.source, options.fit) if mask is not None else None
+    if mask_square is not None:
+        mask_lr, source = user_mask(mask_square, photo_lr.shape[-1]).to(options.device), f"--mask {mask}"
     else:
         mask_lr, source = segment(networks.segmenter, photo_lr, options.raw_mask)
-    return PreparedPhoto(str(image), options.fit, square, geometry, photo_lr, mask_lr, source, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    return PreparedPhoto(str(image), options.fit, square, geometry, photo_lr, mask_lr, source, seconds, mask_square)
 
 
 def invert_prepared(prepared: PreparedPhoto, networks: PhotoNetworks, options: PhotoOptions) -> Inversion:
@@ -229,7 +234,7 @@ def animate_photo(
     written = [save_reconstruction(inv, out)]
     if save is not None:
         written.append(save(inv, out / "inversion.safetensors"))
-    more, report = render_photo(prepared, inv, out, networks, opts, mask)
+    more, report = render_photo(prepared, inv, out, networks, opts)
     return written + more, report
 
 
@@ -247,7 +252,8 @@ def render_photo(
     opts, out, dev = options, Path(out), options.device
     A = networks.lighting.to(dev) if networks.lighting is not None else None
     times = {"mask": prepared.seconds, "inversion": sum(m["seconds"] for m in inv.metrics.values())}
-    report: dict = {"image": prepared.image, "mask": prepared.mask_source, "sky": opts.sky, **networks.sources}
+    source = f"--mask {mask}" if mask is not None else prepared.mask_source
+    report: dict = {"image": prepared.image, "mask": source, "sky": opts.sky, **networks.sources}
     report["stages"] = inv.metrics
     auto = horizon_from_mask(prepared.mask_lr) if prepared.mask_lr is not None else None
     horizon = auto if opts.horizon == "auto" else opts.horizon

@@ -24,8 +24,9 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.animation import Motion, source_points, translation_of
+from dl_lightning.animation import Motion
 from dl_lightning.data.photos import Geometry
+from dl_lightning.noise_warp import source_points, translation_of
 
 #: alpha at and above which a pixel is moving sky or water, a source for the plate's fill.
 SOLID = 0.99

@@ -1,4 +1,4 @@
-"""Photo -> latents -> time-lapse: the three inversion stages and their saved result.
+"""Photo -> latents: the three inversion stages (their result, :class:`dl_lightning.models.inversion.Inversion`).
 
 1. encoder: W+ from the encoder (or the mean latent without one), zero noise;
 2. latent optimisation (:class:`LatentOptimModule`): W+, S_st, S_dyn;

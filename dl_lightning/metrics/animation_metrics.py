@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from dl_lightning.animation import sample_timelapse
+from dl_lightning.metrics.motion import split_change
 
 
 def _unit(video: torch.Tensor) -> torch.Tensor:
@@ -29,10 +30,10 @@ def frame_change(video: torch.Tensor, dynamic_mask: torch.Tensor | None = None) 
     change = (v[1:] - v[:-1]).abs().mean(dim=(0, 1))  # (H, W)
     out = {"change_all": float(change.mean())}
     if dynamic_mask is not None:
-        m = dynamic_mask.bool()
-        if m.all() or not m.any():
+        split = split_change(change, dynamic_mask)
+        if split is None:
             raise ValueError("dynamic mask must contain both dynamic and static pixels")
-        dyn, st = float(change[m].mean()), float(change[~m].mean())
+        dyn, st = split
         out.update({"change_dynamic": dyn, "change_static": st, "dynamic_static_ratio": dyn / max(st, 1e-8)})
     return out
 

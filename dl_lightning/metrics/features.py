@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dl_lightning.data.images import from_uint8
 from dl_lightning.errors import UserError
 
 INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -46,7 +47,7 @@ class RandomFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, imgs: torch.Tensor) -> torch.Tensor:
-        x = imgs.float() / 127.5 - 1
+        x = from_uint8(imgs)
         x = F.interpolate(x, size=(64, 64), mode="bilinear", antialias=True, align_corners=False)
         for conv in self.convs:
             x = F.relu(conv(x))
@@ -84,7 +85,7 @@ class SceneFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, imgs: torch.Tensor) -> torch.Tensor:
-        return self.net.features(imgs.float() / 127.5 - 1)
+        return self.net.features(from_uint8(imgs))
 
 
 #: The feature extractors of ``make_extractor``, the default first.

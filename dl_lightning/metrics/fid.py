@@ -10,13 +10,9 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 from tqdm import tqdm
 
+from dl_lightning.data.images import to_uint8
 from dl_lightning.data.ordered import real_batches
 from dl_lightning.models.generator import Generator
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] float -> uint8 (B,3,H,W)."""
-    return x.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
 
 
 @torch.no_grad()

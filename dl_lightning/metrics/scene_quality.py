@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dl_lightning.data.images import from_uint8
 from dl_lightning.data.scenes import CLASSES, MAX_RIDGES, scene_targets, tau_from_angle
 from dl_lightning.metrics.frechet import frechet_distance, kernel_distance
 from dl_lightning.metrics.pixel_stats import pixel_stats
@@ -142,7 +143,7 @@ def reference_sets(
     from data_prep.make_synthetic import reference_stills
 
     def as_tensor(frames) -> torch.Tensor:
-        return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1
+        return from_uint8(torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2))
 
     frames, labels = reference_stills(num, size, workers=workers, progress="reference renders")
     reference = as_tensor(frames)

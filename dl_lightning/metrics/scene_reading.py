@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from dl_lightning.data.images import from_uint8
 from dl_lightning.data.scenes import CLASSES, tau_from_angle
 
 
@@ -23,7 +24,7 @@ def scene_reading(net, images: torch.Tensor, classes: torch.Tensor, targets: dic
     reads = []
     for i in range(0, len(images), batch):
         x = images[i : i + batch]
-        x = x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x.float()
+        x = from_uint8(x) if x.dtype == torch.uint8 else x.float()
         reads.append(net.read(x))
     r = {k: torch.cat([d[k] for d in reads]) for k in reads[0]}
     out = {}

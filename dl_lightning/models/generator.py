@@ -266,7 +266,7 @@ class Generator(nn.Module):
 
     # ---------------------------------------------------------------- latents
     def sample_z(
-        self, batch: int, device=None, generator: torch.Generator | None = None
+        self, batch: int, generator: torch.Generator | None = None, device=None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Random (z_st, z_dyn), each standard normal."""
         device = device or self.const.device
@@ -274,7 +274,7 @@ class Generator(nn.Module):
         z_dyn = torch.randn(batch, self.cfg.z_dyn_dim, device=device, generator=generator)
         return z_st, z_dyn
 
-    def sample_noise(self, batch: int, device=None, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    def sample_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> list[torch.Tensor]:
         """One standard-normal map (B, 1, r, r) per synthesis layer (``S_st`` or ``S_dyn``)."""
         device = device or self.const.device
         return [torch.randn(batch, 1, r, r, device=device, generator=generator) for r in self.layer_res]
@@ -286,8 +286,8 @@ class Generator(nn.Module):
         when one is given, so a seed gives the same scenes on any device) and moved to ``device``."""
         device = device or self.const.device
         src = "cpu" if generator is not None else device
-        z_st, z_dyn = self.sample_z(batch, src, generator)
-        s_st, s_dyn = self.sample_noise(batch, src, generator), self.sample_noise(batch, src, generator)
+        z_st, z_dyn = self.sample_z(batch, generator, src)
+        s_st, s_dyn = self.sample_noise(batch, generator, src), self.sample_noise(batch, generator, src)
         return z_st.to(device), z_dyn.to(device), [n.to(device) for n in s_st], [n.to(device) for n in s_dyn]
 
     def map(self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
@@ -303,8 +303,8 @@ class Generator(nn.Module):
         Missing noise lists are sampled fresh.
         """
         b = ws.shape[0]
-        noise_st = noise_st if noise_st is not None else self.sample_noise(b, ws.device)
-        noise_dyn = noise_dyn if noise_dyn is not None else self.sample_noise(b, ws.device)
+        noise_st = noise_st if noise_st is not None else self.sample_noise(b, device=ws.device)
+        noise_dyn = noise_dyn if noise_dyn is not None else self.sample_noise(b, device=ws.device)
         if len(noise_st) != len(self.layers) or len(noise_dyn) != len(self.layers):
             raise ValueError(f"expected {len(self.layers)} noise maps per set, got {len(noise_st)}/{len(noise_dyn)}")
         x = self.const.expand(b, -1, -1, -1).contiguous(memory_format=torch.channels_last)

@@ -32,7 +32,7 @@ class LightingNet(nn.Module):
 
 
 @torch.no_grad()
-def read_zdyn(A: LightingNet, ws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def read_latents(A: LightingNet, ws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(z_st, z_dyn) estimated from W+ (B, num_ws, w_dim) via its mean over layers."""
     return A(ws.float().mean(dim=1))
 
@@ -40,6 +40,6 @@ def read_zdyn(A: LightingNet, ws: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 @torch.no_grad()
 def relight(G: Generator, A: LightingNet, ws: torch.Tensor, z_dyn_new: torch.Tensor) -> torch.Tensor:
     """W+ of the same scene under the lighting ``z_dyn_new`` (B, z_dyn_dim): ws + M(z_st, new) - M(z_st, old)."""
-    z_st, z_dyn = read_zdyn(A, ws)
+    z_st, z_dyn = read_latents(A, ws)
     delta = G.mapping(z_st, z_dyn_new.to(z_st)) - G.mapping(z_st, z_dyn)
     return ws + delta[:, None].to(ws.dtype)

@@ -10,6 +10,7 @@ import torch
 
 from dl_lightning.animation import sample_timelapse
 from dl_lightning.checkpoints import save_generator
+from dl_lightning.data.images import to_uint8
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 
 
@@ -142,8 +143,6 @@ class QualityMonitor(pl.Callback):
         self.extractor = self.real = None
 
     def _features(self, batches) -> torch.Tensor:
-        from dl_lightning.metrics.fid import to_uint8
-
         return torch.cat([self.extractor(to_uint8(b).cpu()) for b in batches])
 
     @torch.no_grad()

@@ -84,7 +84,7 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
         real = batch["static"]
         b = real.shape[0]
         with torch.no_grad():
-            ws_true = self.G.map(*self.G.sample_z(b, self.device), hp.truncation)
+            ws_true = self.G.map(*self.G.sample_z(b, device=self.device), hp.truncation)
             target = self.G.synthesis(ws_true)
         rec, ws = self.reconstruct(target)
         loss_latent = F.mse_loss(ws.float(), ws_true.float())
@@ -106,4 +106,4 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
         return torch.optim.Adam(self.E.parameters(), lr=self.hparams.lr)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "encoder", generator=asdict(self.G.cfg), encoder=self.hparams.encoder)
+        mark_checkpoint(checkpoint, "encoder", self.hparams.encoder, generator=asdict(self.G.cfg))

@@ -335,7 +335,7 @@ class DeepLandscapeGAN(pl.LightningModule):
             loss_g = loss_g + w_dyn * losses["g_dyn"]
         if "pl" in lazy:
             pl_b = max(1, b // 2)
-            ws_pl = self.G.map(*self.G.sample_z(pl_b, self.device)).detach().requires_grad_(True)
+            ws_pl = self.G.map(*self.G.sample_z(pl_b, device=self.device)).detach().requires_grad_(True)
             losses["pl"], logs["reg/path_length"], self.pl_mean = path_length_penalty(
                 self.G.synthesis(ws_pl), ws_pl, self.pl_mean
             )
@@ -396,4 +396,4 @@ class DeepLandscapeGAN(pl.LightningModule):
         self.log("img/s", logs.get("perf/images_per_s", 0.0), prog_bar=True, on_step=True, logger=False)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "gan", generator=asdict(self.G.cfg))
+        mark_checkpoint(checkpoint, "gan", asdict(self.G.cfg))

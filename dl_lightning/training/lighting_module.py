@@ -46,7 +46,7 @@ class LightingNetModule(KeepFrozenInEval, pl.LightningModule):
         self.A = LightingNet(self.G.cfg.w_dim, self.G.cfg.z_st_dim, self.G.cfg.z_dyn_dim, hidden, layers)
 
     def losses(self, batch: int) -> dict[str, torch.Tensor]:
-        z_st, z_dyn = self.G.sample_z(batch, self.device)
+        z_st, z_dyn = self.G.sample_z(batch, device=self.device)
         with torch.no_grad():
             w = self.G.mapping(z_st, z_dyn)
         p_st, p_dyn = self.A(w)
@@ -73,4 +73,4 @@ class LightingNetModule(KeepFrozenInEval, pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         lighting = {"hidden": self.hparams.hidden, "layers": self.hparams.layers}
-        mark_checkpoint(checkpoint, "lighting", generator=asdict(self.G.cfg), lighting=lighting)
+        mark_checkpoint(checkpoint, "lighting", lighting, generator=asdict(self.G.cfg))

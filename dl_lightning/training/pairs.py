@@ -6,7 +6,7 @@ the motion the animation uses: frame 2's ``S_dyn`` is frame 1's moved by a rando
 frame 2's ``z_dyn`` lies a short way along a path from frame 1's. Both frames are moved by half
 the motion in opposite directions, so they have the same statistics (neither is the "original").
 
-Translations are exact (Fourier shift, see :func:`dl_lightning.animation.fourier_shift`), so
+Translations are exact (Fourier shift, see :func:`dl_lightning.noise_warp.fourier_shift`), so
 the noise stays white: bilinear resampling would blur frame 2, a tell that real pairs never show.
 """
 
@@ -18,8 +18,9 @@ from typing import Literal, NamedTuple
 
 import torch
 
-from dl_lightning.animation import Motion, shift_noise_map, slerp, warp_noise_map
+from dl_lightning.animation import Motion, slerp
 from dl_lightning.models.generator import Generator
+from dl_lightning.noise_warp import shift_noise_map, warp_noise_map
 
 
 @dataclass
@@ -112,8 +113,8 @@ def pair_dyn_noise(
 ) -> list[torch.Tensor]:
     """S_dyn for both frames of ``batch`` pairs, stacked (2B, 1, r, r): frame 2 = frame 1 moved, or independent."""
     if mode == "independent":
-        return G.sample_noise(2 * batch, device)
-    first, second = dyn_noise_pair(G.sample_noise(batch, device), cfg)
+        return G.sample_noise(2 * batch, device=device)
+    first, second = dyn_noise_pair(G.sample_noise(batch, device=device), cfg)
     return [torch.cat([a, b]) for a, b in zip(first, second)]
 
 
@@ -141,10 +142,10 @@ def generate_pairs(
     With probability ``style_mixing_prob`` layers from a random cutoff on take their w from a second
     z_st (mapped with the same z_dyn), identically for both frames.
     """
-    z_st, z_dyn = G.sample_z(batch, device)
+    z_st, z_dyn = G.sample_z(batch, device=device)
     z_dyn2 = zdyn_pair(z_dyn, cfg) if mode == "warp" else torch.randn_like(z_dyn)
     ws = mixed_ws(G, z_st.repeat(2, 1), torch.cat([z_dyn, z_dyn2]), style_mixing_prob, repeat=2)
-    noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, device)]
+    noise_st = [n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, device=device)]
     noise_dyn = pair_dyn_noise(G, batch, mode, cfg, device)
     frames = G.synthesis(ws, noise_st, noise_dyn)
     return GeneratedPairs(frames.unflatten(0, (2, batch)).transpose(0, 1), ws, noise_st, noise_dyn)
@@ -165,7 +166,7 @@ def mixed_ws(G: Generator, z_st: torch.Tensor, z_dyn: torch.Tensor, style_mixing
 def generate_frames(G: Generator, batch: int, style_mixing_prob: float = 0.0, device=None) -> GeneratedPairs:
     """``batch`` single generated frames as (B, 1, 3, R, R) "pairs" of one frame, with their latents (the static
     warm-up of training: no pair, so no D_dyn)."""
-    z_st, z_dyn = G.sample_z(batch, device)
+    z_st, z_dyn = G.sample_z(batch, device=device)
     ws = mixed_ws(G, z_st, z_dyn, style_mixing_prob)
-    noise_st, noise_dyn = G.sample_noise(batch, device), G.sample_noise(batch, device)
+    noise_st, noise_dyn = G.sample_noise(batch, device=device), G.sample_noise(batch, device=device)
     return GeneratedPairs(G.synthesis(ws, noise_st, noise_dyn)[:, None], ws, noise_st, noise_dyn)

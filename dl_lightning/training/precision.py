@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch
 
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
+from dl_lightning.hardware import cpu_name
 from dl_lightning.models.discriminator import Discriminator, DiscriminatorConfig
 from dl_lightning.models.generator import Generator, GeneratorConfig
 
@@ -36,10 +36,7 @@ def cache_path() -> Path:
 def machine(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+    return cpu_name()
 
 
 def step_seconds(G: Generator, D: Discriminator, batch: int, dtype: torch.dtype | None, reps: int = 3) -> float:

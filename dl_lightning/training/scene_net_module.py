@@ -60,4 +60,4 @@ class SceneNetModule(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "scene_net", scene_net=asdict(self.net.cfg))
+        mark_checkpoint(checkpoint, "scene_net", asdict(self.net.cfg))

@@ -47,4 +47,4 @@ class SegmenterModule(pl.LightningModule):
         return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "segmenter", segmenter=asdict(self.net.cfg))
+        mark_checkpoint(checkpoint, "segmenter", asdict(self.net.cfg))

@@ -50,4 +50,4 @@ class UpsamplerModule(pl.LightningModule):
         return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "upsampler", upsampler=asdict(self.net.cfg))
+        mark_checkpoint(checkpoint, "upsampler", asdict(self.net.cfg))
