@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.checkpoints import load_generator, mark_checkpoint
-from dl_lightning.config import as_config
+from dl_lightning.config import as_config, saved_hparams
 from dl_lightning.inversion.frozen import KeepFrozenInEval
 from dl_lightning.inversion.losses import zero_noise
 from dl_lightning.metrics.reconstruction import PerceptualConfig, recon_metrics, reconstruction_loss
@@ -51,18 +51,11 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
         encoder = as_config(EncoderConfig, encoder)
         perceptual = as_config(PerceptualConfig, perceptual)
         self.save_hyperparameters(
-            {
-                "_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
-                "generator_ckpt": generator_ckpt,
-                "encoder": asdict(encoder),
-                "perceptual": asdict(perceptual),
-                "lr": lr,
-                "latent_weight": latent_weight,
-                "recon_weight": recon_weight,
-                "real_weight": real_weight,
-                "truncation": truncation,
-            }
-        )
+            saved_hparams(
+                self, generator_ckpt=generator_ckpt, encoder=encoder, perceptual=perceptual, lr=lr,
+                latent_weight=latent_weight, recon_weight=recon_weight, real_weight=real_weight, truncation=truncation,
+            )
+        )  # fmt: skip
         self.G = load_generator(generator_ckpt)
         self.E = Encoder(self.G.cfg.resolution, self.G.num_ws, self.G.cfg.w_dim, self.G.mapping.w_avg, encoder)
         self._lpips = [perceptual.build()]  # a list: not a submodule, so not saved in checkpoints

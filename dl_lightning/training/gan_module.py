@@ -33,7 +33,7 @@ from pytorch_lightning.strategies import DDPStrategy
 from torch.profiler import record_function
 
 from dl_lightning.checkpoints import load_segmenter, mark_checkpoint
-from dl_lightning.config import as_config
+from dl_lightning.config import as_config, saved_hparams
 from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.models.generator import VIEW_TRUNCATION
@@ -149,16 +149,8 @@ class DeepLandscapeGAN(pl.LightningModule):
             for k, v in locals().items()
             if k not in ("self", "__class__", "generator", "discriminator", "pair_motion", "g_cfg", "d_cfg", "m_cfg")
         }
-        # explicit dicts (not dataclasses) keep checkpoints loadable with weights_only=True; _class_path lets
-        # LightningCLI re-read them on `--ckpt_path` resume
         self.save_hyperparameters(
-            {
-                "_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
-                "generator": asdict(g_cfg),
-                "discriminator": asdict(d_cfg),
-                "pair_motion": asdict(m_cfg),
-                **hparams,
-            }
+            saved_hparams(self, generator=g_cfg, discriminator=d_cfg, pair_motion=m_cfg, **hparams)
         )
         self.pair_motion = m_cfg
         self.automatic_optimization = False

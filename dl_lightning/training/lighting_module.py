@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from dl_lightning.checkpoints import load_generator, mark_checkpoint
+from dl_lightning.config import saved_hparams
 from dl_lightning.inversion.frozen import KeepFrozenInEval
 from dl_lightning.models.generator import normalize_z
 from dl_lightning.models.lighting import LightingNet
@@ -41,7 +42,12 @@ class LightingNetModule(KeepFrozenInEval, pl.LightningModule):
         epoch_length: int = 500,
     ):
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(
+            saved_hparams(
+                self, generator_ckpt=generator_ckpt, hidden=hidden, layers=layers, lr=lr, batch_size=batch_size,
+                cycle_weight=cycle_weight, zdyn_weight=zdyn_weight, epoch_length=epoch_length,
+            )
+        )  # fmt: skip
         self.G = load_generator(generator_ckpt)
         self.A = LightingNet(self.G.cfg.w_dim, self.G.cfg.z_st_dim, self.G.cfg.z_dyn_dim, hidden, layers)
 

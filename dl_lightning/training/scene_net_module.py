@@ -14,7 +14,7 @@ import pytorch_lightning as pl
 import torch
 
 from dl_lightning.checkpoints import mark_checkpoint
-from dl_lightning.config import as_config
+from dl_lightning.config import as_config, saved_hparams
 from dl_lightning.metrics.scene_reading import scene_reading
 from dl_lightning.models.scene_net import SceneNet, SceneNetConfig, scene_loss
 
@@ -28,7 +28,7 @@ class SceneNetModule(pl.LightningModule):
     def __init__(self, scene_net: SceneNetConfig | None = None, lr: float = 0.003):
         super().__init__()
         cfg = as_config(SceneNetConfig, scene_net)
-        self.save_hyperparameters({"scene_net": asdict(cfg), "lr": lr})
+        self.save_hyperparameters(saved_hparams(self, scene_net=cfg, lr=lr))
         self.net = SceneNet(cfg)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.checkpoints import mark_checkpoint
-from dl_lightning.config import as_config
+from dl_lightning.config import as_config, saved_hparams
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
 
 
@@ -28,7 +28,7 @@ class SegmenterModule(pl.LightningModule):
     def __init__(self, segmenter: SegmenterConfig | None = None, lr: float = 0.003):
         super().__init__()
         cfg = as_config(SegmenterConfig, segmenter)
-        self.save_hyperparameters({"segmenter": asdict(cfg), "lr": lr})
+        self.save_hyperparameters(saved_hparams(self, segmenter=cfg, lr=lr))
         self.net = Segmenter(cfg)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.checkpoints import mark_checkpoint
-from dl_lightning.config import as_config
+from dl_lightning.config import as_config, saved_hparams
 from dl_lightning.metrics.reconstruction import recon_metrics
 from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig, bicubic
 
@@ -29,7 +29,7 @@ class UpsamplerModule(pl.LightningModule):
     def __init__(self, upsampler: UpsamplerConfig | None = None, lr: float = 0.001):
         super().__init__()
         cfg = as_config(UpsamplerConfig, upsampler)
-        self.save_hyperparameters({"upsampler": asdict(cfg), "lr": lr})
+        self.save_hyperparameters(saved_hparams(self, upsampler=cfg, lr=lr))
         self.net = Upsampler(cfg)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
