@@ -69,6 +69,9 @@ def test_bad_uploads_give_one_line_and_the_demo_goes_on(demo, tmp_path, hills):
     up = demo.upload(hills)
     with pytest.raises(UserError, match="--speed"):
         demo.animate(up.key, None, Settings(speed=-1))
+    with pytest.raises(UserError, match="lighting network A"):  # fails inside the request: no folder left behind
+        demo.animate(up.key, None, Settings(size=48, frames=4, daytime="slerp"))
+    assert not list((tmp_path / "out").iterdir())
     assert demo.animate(up.key, None, FAST).video.is_file()
 
 

@@ -11,6 +11,7 @@ waits for the first (the page's queue does the same, this keeps any other caller
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 import threading
 import time
@@ -49,17 +50,17 @@ Progress = Callable[[float, str], None]
 
 @dataclass
 class Settings:
-    """What the page asks for (the names of :class:`PhotoOptions`)."""
+    """What the page asks for: fields of :class:`PhotoOptions` (see there), with its defaults but the size."""
 
-    motion: str = "right_wind"
-    speed: float = 1.0
-    direction: float | None = None  # degrees counter-clockwise from "to the right"; None: the preset's
-    water_speed: float | None = None
-    water_direction: float | None = None
-    daytime: str = "fixed"
-    loop: bool = False
-    size: int = 768  # output short side (at most the photo's)
-    frames: int = 48
+    motion: str = PhotoOptions.motion
+    speed: float = PhotoOptions.speed
+    direction: float | None = PhotoOptions.direction
+    water_speed: float | None = PhotoOptions.water_speed
+    water_direction: float | None = PhotoOptions.water_direction
+    daytime: str = PhotoOptions.daytime
+    loop: bool = PhotoOptions.loop
+    size: int = 768  # output short side (at most the photo's): smaller than the CLI's, for a page
+    frames: int = PhotoOptions.frames
 
 
 @dataclass
@@ -177,19 +178,12 @@ class PhotoDemo:
             photo = self.photos[key]
             stem = Path(photo.prepared.image).stem[:40] or "photo"
             folder = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}-", dir=self.mkroot()))
-            mask = None
-            if edited(photo.layer, layer):
-                mask = self.write_mask(layer, photo.box, photo.prepared.geometry.source, folder / "mask_edited.png")
-            if options.daytime != "fixed" and self.networks.lighting is None:
-                progress(0.05, "training the lighting network A (first use, about a minute)")
-                self.load_lighting()
             reused = photo.inversion is not None
-            if not reused:
-                progress(0.1, f"inverting the photo ({options.optim_steps} + {options.finetune_steps} steps)")
-                photo.inversion = invert_prepared(photo.prepared, self.networks, options)
-            save_reconstruction(photo.inversion, folder)
-            progress(0.5, f"rendering {options.frames} frames")
-            written, report = render_photo(photo.prepared, photo.inversion, folder, self.networks, options, mask)
+            try:
+                written, report = self.render(photo, layer, options, folder, progress)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)  # no half-made request folder left behind
+                raise
             finished = time.time()
         report["request"] = {
             "asked": asked, "started": started, "finished": finished,  # seconds since the epoch
@@ -198,6 +192,21 @@ class PhotoDemo:
         video = next((p for p in written if p.suffix == ".mp4"), None)
         files = [p for p in written if p.suffix in (".mp4", ".gif")]
         return Result(folder, video, files, report)
+
+    def render(self, photo: _Photo, layer, options: PhotoOptions, folder: Path, progress: Progress):
+        """The request's work inside ``folder``: the edited mask, A if needed, the inversion if none, the frames."""
+        mask = None
+        if edited(photo.layer, layer):
+            mask = self.write_mask(layer, photo.box, photo.prepared.geometry.source, folder / "mask_edited.png")
+        if options.daytime != "fixed" and self.networks.lighting is None:
+            progress(0.05, "training the lighting network A (first use, about a minute)")
+            self.load_lighting()
+        if photo.inversion is None:
+            progress(0.1, f"inverting the photo ({options.optim_steps} + {options.finetune_steps} steps)")
+            photo.inversion = invert_prepared(photo.prepared, self.networks, options)
+        save_reconstruction(photo.inversion, folder)
+        progress(0.5, f"rendering {options.frames} frames")
+        return render_photo(photo.prepared, photo.inversion, folder, self.networks, options, mask)
 
     def mkroot(self) -> Path:
         try:

@@ -1,13 +1,15 @@
 """Animate a user's photo at its own resolution: the whole job as one library function.
 
 :func:`animate_photo` takes the photo, the networks (:class:`PhotoNetworks`, resolved by the caller: the CLI
-trains or loads them, a notebook passes its own) and the options (:class:`PhotoOptions`), and writes into
-``out``: ``photo.mp4`` / ``photo.gif``, ``mask.png``, ``reconstruction.png``, ``inversion.safetensors`` (via
-``save``) and ``metrics.json``. It returns the written paths and the report.
+with ``training.companions.photo_networks``, a notebook passes its own) and the options (:class:`PhotoOptions`),
+and writes into ``out``: ``photo.mp4`` / ``photo.gif``, ``mask.png``, ``reconstruction.png``,
+``inversion.safetensors`` (via ``save``) and ``metrics.json``. It returns the written paths and the report.
 
-Stages: dynamic mask (a user mask, else the segmenter's, land-coloured regions dropped), inversion (encoder ->
-latent optimisation with S_dyn fitted in the mask and S_st outside -> fine-tuning), then frames at the photo's
-resolution (:func:`dl_lightning.inversion.photo_animation.photo_frames`).
+Stages, each a function of its own (the demo page calls them apart, to re-animate without inverting again):
+:func:`open_and_segment` (the photo's square and dynamic mask: a user mask, else the segmenter's, land-coloured
+regions dropped), :func:`invert_prepared` (encoder -> latent optimisation with S_dyn fitted in the mask and S_st
+outside -> fine-tuning), :func:`render_photo` (frames at the photo's resolution,
+:func:`dl_lightning.inversion.photo_animation.photo_frames`).
 """
 
 from __future__ import annotations
@@ -185,8 +187,9 @@ def open_and_segment(
     t0 = time.perf_counter()
     square, geometry = open_photo(image, options.fit)
     photo_lr = square_at(square, networks.G.cfg.resolution).to(options.device)
-    mask_square = open_user_mask(mask, geometry.source, options.fit) if mask is not None else None
-    if mask_square is not None:
+    mask_square = None
+    if mask is not None:
+        mask_square = open_user_mask(mask, geometry.source, options.fit)
         mask_lr, source = user_mask(mask_square, photo_lr.shape[-1]).to(options.device), f"--mask {mask}"
     else:
         mask_lr, source = segment(networks.segmenter, photo_lr, options.raw_mask)
