@@ -65,6 +65,11 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         ],
         "`nolast` with a 500-iteration static warm-up (run with `--steps 2000`: then the default's 1500 full ones)",
     ),  # fmt: skip
+    "lastchan_warmup_full": (
+        [f"{M}generator.noise_per_channel=true", f"{M}generator.last_noise=false", f"{M}static_steps=500"],
+        "no noise in the last conv, S_st strengths per channel (more noise capacity for texture), 500 warm-up "
+        "iterations (with `--steps 2000`)",
+    ),
     "layernoise": (
         [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],
         "one S_st and one S_dyn strength per layer (StyleGAN2)",
