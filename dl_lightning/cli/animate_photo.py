@@ -29,7 +29,8 @@ def animate_photo_cli(args: argparse.Namespace, formats: list[str]) -> list[Path
         inv = load_inversion(args.inversion)
         A = load_lighting(args.lighting, inv.G) if args.lighting else None
         return animate_saved(inv, args.out, A, options(args, formats, inv.G.cfg.z_dyn_dim))
-    opts = options(args, formats, load_generator(args.ckpt).cfg.z_dyn_dim)  # bad options fail before training
+    G = load_generator(args.ckpt)
+    opts = options(args, formats, G.cfg.z_dyn_dim)  # bad options fail before any training
     paths = PhotoNetworkPaths(args.ckpt, args.encoder, args.lighting, args.segmenter, args.upsampler, not args.no_train)
     need = {
         "segmenter": not args.mask,
@@ -37,6 +38,6 @@ def animate_photo_cli(args: argparse.Namespace, formats: list[str]) -> list[Path
         "upsampler": args.size != 0 and args.sky == "generator",
     }
     perceptual = PerceptualConfig(args.lpips_weight, args.lpips_net, args.lpips_weights, args.lpips_random)
-    nets = photo_networks(paths, need, perceptual, args.device)
+    nets = photo_networks(paths, need, perceptual, args.device, G)
     written, _ = animate_photo(args.image, args.out, nets, opts, mask=args.mask, save=save_inversion)
     return written

@@ -106,12 +106,18 @@ def layer_mask(layer: np.ndarray) -> np.ndarray:
     return np.clip(layer[..., 3].astype(np.float32) / (FULL - 2), 0, 1)  # 2: the browser's rounding of strokes
 
 
+def on_canvas(layer: np.ndarray) -> np.ndarray:
+    """The page's layer at the editor canvas's size (DISPLAY_SIDE square), whatever size the browser sent."""
+    if layer.shape[:2] == (DISPLAY_SIDE, DISPLAY_SIDE):
+        return layer
+    return np.asarray(Image.fromarray(layer).resize((DISPLAY_SIDE, DISPLAY_SIDE), Image.NEAREST))
+
+
 def edited(given: np.ndarray, returned: np.ndarray | None) -> bool:
     """Whether the page's layer differs from the one it was given (beyond the browser's PNG round trip)."""
     if returned is None or returned.ndim != 3 or returned.shape[-1] != 4:
         return False
-    if returned.shape[:2] != given.shape[:2]:
-        returned = np.asarray(Image.fromarray(returned).resize(given.shape[1::-1], Image.NEAREST))
+    returned = on_canvas(returned)
     diff = np.abs(returned[..., 3].astype(np.int16) - given[..., 3].astype(np.int16))
     return bool((diff > 8).mean() > 1e-4)
 
@@ -226,8 +232,7 @@ class PhotoDemo:
     def write_mask(layer: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int], path: Path) -> Path:
         """The edited layer's ``box`` (the photo on the canvas) as a mask image of the photo's ``size``
         (white = moves)."""
-        if layer.shape[:2] != (DISPLAY_SIDE, DISPLAY_SIDE):
-            layer = np.asarray(Image.fromarray(layer).resize((DISPLAY_SIDE, DISPLAY_SIDE), Image.NEAREST))
+        layer = on_canvas(layer)
         left, top, w, h = box
         mask = np.round(layer_mask(layer[top : top + h, left : left + w]) * 255).astype(np.uint8)
         mask = Image.fromarray(mask).resize(size, Image.BILINEAR)

@@ -33,6 +33,7 @@ from dl_lightning.checkpoints import (
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.inversion.photo_job import PhotoNetworks
 from dl_lightning.metrics.reconstruction import PerceptualConfig
+from dl_lightning.models.generator import Generator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -174,10 +175,15 @@ def photo_network_paths(paths: PhotoNetworkPaths, need: dict[str, bool]) -> dict
 
 
 def photo_networks(
-    paths: PhotoNetworkPaths, need: dict[str, bool], perceptual: PerceptualConfig, device: str = "cpu"
+    paths: PhotoNetworkPaths,
+    need: dict[str, bool],
+    perceptual: PerceptualConfig,
+    device: str = "cpu",
+    G: Generator | None = None,
 ) -> PhotoNetworks:
-    """Load the GAN and the photo networks :func:`photo_network_paths` resolves (training what is missing)."""
-    G = load_generator(paths.ckpt)
+    """Load the GAN (unless ``G``, already loaded from ``paths.ckpt``, is given) and the photo networks
+    :func:`photo_network_paths` resolves (training what is missing)."""
+    G = G if G is not None else load_generator(paths.ckpt)
     found = photo_network_paths(paths, need)
     return PhotoNetworks(
         G,
