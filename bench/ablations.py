@@ -34,6 +34,7 @@ CONFIG = REPO / "configs" / "gan" / "synthetic64.yaml"
 M = "--model.init_args."
 R4 = f"{M}generator.dyn_min_res=4"  # S_dyn at 4 px too: the default before `dyn_min_res: 8`, then 16
 NO_GATE = [f"{M}generator.dyn_gate=false", f"{M}generator.dyn_gate_norm=false", R4]
+MAP4 = [f"{M}generator.mapping_layers=4", f"{M}style_mixing_prob=0.9"]  # the mapping before `map2`, the default now
 # setting -> (dl-train overrides, what it changes against the default config)
 SETTINGS: dict[str, tuple[list[str], str]] = {
     "default": (
@@ -59,6 +60,7 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
     ),  # fmt: skip
     "nolast_warmup_full": (
         [
+            *MAP4,
             f"{M}generator.noise_per_channel=false",
             f"{M}generator.last_noise=false",
             f"{M}static_steps=500",
@@ -66,9 +68,42 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         "`nolast` with a 500-iteration static warm-up (run with `--steps 2000`: then the default's 1500 full ones)",
     ),  # fmt: skip
     "lastchan_warmup_full": (
-        [f"{M}generator.noise_per_channel=true", f"{M}generator.last_noise=false", f"{M}static_steps=500"],
+        [*MAP4, f"{M}generator.noise_per_channel=true", f"{M}generator.last_noise=false", f"{M}static_steps=500"],
         "no noise in the last conv, S_st strengths per channel (more noise capacity for texture), 500 warm-up "
         "iterations (with `--steps 2000`)",
+    ),
+    "lowchan_warmup_full": (
+        [
+            *MAP4,
+            f"{M}generator.noise_per_channel=true",
+            f"{M}generator.noise_channel_max_res=32",
+            f"{M}generator.last_noise=false",
+            f"{M}static_steps=500",
+        ],
+        "`lastchan_warmup_full` with one scalar S_st strength at 64 px (per channel up to 32 px: "
+        "`noise_channel_max_res: 32`)",
+    ),
+    "map2": (
+        [
+            f"{M}generator.noise_per_channel=false",
+            f"{M}generator.last_noise=false",
+            f"{M}static_steps=500",
+            f"{M}generator.mapping_layers=2",
+            f"{M}style_mixing_prob=0",
+        ],
+        "`nolast_warmup_full` with a 2-layer mapping network and no style mixing (stylegan2-ada's small configs; "
+        "with `--steps 2000`)",
+    ),
+    "map2_still3": (
+        [
+            f"{M}generator.noise_per_channel=false",
+            f"{M}generator.last_noise=false",
+            f"{M}static_steps=500",
+            f"{M}generator.mapping_layers=2",
+            f"{M}style_mixing_prob=0",
+            f"{M}still_weight=3",
+        ],
+        "`map2` with `still_weight: 3` (with `--steps 2000`)",
     ),
     "layernoise": (
         [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],

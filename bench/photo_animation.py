@@ -6,7 +6,9 @@ the dynamic mask comes from the segmenter (``--segmenter``, default ``runs/segme
 ``dl-animate --image``, and the photo's own sky moves (``--sky photo``) for 48 frames:
 
 * ``right_wind``: frame-0 PSNR in the moving region, the least detail kept (mean |Laplacian| against the same
-  frame moved by whole pixels), isolated pixels against the photo's, the largest change of a static pixel, and
+  frame moved by whole pixels), isolated pixels and speckles (8-connected groups of them) against the photo's,
+  all frames' speckles against the same frames moved by whole pixels (what sub-pixel motion adds), the largest
+  change of a static pixel, and
   the measured step (phase correlation) against the preset's;
 * ``clouds --loop``: the least detail kept and the loop's closing step over the mean step;
 * timing of 48 frames at 1024 px and at 4K (``--size 2160``, an upscaled photo), encoded to MP4 and GIF
@@ -35,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dl_lightning.animation import get_motion  # noqa: E402
-from dl_lightning.checkpoints import load_segmenter  # noqa: E402
+from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_segmenter  # noqa: E402
 from dl_lightning.data.images import tensor_to_uint8  # noqa: E402
 from dl_lightning.data.photos import photo_at, photo_square, square_at  # noqa: E402
 from dl_lightning.inversion.photo_animation import horizon_from_mask, mask_to_alpha  # noqa: E402
@@ -110,7 +112,7 @@ def timing(img: Image.Image, seg, size: int, frames: int = 48) -> tuple[float, f
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--segmenter", default=str(REPO / "runs/segmenter64/checkpoints/last.ckpt"))
+    p.add_argument("--segmenter", default=str(REPO / DEFAULT_SEGMENTER))
     p.add_argument("--photos", type=Path, help="a folder of your own photos to add")
     p.add_argument("--size", type=int, default=1024)
     p.add_argument("--no-timing", action="store_true", help="skip the timing at 1024 px and 4K")
@@ -119,20 +121,23 @@ def main() -> None:
     if not Path(args.segmenter).is_file():
         raise SystemExit(f"no segmenter at {args.segmenter}: run `make segmenter` first (or pass --segmenter)")
     seg = load_segmenter(args.segmenter)
-    print("| photo | output | frame-0 PSNR | detail kept (min) | isolated (photo) | static change | step dx (preset) "
-          "| loop: detail kept (min) | loop closure |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| photo | output | frame-0 PSNR | detail kept (min) | isolated (photo) | speckles (photo) | speckles vs "
+          "whole-pixel | static change "
+          "| step dx (preset) | loop: detail kept (min) | loop closure |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, img in ({} if args.timing_only else variants(args.photos)).items():
         photo, alpha, geometry, horizon = prepare(img, seg, args.size)
         if not (alpha >= 0.99).any():
-            print(f"| {name} | no moving region found | | | | | | | |")
+            print(f"| {name} | no moving region found | | | | | | | | | |")
             continue
         a = measure(photo, alpha, geometry, horizon, "right_wind", loop=False)
         b = measure(photo, alpha, geometry, horizon, "clouds", loop=True)
         h, w = photo.shape[-2:]
         print(
             f"| {name} | {w}x{h} | {a['frame0_psnr']:.1f} dB | {a['detail_min']:.3f} | "
-            f"{a['isolated_max']:.4f} ({a['photo_isolated']:.4f}) | {a['static_change_max']:.4f} | "
+            f"{a['isolated_max']:.4f} ({a['photo_isolated']:.4f}) | {a['speckles_max']} ({a['photo_speckles']}) | "
+            f"{a['speckles_vs_reference']:.2f} | "
+            f"{a['static_change_max']:.4f} | "
             f"{a.get('dx', float('nan')):.2f} ({a['expected_dx']:.2f}) | {b['detail_min']:.3f} | "
             f"{b['loop_closure']:.2f} |",
             flush=True,

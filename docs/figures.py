@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from dl_lightning.animation import get_motion, sample_timelapse
-from dl_lightning.checkpoints import load_generator
+from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_generator
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 from dl_lightning.models.generator import VIEW_TRUNCATION
 
@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=36)
     p.add_argument("--every", type=int, default=7)
     p.add_argument("--photo", help="also the photo-animation figures of this photo")
-    p.add_argument("--segmenter", default="runs/segmenter64/checkpoints/last.ckpt")
+    p.add_argument("--segmenter", default=DEFAULT_SEGMENTER)
     p.add_argument("--demo", action="store_true", help="also the demo page's screenshot (needs `make browser`)")
     args = p.parse_args()
     out, G = Path(args.out), load_generator(args.ckpt)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from dl_lightning.checkpoints import load_encoder, load_generator, load_lighting
+from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_encoder, load_generator, load_lighting
 from dl_lightning.cli.animate import main as animate
 from dl_lightning.training.companions import ensure_companion, is_current
 from tests.test_inversion import gen_ckpt  # noqa: F401  (fixture)
@@ -89,11 +89,7 @@ def test_the_default_photo_path_trains_the_segmenter_then_uses_it(gen_ckpt, tiny
     assert not is_current("segmenter", gen_ckpt)
     quick = ["--trainer.max_steps=2", "--trainer.enable_progress_bar=false", "--data.init_args.resolution=32"]
     seg = ensure_companion("segmenter", gen_ckpt, quick + ["--data.init_args.batch_size=4"])
-    assert (
-        seg == Path("runs/segmenter64/checkpoints/last.ckpt")
-        and seg.is_file()
-        and "training it now" in capsys.readouterr().out
-    )
+    assert seg == Path(DEFAULT_SEGMENTER) and seg.is_file() and "training it now" in capsys.readouterr().out
     photo = Image.new("RGB", (64, 48), (90, 140, 200))
     photo.paste((60, 120, 40), (0, 24, 64, 48))
     photo.save(tmp_path / "p.png")

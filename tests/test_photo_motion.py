@@ -15,7 +15,7 @@ from dl_lightning.errors import UserError
 from dl_lightning.inversion.photo_animation import mask_to_alpha
 from dl_lightning.inversion.photo_job import PhotoNetworks, PhotoOptions, animate_photo
 from dl_lightning.inversion.photo_motion import PhotoMotion, shift_image, sky_plate
-from dl_lightning.metrics.photo_fidelity import PhotoFidelity, phase_shift
+from dl_lightning.metrics.photo_fidelity import PhotoFidelity, isolated_map, phase_shift, speckle_count
 from dl_lightning.metrics.pixel_stats import grey
 from tests.test_inversion import tiny_generator
 
@@ -55,6 +55,26 @@ def test_shift_image_moves_by_whole_and_fractional_pixels():
     smooth = F.interpolate(torch.rand(1, 3, 6, 10), size=(24, 40), mode="bicubic", align_corners=False)
     twice = shift_image(shift_image(smooth, 0.25, 0.5), 0.75, 0.5)
     assert torch.allclose(twice[..., 8:-8, 8:-8], shift_image(smooth, 1, 1)[..., 8:-8, 8:-8], atol=0.01)
+
+
+def test_speckles_count_dots_not_pixels_and_a_half_pixel_shift_keeps_them():
+    sky = torch.zeros(1, 3, 32, 32)
+    mask = torch.ones(32, 32, dtype=torch.bool)
+    for y, x in ((5, 5), (5, 20), (20, 12)):
+        sky[0, :, y, x] = -1.0  # three dark dots in a mid-grey sky
+    assert speckle_count(sky, mask) == 3 and int(isolated_map(sky).sum()) == 3
+    assert speckle_count(sky, mask.tril()) == 2, "the dot above the diagonal is outside"
+    half = shift_image(sky, 0.5, 0)  # every dot spread over two pixels by the interpolation
+    assert int(isolated_map(half).sum()) >= 6, "two isolated pixels per dot"
+    assert speckle_count(half, mask) == 3, "but still one speckle each"
+    noisy = sky.clone()
+    noisy[0, :, 26:30:2, 4:30:4] = 1.0  # new droplets are new speckles
+    assert speckle_count(noisy, mask) == 3 + 14
+    fid = PhotoFidelity(sky, mask, ~mask)
+    fid.add(half, reference=shift_image(sky, 1, 0))  # against the frame moved by whole pixels: nothing added
+    assert fid.result()["speckles_vs_reference"] == 1.0
+    fid.add(noisy, reference=sky)
+    assert fid.result()["speckles_vs_reference"] == pytest.approx((3 + 17 + 1) / (3 + 3 + 1))
 
 
 def test_plate_fills_the_land_with_the_sky_and_keeps_the_sky():

@@ -171,6 +171,16 @@ def test_per_channel_checkpoints_still_load(tmp_path):
     assert load_generator(path).layers[2].strength_st.shape == (G.layers[2].bias.numel(),)
     new = save_generator(Generator(GeneratorConfig(**TINY_G, noise_per_channel=False)), tmp_path / "new.safetensors")
     assert load_generator(new).layers[2].strength_st.shape == (1,)
+    # per channel up to 16 px, one scalar in the finest (32 px) layers; saved and loaded with that shape
+    mixed = Generator(GeneratorConfig(**TINY_G, noise_channel_max_res=16))
+    shapes = {r: layer.strength_st.numel() for r, layer in zip(mixed.layer_res, mixed.layers)}
+    assert shapes == {r: 1 if r > 16 else G.cfg.channels(r) for r in mixed.layer_res} and shapes[32] == 1
+    loaded = load_generator(save_generator(mixed, tmp_path / "mixed.safetensors"))
+    assert [layer.strength_st.numel() for layer in loaded.layers] == [
+        layer.strength_st.numel() for layer in mixed.layers
+    ]
+    with pytest.raises(ValueError, match="noise_channel_max_res"):
+        GeneratorConfig(**TINY_G, noise_channel_max_res=24)
 
 
 def test_without_last_noise_no_noise_map_reaches_rgb_unfiltered(tmp_path):

@@ -6,6 +6,10 @@
   reference is the photo, or, given to :meth:`PhotoFidelity.add`, the same frame moved by whole pixels (so
   content that leaves the frame does not count, only what interpolation and blending cost).
 * ``isolated_rate``: the share of isolated pixels (see :mod:`pixel_stats`) inside the mask.
+* ``speckle_count``: the number of speckles inside the mask: 8-connected groups of isolated pixels. A dot moved by
+  a fraction of a pixel is spread over two pixels by any interpolation (two isolated pixels, one speckle); a
+  generator's droplets are new speckles. Against the same frame moved by whole pixels, it counts what motion adds
+  (stars entering at the border are content, not speckles).
 * ``phase_shift``: the translation (dx, dy) in pixels that takes one frame's window to the next one's, by
   phase correlation with a sub-pixel peak: how far and where the sky really moved.
 * ``PhotoFidelity``: all of them over a stream of frames, frame by frame (frames are never held).
@@ -15,10 +19,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
-from dl_lightning.metrics.pixel_stats import ISOLATED_THRESHOLD, grey
+from dl_lightning.metrics.pixel_stats import ISOLATED_THRESHOLD, grey, isolated_pixels
 
 
 def region_psnr(frame: torch.Tensor, photo: torch.Tensor, mask: torch.Tensor) -> float:
@@ -38,10 +44,15 @@ def laplacian_map(image: torch.Tensor) -> torch.Tensor:
 
 
 def isolated_map(image: torch.Tensor, threshold: float = ISOLATED_THRESHOLD) -> torch.Tensor:
-    """(1, 3, H, W) -> (H, W) bool: grey differs from its 3x3 median by more than ``threshold``."""
-    g = F.pad(grey(image), (1, 1, 1, 1), mode="replicate")
-    median = F.unfold(g, 3).view(9, *image.shape[-2:]).median(0).values
-    return (g[0, 0, 1:-1, 1:-1] - median).abs() > threshold
+    """(1, 3, H, W) -> (H, W) bool: grey differs from its 3x3 median by more than ``threshold`` (border pixels
+    against their replicated neighbours)."""
+    return isolated_pixels(F.pad(image.float(), (1, 1, 1, 1), mode="replicate"), threshold)[0, 0]
+
+
+def speckle_count(image: torch.Tensor, mask: torch.Tensor, threshold: float = ISOLATED_THRESHOLD) -> int:
+    """(1, 3, H, W) in [-1, 1], (H, W) bool -> the number of 8-connected groups of isolated pixels inside ``mask``."""
+    iso = (isolated_map(image, threshold) & mask).numpy()
+    return int(ndimage.label(iso, structure=np.ones((3, 3), dtype=bool))[1])
 
 
 def phase_shift(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
@@ -79,17 +90,25 @@ class PhotoFidelity:
         self.photo, self.moving, self.static, self.window = photo.float(), moving, static, window
         self.photo_detail = float(laplacian_map(photo)[moving].mean()) if moving.any() else 0.0
         self.photo_isolated = float(isolated_map(photo)[moving].float().mean()) if moving.any() else 0.0
+        self.photo_speckles = speckle_count(photo, moving)
         self.first = self.prev = None
         self.rows: list[dict[str, float]] = []
 
     def add(self, frame: torch.Tensor, reference: torch.Tensor | None = None) -> None:
-        """One frame (1, 3, H, W); ``reference``: the detail's reference for it (default: the photo)."""
+        """One frame (1, 3, H, W); ``reference``: the reference of its detail and speckles (default: the photo)."""
         frame = frame.float()
-        ref = self.photo_detail if reference is None else float(laplacian_map(reference)[self.moving].mean())
+        if reference is None:
+            ref, ref_speckles = self.photo_detail, self.photo_speckles
+        else:
+            reference = reference.float()
+            ref = float(laplacian_map(reference)[self.moving].mean())
+            ref_speckles = speckle_count(reference, self.moving)
         row = {
             "psnr": region_psnr(frame, self.photo, self.moving),
             "detail": float(laplacian_map(frame)[self.moving].mean()) / max(ref, 1e-8),
             "isolated": float(isolated_map(frame)[self.moving].float().mean()),
+            "speckles": speckle_count(frame, self.moving),
+            "speckles_ref": ref_speckles,
             "static_change": float((frame - self.photo).abs()[0].amax(0)[self.static].max())
             if self.static.any()
             else 0.0,
@@ -105,8 +124,10 @@ class PhotoFidelity:
         self.rows.append(row)
 
     def result(self) -> dict[str, float]:
-        """frame-0 PSNR, the least and mean detail kept, isolated rate against the photo's, largest static change,
-        the mean measured step (dx, dy), and the loop's closing step (last -> first) over the mean step."""
+        """frame-0 PSNR, the least and mean detail kept, isolated rate and speckle count (most over the frames)
+        against the photo's, all frames' speckles over their references' (+1 each: 1.0 when neither has any), the
+        largest static change, the mean measured step (dx, dy), and the loop's closing step
+        (last -> first) over the mean step."""
         rows = self.rows
         if not rows:
             raise ValueError("PhotoFidelity needs at least one frame")
@@ -117,6 +138,10 @@ class PhotoFidelity:
             "detail_mean": sum(r["detail"] for r in rows) / len(rows),
             "isolated_max": max(r["isolated"] for r in rows),
             "photo_isolated": self.photo_isolated,
+            "speckles_max": max(r["speckles"] for r in rows),
+            "photo_speckles": self.photo_speckles,
+            "speckles_vs_reference": (sum(r["speckles"] for r in rows) + 1)
+            / (sum(r["speckles_ref"] for r in rows) + 1),
             "static_change_max": max(r["static_change"] for r in rows),
         }
         if steps:

@@ -50,6 +50,10 @@ class GeneratorConfig:
             carrier of per-pixel noise that its toRGB passes straight to the image: the isolated dark pixels of the
             per-channel models (README, "Speckles"). With one scalar, the same noise enters every channel of a
             layer, so noise reaches RGB only through the layer's shared response.
+        noise_channel_max_res: with ``noise_per_channel``, the finest resolution whose layers get per-channel S_st
+            strengths; finer layers get one scalar each (None: every layer). Per-channel noise at 64 px drew texture
+            and, on one seed in two, dark dashes; with 32 here one seed in two drew 2 px flecks instead (README,
+            "Speckles": measured, not the default).
         dyn_noise_per_channel: the same for S_dyn. One scalar for S_dyn too stopped the motion on a 1500-iteration
             CPU run (README, "Speckles"): the stillness term turns the whole layer's S_dyn down.
         dyn_gate: multiply each layer's S_dyn term, per pixel, by a gate read from that layer's
@@ -82,6 +86,7 @@ class GeneratorConfig:
     w_avg_beta: float = 0.995
     noise_strength_init: float = 0.0
     noise_per_channel: bool = True
+    noise_channel_max_res: int | None = None
     dyn_noise_per_channel: bool = True
     dyn_gate: bool = False
     dyn_gate_norm: bool = False
@@ -98,6 +103,13 @@ class GeneratorConfig:
             raise ValueError("generator.dyn_gate_norm needs generator.dyn_gate: true")
         if self.dyn_min_res & (self.dyn_min_res - 1) or not 4 <= self.dyn_min_res <= r:
             raise ValueError(f"generator.dyn_min_res must be a power of two in [4, {r}], got {self.dyn_min_res}")
+        m = self.noise_channel_max_res
+        if m is not None and (m & (m - 1) or not 4 <= m <= r):
+            raise ValueError(f"generator.noise_channel_max_res must be null or a power of two in [4, {r}], got {m}")
+
+    def st_per_channel(self, res: int) -> bool:
+        """Whether the layers at ``res`` px have one S_st strength per channel (else one scalar)."""
+        return self.noise_per_channel and (self.noise_channel_max_res is None or res <= self.noise_channel_max_res)
 
     def channels(self, res: int) -> int:
         return channels_at(res, self.channel_base, self.channel_max)
@@ -243,22 +255,24 @@ class Generator(nn.Module):
         opts = dict(
             fused=cfg.fused_modconv,
             noise_init=cfg.noise_strength_init,
-            per_channel=cfg.noise_per_channel,
             dyn_per_channel=cfg.dyn_noise_per_channel,
             dyn_gate=cfg.dyn_gate,
             gate_norm=cfg.dyn_gate_norm,
         )
         c4 = cfg.channels(4)
-        self.layers = nn.ModuleList([SynthesisLayer(c4, c4, cfg.w_dim, up=False, dynamic=cfg.dyn_min_res <= 4, **opts)])
+        at = lambda res: dict(opts, per_channel=cfg.st_per_channel(res))  # noqa: E731  (S_st's strength shape)
+        self.layers = nn.ModuleList(
+            [SynthesisLayer(c4, c4, cfg.w_dim, up=False, dynamic=cfg.dyn_min_res <= 4, **at(4))]
+        )
         self.to_rgbs = nn.ModuleList([ToRGB(c4, cfg.w_dim, cfg.fused_modconv)])
         self.layer_res = [4]
         for log2_res in range(3, log_res + 1):
             res = 2**log2_res
             cin, cout, dynamic = cfg.channels(res // 2), cfg.channels(res), cfg.dyn_min_res <= res
-            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, dynamic=dynamic, **opts))
+            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, dynamic=dynamic, **at(res)))
             noisy = cfg.last_noise or log2_res < log_res  # the last layer: noise only with `last_noise`
             self.layers.append(
-                SynthesisLayer(cout, cout, cfg.w_dim, up=False, dynamic=dynamic and noisy, static=noisy, **opts)
+                SynthesisLayer(cout, cout, cfg.w_dim, up=False, dynamic=dynamic and noisy, static=noisy, **at(res))
             )
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
