@@ -34,7 +34,7 @@ CONFIG = REPO / "configs" / "gan" / "synthetic64.yaml"
 M = "--model.init_args."
 R4 = f"{M}generator.dyn_min_res=4"  # S_dyn at 4 px too: the default before `dyn_min_res: 8`, then 16
 NO_GATE = [f"{M}generator.dyn_gate=false", f"{M}generator.dyn_gate_norm=false", R4]
-MAP4 = [f"{M}generator.mapping_layers=4", f"{M}style_mixing_prob=0.9"]  # the mapping before `map2`, the default now
+MAP4 = [f"{M}generator.mapping_layers=4", f"{M}style_mixing_prob=0.9"]  # the default's mapping, pinned (`map2` differs)
 # setting -> (dl-train overrides, what it changes against the default config)
 SETTINGS: dict[str, tuple[list[str], str]] = {
     "default": (
