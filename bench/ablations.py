@@ -35,6 +35,7 @@ M = "--model.init_args."
 R4 = f"{M}generator.dyn_min_res=4"  # S_dyn at 4 px too: the default before `dyn_min_res: 8`, then 16
 NO_GATE = [f"{M}generator.dyn_gate=false", f"{M}generator.dyn_gate_norm=false", R4]
 MAP4 = [f"{M}generator.mapping_layers=4", f"{M}style_mixing_prob=0.9"]  # the default's mapping, pinned (`map2` differs)
+MAP2 = [f"{M}generator.mapping_layers=2", f"{M}style_mixing_prob=0"]  # stylegan2-ada's small configs' mapping
 # setting -> (dl-train overrides, what it changes against the default config)
 SETTINGS: dict[str, tuple[list[str], str]] = {
     "default": (
@@ -84,25 +85,12 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         "`noise_channel_max_res: 32`)",
     ),
     "map2": (
-        [
-            f"{M}generator.noise_per_channel=false",
-            f"{M}generator.last_noise=false",
-            f"{M}static_steps=500",
-            f"{M}generator.mapping_layers=2",
-            f"{M}style_mixing_prob=0",
-        ],
+        MAP2,
         "`nolast_warmup_full` with a 2-layer mapping network and no style mixing (stylegan2-ada's small configs; "
         "with `--steps 2000`)",
     ),
     "map2_still3": (
-        [
-            f"{M}generator.noise_per_channel=false",
-            f"{M}generator.last_noise=false",
-            f"{M}static_steps=500",
-            f"{M}generator.mapping_layers=2",
-            f"{M}style_mixing_prob=0",
-            f"{M}still_weight=3",
-        ],
+        [*MAP2, f"{M}still_weight=3"],
         "`map2` with `still_weight: 3` (with `--steps 2000`)",
     ),
     "layernoise": (

@@ -51,8 +51,12 @@ def isolated_map(image: torch.Tensor, threshold: float = ISOLATED_THRESHOLD) -> 
 
 def speckle_count(image: torch.Tensor, mask: torch.Tensor, threshold: float = ISOLATED_THRESHOLD) -> int:
     """(1, 3, H, W) in [-1, 1], (H, W) bool -> the number of 8-connected groups of isolated pixels inside ``mask``."""
-    iso = (isolated_map(image, threshold) & mask).numpy()
-    return int(ndimage.label(iso, structure=np.ones((3, 3), dtype=bool))[1])
+    return _groups(isolated_map(image, threshold) & mask)
+
+
+def _groups(pixels: torch.Tensor) -> int:
+    """(H, W) bool -> its number of 8-connected groups."""
+    return int(ndimage.label(pixels.numpy(), structure=np.ones((3, 3), dtype=bool))[1])
 
 
 def phase_shift(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
@@ -89,8 +93,9 @@ class PhotoFidelity:
     def __init__(self, photo: torch.Tensor, moving: torch.Tensor, static: torch.Tensor, window=None):
         self.photo, self.moving, self.static, self.window = photo.float(), moving, static, window
         self.photo_detail = float(laplacian_map(photo)[moving].mean()) if moving.any() else 0.0
-        self.photo_isolated = float(isolated_map(photo)[moving].float().mean()) if moving.any() else 0.0
-        self.photo_speckles = speckle_count(photo, moving)
+        iso = isolated_map(photo)
+        self.photo_isolated = float(iso[moving].float().mean()) if moving.any() else 0.0
+        self.photo_speckles = _groups(iso & moving)
         self.first = self.prev = None
         self.rows: list[dict[str, float]] = []
 
@@ -103,11 +108,12 @@ class PhotoFidelity:
             reference = reference.float()
             ref = float(laplacian_map(reference)[self.moving].mean())
             ref_speckles = speckle_count(reference, self.moving)
+        iso = isolated_map(frame)
         row = {
             "psnr": region_psnr(frame, self.photo, self.moving),
             "detail": float(laplacian_map(frame)[self.moving].mean()) / max(ref, 1e-8),
-            "isolated": float(isolated_map(frame)[self.moving].float().mean()),
-            "speckles": speckle_count(frame, self.moving),
+            "isolated": float(iso[self.moving].float().mean()),
+            "speckles": _groups(iso & self.moving),
             "speckles_ref": ref_speckles,
             "static_change": float((frame - self.photo).abs()[0].amax(0)[self.static].max())
             if self.static.any()
