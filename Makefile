@@ -14,9 +14,11 @@ CONFIG ?= configs/gan/synthetic64.yaml
 GPUS ?= 1
 ARGS ?=
 DATA ?= data/synthetic64
+# the defaults of checkpoints.py (DEFAULT_GAN, DEFAULT_SEGMENTER): each config's run folder + checkpoints/last.ckpt
 CKPT ?= runs/synthetic64/checkpoints/last.ckpt
 IMAGE ?=
 SEGMENTER ?= runs/segmenter64/checkpoints/last.ckpt
+SCENE_NET_RUN := runs/scene_net64/checkpoints/last.ckpt
 SWEEP ?= configs/sweeps/gan_synthetic64.yaml
 COUNT ?= 4
 STAMP := $(VENV)/.installed
@@ -43,8 +45,8 @@ $(SEGMENTER): $(DATA)/manifest.json | $(STAMP)
 scene-net: install
 	test -f data/scenes64/manifest.json || $(BIN)/dl-data synthetic --out data/scenes64 --seed 1 --num-static 4096 --num-videos 0
 	$(BIN)/dl-train fit --config configs/scene_net/synthetic64.yaml
-	$(BIN)/dl-eval scene-net --scene-net runs/scene_net64/checkpoints/last.ckpt --data data/scenes64
-	$(BIN)/python -c "from dl_lightning.checkpoints import export_scene_net; export_scene_net('runs/scene_net64/checkpoints/last.ckpt')"
+	$(BIN)/dl-eval scene-net --scene-net $(SCENE_NET_RUN) --data data/scenes64
+	$(BIN)/python -c "from dl_lightning.checkpoints import export_scene_net; export_scene_net('$(SCENE_NET_RUN)')"
 
 upsampler: install
 	$(BIN)/python -m dl_lightning.training.companions upsampler

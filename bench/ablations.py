@@ -93,6 +93,25 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         [*MAP2, f"{M}still_weight=3"],
         "`map2` with `still_weight: 3` (with `--steps 2000`)",
     ),
+    "map2_ema": (
+        [*MAP2, f"{M}ema_kimg=5", f"{M}ema_rampup=0.15"],
+        "`map2` with a longer generator EMA (half-life 5 kimg as stylegan2-ada's 10/32 x batch, ramp-up 0.15; the "
+        "default's 2 kimg with ramp-up 0.05 is 1.6 kimg, 100 iterations, at the end)",
+    ),
+    "map2_r1": ([*MAP2, f"{M}r1_gamma_st=0.2"], "`map2` with a 4x stronger R1 on D_st (`r1_gamma_st: 0.2`)"),
+    "map2_ema_r1": (
+        [*MAP2, f"{M}ema_kimg=5", f"{M}ema_rampup=0.15", f"{M}r1_gamma_st=0.2"],
+        "`map2` with both the longer EMA and the stronger R1",
+    ),
+    "map2_lastchan": (
+        [*MAP2, f"{M}generator.noise_per_channel=true"],
+        "`map2` with per-channel S_st strengths (`lastchan_warmup_full`'s noise: last conv still noise-free)",
+    ),
+    "map2_data4x": (
+        [*MAP2, "--data.init_args.static_root=data/synthetic64_x4"],
+        "`map2` on 4x the renders (4096 stills, 512 videos: `dl-data synthetic --out data/synthetic64_x4 "
+        "--num-static 4096 --num-videos 512`)",
+    ),
     "layernoise": (
         [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],
         "one S_st and one S_dyn strength per layer (StyleGAN2)",
@@ -147,7 +166,7 @@ def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
     evaluate = [sys.executable, "-m", "dl_lightning.cli.eval", "gan", "--ckpt", str(ckpt), *EVAL, "--json", str(result)]
     t0 = time.perf_counter()
     with open(run / "log.txt", "w") as log:
-        for cmd in ([] if trained.is_file() else [train]) + [evaluate]:
+        for cmd in ([] if trained.is_file() else [train]) + ([] if args.no_eval else [evaluate]):
             log.write(" ".join(cmd) + "\n")
             log.flush()
             if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO).returncode:
@@ -207,6 +226,7 @@ def main() -> None:
     )
     p.add_argument("--out", default="runs/ablations", help="folder of the runs and their evaluation JSON")
     p.add_argument("--csv-logger", action="store_true", help="log to CSV instead of W&B (no wandb installed)")
+    p.add_argument("--no-eval", action="store_true", help="train only (evaluate later, e.g. on another machine)")
     p.add_argument("--table-only", action="store_true", help="print the table of what is evaluated; train nothing")
     args, args.train_args = p.parse_known_args()
     unknown = [s for s in args.settings.split(",") if s not in SETTINGS]

@@ -3,13 +3,18 @@
 #   1. the packages its image lacks, carried as wheels in .whl/ (kornia, webdataset, jsonargparse, lpips, av);
 #   2. the embedded synthetic data, rendered there;
 #   3. `bench/bench.py` on the GPU (train 64/256 px in fp32/bf16/fp16, memory, generation, inversion);
-#   4. the motion ablations (bench/ablations.py), all runs at once (CUDA MPS where it starts), until BUDGET.
+#   4. the ablations (bench/ablations.py), all runs at once (CUDA MPS where it starts), until BUDGET.
 # Results go to $OUT (default outputs/gpu): gpu.txt, bench.json, bench.log, ablations.log, table.md, runs.tgz.
 # Usage: SETTINGS=default,gate BUDGET=560 bash bench/gpu.sh
+#   BENCH=0 skips step 3; SEEDS="0 1 2" (default "0 1"); STEPS (default 2000); EVAL=0 trains only (the exported EMA
+#   generators come back in runs.tgz for `dl-eval gan` elsewhere); TRAIN_ARGS are passed to every dl-train, e.g.
+#   "--trainer.max_time=00:00:07:00" to stop each run in time for its generator to be exported.
 set -u
 OUT=${OUT:-outputs/gpu}
 BUDGET=${BUDGET:-560}     # seconds for the whole script; the ablations stop 40 s before it ends
 SETTINGS=${SETTINGS:-default}
+SEEDS=${SEEDS:-0 1}
+STEPS=${STEPS:-2000}
 T0=$(date +%s)
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 WANDB_MODE=offline
@@ -28,7 +33,7 @@ if [ ! -f data/synthetic64/manifest.json ]; then
 fi
 echo "setup: $(($(date +%s) - T0)) s"
 
-python3 bench/bench.py --against none --out "$OUT/bench.json" 2>&1 | grep -Ev "Warning|warn\(|Tip:|available:|eval mode" | tee "$OUT/bench.log"
+[ "${BENCH:-1}" = 0 ] || python3 bench/bench.py --against none --out "$OUT/bench.json" 2>&1 | grep -Ev "Warning|warn\(|Tip:|available:|eval mode" | tee "$OUT/bench.log"
 echo "bench done: $(($(date +%s) - T0)) s"
 
 # many small 64 px runs share the GPU far better as one MPS client each than by time-slicing
@@ -42,13 +47,16 @@ else
     unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
     echo "MPS: off"
 fi
-n=$(($(echo "$SETTINGS" | tr ',' '\n' | wc -l) * 2))
+n=$(($(echo "$SETTINGS" | tr ',' '\n' | wc -l) * $(echo $SEEDS | wc -w)))
 left=$((BUDGET - ($(date +%s) - T0) - 40))
-timeout -s KILL "$left" python3 bench/ablations.py --settings "$SETTINGS" --seeds 0 1 --parallel "$n" --csv-logger \
-    --out runs/ablations 2>&1 | tee "$OUT/ablations.log"
+# shellcheck disable=SC2086
+timeout -s KILL "$left" python3 bench/ablations.py --settings "$SETTINGS" --seeds $SEEDS --steps "$STEPS" \
+    --parallel "$n" --csv-logger --out runs/ablations $([ "${EVAL:-1}" = 0 ] && echo --no-eval) ${TRAIN_ARGS:-} \
+    2>&1 | tee "$OUT/ablations.log"
 pkill -f "dl_lightning.cli" 2>/dev/null
 sleep 2
 python3 bench/ablations.py --table-only --out runs/ablations 2>/dev/null | tee "$OUT/table.md"
-tar czf "$OUT/runs.tgz" runs/ablations/*.json runs/ablations/*/log.txt runs/ablations/*/generator_ema.safetensors \
-    runs/ablations/*/*/version_*/metrics.csv runs/ablations/*/samples/grid_*.png 2>/dev/null
+# with the CSV logger a run's exports and samples lie in <run>/lightning_logs/version_0/
+find runs/ablations \( -name "*.json" -o -name log.txt -o -name generator_ema.safetensors -o -name metrics.csv \
+    -o -name "grid_*.png" \) | tar czf "$OUT/runs.tgz" -T -
 echo "total: $(($(date +%s) - T0)) s"

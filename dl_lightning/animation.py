@@ -50,6 +50,12 @@ class Motion:
         return replace(self, shift=(shift[0] * speed, shift[1] * speed), zoom=self.zoom**speed)
 
 
+#: The preset animations use when not told (``dl-animate``, photo animation, the sample time-lapses).
+DEFAULT_MOTION = "right_wind"
+#: The preset the motion metrics use: the synthetic videos' mean cloud speed (``motions.yaml``).
+METRIC_MOTION = "clouds"
+
+
 def load_motions(path: str | None = None) -> dict[str, Motion]:
     """Named presets from ``path`` or the packaged ``motions.yaml``."""
     text = open(path).read() if path else resources.files("dl_lightning").joinpath("motions.yaml").read_text()
@@ -151,7 +157,7 @@ def sample_timelapse(
     num: int,
     frames: int,
     seed: int = 0,
-    motion: str | Motion = "right_wind",
+    motion: str | Motion = DEFAULT_MOTION,
     daytime: str = "slerp",
     truncation: float = VIEW_TRUNCATION,
     chunk: int = 8,

@@ -206,6 +206,27 @@ def test_run_folder_is_named_once_and_fills_logger_and_checkpoints(tiny_data, tm
     assert not (root / "checkpoints" / "last.ckpt").exists()
 
 
+def test_checkpoint_defaults_are_the_configs_run_folders_and_no_config_names_another_run():
+    import yaml
+
+    from dl_lightning import checkpoints
+
+    roots = {}
+    for path in (REPO / "configs").glob("*/*.yaml"):
+        text = path.read_text()
+        root = (yaml.safe_load(text).get("trainer") or {}).get("default_root_dir")
+        roots[f"{path.parent.name}/{path.stem}"] = root
+        assert "runs/" not in text.replace(root or "\0", ""), f"{path.name} names another run's folder"
+    last = "checkpoints/last.ckpt"
+    assert checkpoints.DEFAULT_GAN == f"{roots['gan/synthetic64']}/{last}"
+    assert checkpoints.DEFAULT_SEGMENTER == f"{roots['segmenter/synthetic64']}/{last}"
+    assert checkpoints.DEFAULT_UPSAMPLER == f"{roots['upsampler/synthetic256']}/{last}"
+    make = (REPO / "Makefile").read_text()
+    assert f"\nCKPT ?= {checkpoints.DEFAULT_GAN}\n" in make
+    assert f"\nSEGMENTER ?= {checkpoints.DEFAULT_SEGMENTER}\n" in make
+    assert f"\nSCENE_NET_RUN := {roots['scene_net/synthetic64']}/{last}\n" in make
+
+
 def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     import torch.distributed as dist
 

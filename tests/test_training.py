@@ -7,6 +7,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 from dl_lightning.checkpoints import load_generator
 from dl_lightning.data.datamodule import LandscapeDataModule
+from dl_lightning.errors import UserError
 from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
 from dl_lightning.training.pairs import PairMotionConfig, pair_dyn_noise
 from tests.conftest import TINY_D, TINY_G
@@ -208,7 +209,9 @@ def test_stillness_term_measures_land_motion_from_s_dyn(tiny_data, segmenter_ckp
     trainer = fit(module, make_data(tiny_data), 2)
     assert torch.isfinite(trainer.callback_metrics["loss/still"])
     with pytest.raises(ValueError, match="segmenter"):
-        make_module(still_weight=1.0)
+        make_module(still_weight=1.0, segmenter=None)
+    with pytest.raises(UserError, match="not found .train one with configs/segmenter"):  # default: make train's
+        make_module(still_weight=1.0, segmenter=str(tiny_data / "no_segmenter.ckpt"))
 
 
 def test_static_warm_up_trains_d_st_and_g_only(tiny_data):

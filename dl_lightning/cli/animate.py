@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from dl_lightning.animation import DAYTIME_PATHS, get_motion, load_motions, sample_timelapse
+from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, get_motion, load_motions, sample_timelapse
 from dl_lightning.checkpoints import DEFAULT_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
 from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="latent seed")
     p.add_argument("--num", type=int, default=4, help="number of scenes")
     p.add_argument("--truncation", type=float, default=VIEW_TRUNCATION, help="truncation psi (1 = none)")
-    p.add_argument("--motion", default="right_wind", help=f"S_dyn motion preset: {', '.join(load_motions())}")
+    p.add_argument("--motion", default=DEFAULT_MOTION, help=f"S_dyn motion preset: {', '.join(load_motions())}")
     p.add_argument(
         "--horizon",
         default="auto",

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from dl_lightning.animation import DAYTIME_PATHS, load_motions
+from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, METRIC_MOTION, load_motions
 from dl_lightning.checkpoints import (
     DEFAULT_SCENE_NET,
     DEFAULT_SEGMENTER,
@@ -276,14 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--kid-subset-size", type=int, default=1000)
     q.add_argument("--videos", type=int, default=8, help="generated time-lapses for animation metrics")
     q.add_argument("--frames", type=int, default=24)
-    q.add_argument("--motion", default="right_wind", help=f"one of {', '.join(load_motions())}")
+    q.add_argument("--motion", default=DEFAULT_MOTION, help=f"one of {', '.join(load_motions())}")
     q.add_argument("--daytime", default="slerp", choices=DAYTIME_PATHS)
     q.add_argument(
         "--segmenter", help=f"SegmenterModule checkpoint for the motion table (default {DEFAULT_SEGMENTER} if present)"
     )
     q.add_argument(
         "--motion-presets",
-        default="clouds,right_wind,towards_viewer",
+        default=f"{METRIC_MOTION},{DEFAULT_MOTION},towards_viewer",
         help="comma-separated presets for the motion table",
     )
     q.add_argument(

@@ -13,7 +13,8 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.inversion.frozen import KeepFrozenInEval
+from dl_lightning.config import saved_hparams
+from dl_lightning.frozen import KeepFrozenInEval
 from dl_lightning.metrics.reconstruction import recon_metrics, reconstruction_loss
 from dl_lightning.models.generator import Generator
 
@@ -44,7 +45,11 @@ class FinetuneModule(KeepFrozenInEval, pl.LightningModule):
         locality_batch: int = 2,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["G", "ws", "noise_st", "noise_dyn", "lpips_model"])
+        self.save_hyperparameters(
+            saved_hparams(
+                self, lr=lr, lpips_weight=lpips_weight, locality_weight=locality_weight, locality_batch=locality_batch
+            )
+        )
         self.G_ref = G.eval().requires_grad_(False)
         self.G = copy.deepcopy(G).requires_grad_(True)
         self.G.mapping.requires_grad_(False)  # the latents are fixed; only synthesis is tuned

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from dl_lightning.inversion.frozen import KeepFrozenInEval
+from dl_lightning.config import saved_hparams
+from dl_lightning.frozen import KeepFrozenInEval
 from dl_lightning.inversion.losses import noise_regularizer, wplus_regularizer
 from dl_lightning.metrics.reconstruction import recon_metrics, reconstruction_loss
 from dl_lightning.models.generator import Generator
@@ -61,7 +62,12 @@ class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
         seed: int = 0,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["G", "ws_init", "lpips_model", "A", "dynamic_mask"])
+        self.save_hyperparameters(
+            saved_hparams(
+                self, lr=lr, noise_lr=noise_lr, lpips_weight=lpips_weight, spread_weight=spread_weight,
+                domain_weight=domain_weight, noise_weight=noise_weight, seed=seed,
+            )
+        )  # fmt: skip
         self.G = G.eval().requires_grad_(False)
         self.A = A.eval().requires_grad_(False) if A is not None else None
         self._lpips = [lpips_model]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dl_lightning.animation import Motion, get_motion
+from dl_lightning.animation import DEFAULT_MOTION, Motion, get_motion
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.data.photos import Geometry, open_photo, photo_at, square_at
 from dl_lightning.errors import UserError
@@ -88,7 +88,7 @@ class PhotoOptions:
     frames: int = 48
     fps: int = 12
     formats: tuple[str, ...] = ("mp4", "gif")
-    motion: str = "right_wind"
+    motion: str = DEFAULT_MOTION
     speed: float = 1.0
     direction: float | None = None
     water_speed: float | None = None

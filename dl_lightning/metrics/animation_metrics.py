@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from dl_lightning.animation import sample_timelapse
+from dl_lightning.animation import DEFAULT_MOTION, sample_timelapse
 from dl_lightning.metrics.motion import split_change
 
 
@@ -66,7 +66,7 @@ def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
 
 @torch.no_grad()
 def generated_animation(
-    G, videos: int, frames: int, seed: int = 0, motion: str = "right_wind", daytime: str = "slerp", truncation=1.0
+    G, videos: int, frames: int, seed: int = 0, motion: str = DEFAULT_MOTION, daytime: str = "slerp", truncation=1.0
 ) -> dict[str, float]:
     """:func:`animation_metrics` averaged over ``videos`` random time-lapses of G (``animation.sample_timelapse``)."""
     video = torch.stack([f.cpu() for f in sample_timelapse(G, videos, frames, seed, motion, daytime, truncation)])

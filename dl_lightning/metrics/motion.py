@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import torch
 from tqdm import tqdm
 
-from dl_lightning.animation import Motion, sample_timelapse
+from dl_lightning.animation import METRIC_MOTION, Motion, sample_timelapse
 from dl_lightning.models.generator import VIEW_TRUNCATION, Generator
 from dl_lightning.models.segmenter import Segmenter
 
@@ -75,7 +75,7 @@ def generated_motion(
     segmenter: Segmenter,
     num: int = 16,
     frames: int = 16,
-    motion: str | Motion = "clouds",
+    motion: str | Motion = METRIC_MOTION,
     daytime: str = "fixed",
     truncation: float = VIEW_TRUNCATION,
     seed: int = 0,

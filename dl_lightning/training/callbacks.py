@@ -8,7 +8,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from dl_lightning.animation import sample_timelapse
+from dl_lightning.animation import DEFAULT_MOTION, METRIC_MOTION, sample_timelapse
 from dl_lightning.checkpoints import save_generator
 from dl_lightning.data.images import to_uint8
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
@@ -46,7 +46,7 @@ class SampleLogger(pl.Callback):
         frames: int = 24,
         fps: int = 12,
         seed: int = 0,
-        motion: str = "right_wind",
+        motion: str = DEFAULT_MOTION,
     ):
         self.every, self.num_images, self.num_videos = every_n_steps, num_images, num_videos
         self.frames, self.fps, self.seed, self.motion = frames, fps, seed, motion
@@ -192,7 +192,7 @@ class MotionMonitor(pl.Callback):
         self,
         every_n_steps: int = 500,
         segmenter: str | None = None,
-        motion: str = "clouds",
+        motion: str = METRIC_MOTION,
         num_videos: int = 16,
         frames: int = 12,
         num_pairs: int = 32,

@@ -14,9 +14,9 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.checkpoints import load_generator, mark_checkpoint
+from dl_lightning.checkpoints import DEFAULT_GAN, load_generator, mark_checkpoint
 from dl_lightning.config import as_config, saved_hparams
-from dl_lightning.inversion.frozen import KeepFrozenInEval
+from dl_lightning.frozen import KeepFrozenInEval
 from dl_lightning.inversion.losses import zero_noise
 from dl_lightning.metrics.reconstruction import PerceptualConfig, recon_metrics, reconstruction_loss
 from dl_lightning.models.encoder import Encoder, EncoderConfig
@@ -24,7 +24,8 @@ from dl_lightning.models.encoder import Encoder, EncoderConfig
 
 class EncoderModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
-    generator_ckpt: GAN checkpoint or exported generator (frozen; its EMA weights are used).
+    generator_ckpt: GAN checkpoint or exported generator (frozen; its EMA weights are used); default: where
+        ``make train`` leaves it (``checkpoints.DEFAULT_GAN``).
     encoder: encoder architecture.
     perceptual: LPIPS settings of the reconstruction loss.
     lr: Adam learning rate.
@@ -38,7 +39,7 @@ class EncoderModule(KeepFrozenInEval, pl.LightningModule):
 
     def __init__(
         self,
-        generator_ckpt: str,
+        generator_ckpt: str = DEFAULT_GAN,
         encoder: EncoderConfig | None = None,
         perceptual: PerceptualConfig | None = None,
         lr: float = 0.001,

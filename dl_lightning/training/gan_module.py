@@ -32,7 +32,7 @@ import torch
 from pytorch_lightning.strategies import DDPStrategy
 from torch.profiler import record_function
 
-from dl_lightning.checkpoints import load_segmenter, mark_checkpoint
+from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_segmenter, mark_checkpoint
 from dl_lightning.config import as_config, saved_hparams
 from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
@@ -84,7 +84,8 @@ class DeepLandscapeGAN(pl.LightningModule):
             paper, whose D_dyn learns this over days of training; here it makes the ground still
             within a CPU run. Needs ``segmenter``.
         still_every: lazy interval of the stillness term (its weight is scaled by it).
-        segmenter: SegmenterModule checkpoint for ``still_weight`` (``configs/segmenter``).
+        segmenter: SegmenterModule checkpoint for ``still_weight`` (``configs/segmenter``); default: where
+            ``make segmenter`` leaves it (``checkpoints.DEFAULT_SEGMENTER``).
         ema_kimg: half-life of the generator EMA in thousands of images.
         ema_rampup: EMA half-life is at most ``ema_rampup`` x images seen (None: no ramp-up).
         nan_policy: on a NaN/inf loss, 'raise' stops with the step number, 'skip' skips the update.
@@ -120,7 +121,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         pair_motion: PairMotionConfig | None = None,
         still_weight: float = 0.0,
         still_every: int = 4,
-        segmenter: str | None = None,
+        segmenter: str | None = DEFAULT_SEGMENTER,
         ema_kimg: float = 10.0,
         ema_rampup: float | None = 0.05,
         nan_policy: Literal["raise", "skip"] = "raise",

@@ -9,16 +9,17 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from dl_lightning.checkpoints import load_generator, mark_checkpoint
+from dl_lightning.checkpoints import DEFAULT_GAN, load_generator, mark_checkpoint
 from dl_lightning.config import saved_hparams
-from dl_lightning.inversion.frozen import KeepFrozenInEval
+from dl_lightning.frozen import KeepFrozenInEval
 from dl_lightning.models.generator import normalize_z
 from dl_lightning.models.lighting import LightingNet
 
 
 class LightingNetModule(KeepFrozenInEval, pl.LightningModule):
     """Args:
-    generator_ckpt: GAN checkpoint or exported generator (its mapping network is inverted).
+    generator_ckpt: GAN checkpoint or exported generator (its mapping network is inverted); default: where
+        ``make train`` leaves it (``checkpoints.DEFAULT_GAN``).
     hidden: width of A.
     layers: depth of A.
     lr: Adam learning rate.
@@ -32,7 +33,7 @@ class LightingNetModule(KeepFrozenInEval, pl.LightningModule):
 
     def __init__(
         self,
-        generator_ckpt: str,
+        generator_ckpt: str = DEFAULT_GAN,
         hidden: int = 256,
         layers: int = 4,
         lr: float = 0.001,
