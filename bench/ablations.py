@@ -36,6 +36,8 @@ R4 = f"{M}generator.dyn_min_res=4"  # S_dyn at 4 px too: the default before `dyn
 NO_GATE = [f"{M}generator.dyn_gate=false", f"{M}generator.dyn_gate_norm=false", R4]
 MAP4 = [f"{M}generator.mapping_layers=4", f"{M}style_mixing_prob=0.9"]  # the default's mapping, pinned (`map2` differs)
 MAP2 = [f"{M}generator.mapping_layers=2", f"{M}style_mixing_prob=0"]  # stylegan2-ada's small configs' mapping
+EMA5 = [f"{M}ema_kimg=5", f"{M}ema_rampup=0.15"]  # stylegan2-ada's EMA for batch 16 (10/32 x batch kimg)
+R1X4 = [f"{M}r1_gamma_st=0.2"]  # 4x the default R1 on D_st
 # setting -> (dl-train overrides, what it changes against the default config)
 SETTINGS: dict[str, tuple[list[str], str]] = {
     "default": (
@@ -94,13 +96,13 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         "`map2` with `still_weight: 3` (with `--steps 2000`)",
     ),
     "map2_ema": (
-        [*MAP2, f"{M}ema_kimg=5", f"{M}ema_rampup=0.15"],
+        [*MAP2, *EMA5],
         "`map2` with a longer generator EMA (half-life 5 kimg as stylegan2-ada's 10/32 x batch, ramp-up 0.15; the "
         "default's 2 kimg with ramp-up 0.05 is 1.6 kimg, 100 iterations, at the end)",
     ),
-    "map2_r1": ([*MAP2, f"{M}r1_gamma_st=0.2"], "`map2` with a 4x stronger R1 on D_st (`r1_gamma_st: 0.2`)"),
+    "map2_r1": ([*MAP2, *R1X4], "`map2` with a 4x stronger R1 on D_st (`r1_gamma_st: 0.2`)"),
     "map2_ema_r1": (
-        [*MAP2, f"{M}ema_kimg=5", f"{M}ema_rampup=0.15", f"{M}r1_gamma_st=0.2"],
+        [*MAP2, *EMA5, *R1X4],
         "`map2` with both the longer EMA and the stronger R1",
     ),
     "map2_lastchan": (

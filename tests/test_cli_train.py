@@ -170,14 +170,26 @@ def test_precision_is_measured_on_the_models_own_step_cached_and_recorded(tiny_d
     assert r.returncode == 0 and "precision:" not in r.stdout, "an explicit precision is kept as given"
 
 
+def config_roots() -> dict[str, tuple[str, str | None]]:
+    """``folder/stem`` of every config -> (its text, its ``trainer.default_root_dir``)."""
+    import yaml
+
+    out = {}
+    for path in (REPO / "configs").glob("*/*.yaml"):
+        text = path.read_text()
+        out[f"{path.parent.name}/{path.stem}"] = (
+            text,
+            (yaml.safe_load(text).get("trainer") or {}).get("default_root_dir"),
+        )
+    return out
+
+
 def test_run_folder_is_named_once_and_fills_logger_and_checkpoints(tiny_data, tmp_path):
     import yaml
 
-    for path in (REPO / "configs").glob("*/*.yaml"):
-        text = path.read_text()
-        root = (yaml.safe_load(text).get("trainer") or {}).get("default_root_dir")
+    for name, (text, root) in config_roots().items():
         if root:  # every other path of the run derives from this one value
-            assert text.count(root) == 1, f"{path.name} repeats its run folder {root}"
+            assert text.count(root) == 1, f"{name} repeats its run folder {root}"
     root = tmp_path / "myrun"
     keep = [a for a in tiny_args(tiny_data, tmp_path) if not a.startswith(("--trainer.callbacks", "--trainer.en"))]
     keep = [a for a in keep if not a.startswith(("--trainer.logger", "--trainer.default_root_dir"))]
@@ -207,16 +219,12 @@ def test_run_folder_is_named_once_and_fills_logger_and_checkpoints(tiny_data, tm
 
 
 def test_checkpoint_defaults_are_the_configs_run_folders_and_no_config_names_another_run():
-    import yaml
-
     from dl_lightning import checkpoints
 
-    roots = {}
-    for path in (REPO / "configs").glob("*/*.yaml"):
-        text = path.read_text()
-        root = (yaml.safe_load(text).get("trainer") or {}).get("default_root_dir")
-        roots[f"{path.parent.name}/{path.stem}"] = root
-        assert "runs/" not in text.replace(root or "\0", ""), f"{path.name} names another run's folder"
+    configs = config_roots()
+    for name, (text, root) in configs.items():
+        assert "runs/" not in text.replace(root or "\0", ""), f"{name} names another run's folder"
+    roots = {name: root for name, (_, root) in configs.items()}
     last = "checkpoints/last.ckpt"
     assert checkpoints.DEFAULT_GAN == f"{roots['gan/synthetic64']}/{last}"
     assert checkpoints.DEFAULT_SEGMENTER == f"{roots['segmenter/synthetic64']}/{last}"
