@@ -114,6 +114,11 @@ SETTINGS: dict[str, tuple[list[str], str]] = {
         "`map2` on 4x the renders (4096 stills, 512 videos: `dl-data synthetic --out data/synthetic64_x4 "
         "--num-static 4096 --num-videos 512`)",
     ),
+    "map2_data4x_wided": (
+        [*MAP2, "--data.init_args.static_root=data/synthetic64_x4", f"{M}discriminator.channel_base=2048"],
+        "`map2_data4x` with a wider discriminator at 64 and 32 px (`channel_base: 2048`: 32 and 64 channels, "
+        "against 16 and 32): can it see the missing texture?",
+    ),
     "layernoise": (
         [f"{M}generator.noise_per_channel=false", f"{M}generator.dyn_noise_per_channel=false"],
         "one S_st and one S_dyn strength per layer (StyleGAN2)",

@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from dl_lightning.errors import UserError
-from dl_lightning.models.generator import VIEW_TRUNCATION, Generator
+from dl_lightning.models.generator import VIEW_TRUNCATION, Generator, seeded
 from dl_lightning.noise_warp import warp_noise
 
 
@@ -169,7 +169,7 @@ def sample_timelapse(
     ``zdyn_start`` / ``zdyn_end`` (z_dyn_dim,) fix the ends of the daytime path for every scene.
     """
     dev = G.const.device
-    gen = torch.Generator().manual_seed(seed)
+    gen = seeded(seed)
     z_st, z0, noise_st, noise_dyn = G.sample_latents(num, gen, dev)
     z1 = torch.randn(z0.shape, generator=gen)
     z0 = z0.cpu() if zdyn_start is None else zdyn_start.view(1, -1).expand(num, -1)

@@ -41,6 +41,11 @@ def has_amx() -> bool:
     return {"amx_bf16", "amx_tile"} <= cpu_flags()
 
 
+def default_device() -> str:
+    """The torch device commands run on unless told: ``cuda`` where a GPU is visible, else ``cpu``."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def auto_precision(accelerator: str = "auto") -> tuple[str, str]:
     """(Lightning precision, reason) for ``accelerator`` (``auto``, ``cpu``, ``gpu``/``cuda``)."""
     if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():

@@ -40,7 +40,7 @@ def main() -> None:
     args = p.parse_args()
     out, G = Path(args.out), load_generator(args.ckpt)
     with torch.no_grad():
-        z_st, z_dyn, n_st, n_dyn = G.sample_latents(16, torch.Generator().manual_seed(args.seed))
+        z_st, z_dyn, n_st, n_dyn = G.sample_latents(16, args.seed)
         save_image(
             make_grid(G(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn, truncation=VIEW_TRUNCATION), nrow=8),
             out / "samples_grid.png",

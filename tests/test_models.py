@@ -157,6 +157,13 @@ def test_bad_discriminator_config():
         DiscriminatorConfig(resolution=32, dyn_resolution=64)
 
 
+def test_a_seed_draws_the_same_latents_as_a_generator_seeded_with_it(G):
+    by_seed, by_gen = G.sample_latents(3, 5), G.sample_latents(3, torch.Generator().manual_seed(5))
+    for a, b in zip(by_seed[:2] + (*by_seed[2], *by_seed[3]), by_gen[:2] + (*by_gen[2], *by_gen[3])):
+        assert torch.equal(a, b)
+    assert not torch.equal(G.sample_z(3, 5)[0], G.sample_z(3, 6)[0])
+
+
 def test_noise_strength_init_option():
     assert all((layer.strength_dyn == 0).all() for layer in Generator(GeneratorConfig(**TINY_G)).layers)
     G = Generator(GeneratorConfig(**{**TINY_G, "noise_strength_init": 0.1}))

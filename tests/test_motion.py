@@ -9,7 +9,8 @@ from data_prep.synthetic import render_scene
 from dl_lightning.animation import Motion
 from dl_lightning.checkpoints import load_segmenter
 from dl_lightning.data.ordered import dataset_videos
-from dl_lightning.metrics.motion import generated_motion, motion_by_layer, real_motion, region_change
+from dl_lightning.metrics.animation_metrics import frame_change
+from dl_lightning.metrics.motion import RegionChange, generated_motion, motion_by_layer, real_motion, region_change
 from dl_lightning.models import Generator, PairDiscriminator
 from dl_lightning.noise_warp import bilinear_warp_noise, fourier_shift, warp_noise_map
 from dl_lightning.training.pairs import PairMotionConfig, dyn_noise_pair, sample_shifts
@@ -98,9 +99,16 @@ def test_region_change_on_known_videos():
     video, mask = synthetic_video(moving=True)
     dyn, st = region_change(video, mask)
     assert dyn > 0.005 and st == 0.0, "clouds move, the land does not (fixed lighting)"
-    still, mask = synthetic_video(moving=False)
-    assert region_change(still, mask) == (0.0, 0.0)
+    still, still_mask = synthetic_video(moving=False)
+    assert region_change(still, still_mask) == (0.0, 0.0)
     assert region_change(video, torch.ones_like(mask)) is None
+    # the photo job's running count and the animation metrics measure the same change (one pixel_change)
+    running = RegionChange(mask.float()[None, None])
+    for frame in video:
+        running.add(frame[None])
+    got = running.result()
+    assert got["change_dynamic"] == pytest.approx(dyn, rel=1e-5) and got["change_static"] == 0.0
+    assert frame_change(video, mask)["change_dynamic"] == pytest.approx(dyn, rel=1e-5)
 
 
 def test_segmenter_learns_the_masks_and_measures_real_motion(segmenter_ckpt, tiny_data):

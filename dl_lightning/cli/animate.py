@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, get_motion, load_motions, sample_timelapse
 from dl_lightning.checkpoints import DEFAULT_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
 from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
+from dl_lightning.hardware import default_device
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
 from dl_lightning.media import make_grid, write_streams
 from dl_lightning.models.generator import VIEW_TRUNCATION
@@ -57,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", default="mp4,gif", help="comma-separated subset of mp4,gif")
     p.add_argument("--no-grid", action="store_true", help="skip the side-by-side grid video")
     p.add_argument("--chunk", type=int, default=8, help="frames generated per batch (memory vs speed)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
+    p.add_argument("--device", default=default_device(), help="torch device")
     g = p.add_argument_group("real photos")
     g.add_argument("--image", help="animate this photo (inverted first)")
     g.add_argument("--inversion", help="re-animate a saved inversion.safetensors instead of inverting again")

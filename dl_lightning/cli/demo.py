@@ -6,6 +6,7 @@ import argparse
 
 from dl_lightning.checkpoints import DEFAULT_GAN
 from dl_lightning.errors import cli_entry
+from dl_lightning.hardware import default_device
 from dl_lightning.inversion.photo_job import PhotoOptions
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
 from dl_lightning.metrics.reconstruction import PerceptualConfig
@@ -26,7 +27,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, help="generator fine-tuning steps per photo")
     p.add_argument("--lpips-weights", help="local torchvision AlexNet weights for LPIPS (else pixels only)")
     p.add_argument("--lpips-random", action="store_true", help="random LPIPS backbone (smoke tests only)")
-    p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--device", default=default_device(), help="torch device (default: cuda if visible)")
     p.add_argument("--quiet", action="store_true", help="no Gradio start-up messages")
     return p
 

@@ -43,11 +43,12 @@ from dl_lightning.data.images import from_uint8
 from dl_lightning.data.ordered import dataset_videos, real_batches
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.files import atomic_path
+from dl_lightning.hardware import default_device
 from dl_lightning.metrics.animation_metrics import animation_metrics, generated_animation, mean_of
 from dl_lightning.metrics.features import FEATURES, make_extractor
 from dl_lightning.metrics.fid import fid_vs_data, generated_batches
 from dl_lightning.metrics.lighting_accuracy import lighting_accuracy
-from dl_lightning.metrics.lpips_metric import load_lpips, lpips_between
+from dl_lightning.metrics.lpips_metric import load_lpips, lpips_between, lpips_or_none
 from dl_lightning.metrics.motion import motion_by_layer, motion_table, real_motion
 from dl_lightning.metrics.scene_quality import reference_sets, scene_quality
 from dl_lightning.metrics.segmentation import segmentation_metrics
@@ -202,17 +203,11 @@ def eval_scene_net(args: argparse.Namespace) -> dict:
 def eval_upsampler(args: argparse.Namespace) -> dict:
     from dl_lightning.checkpoints import DEFAULT_UPSAMPLER, load_upsampler
     from dl_lightning.data.masks import load_masked
-    from dl_lightning.metrics.lpips_metric import lpips_backbone_available
     from dl_lightning.metrics.superres import superres_metrics
 
     net = load_upsampler(args.upsampler or DEFAULT_UPSAMPLER)
     frames = from_uint8(load_masked(args.data, "videos", args.resolution, args.num)[0])
-    lpips_model = None
-    if args.lpips_weights or lpips_backbone_available("alex"):
-        lpips_model = load_lpips("alex", args.lpips_weights)
-    else:
-        print("note: no local alex weights (--lpips-weights PATH): reporting PSNR only")
-    result = superres_metrics(net, frames, lpips_model)
+    result = superres_metrics(net, frames, lpips_or_none("alex", args.lpips_weights, without="reporting PSNR only"))
     return {"frames": len(frames), **result, "psnr_gain_db": result["upsampler"]["psnr"] - result["bicubic"]["psnr"]}
 
 
@@ -295,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also the first preset / daytime row with S_dyn in one synthesis layer at a time (which layers move what)",
     )
-    q.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    q.add_argument("--device", default=default_device())
     common(q)
 
     q = sub.add_parser("videos", help="animation metrics of a dataset's videos (inside/outside the dynamic mask)")

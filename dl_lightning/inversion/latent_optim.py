@@ -72,7 +72,7 @@ class LatentOptimModule(KeepFrozenInEval, pl.LightningModule):
         self.A = A.eval().requires_grad_(False) if A is not None else None
         self._lpips = [lpips_model]
         self.ws = nn.Parameter(ws_init.detach().clone().float())
-        _, _, noise_st, noise_dyn = G.sample_latents(1, torch.Generator().manual_seed(seed), ws_init.device)
+        _, _, noise_st, noise_dyn = G.sample_latents(1, seed, ws_init.device)
         self.noise_st = nn.ParameterList([nn.Parameter(n) for n in noise_st])
         self.noise_dyn = nn.ParameterList([nn.Parameter(n) for n in noise_dyn])
         for name, region in (("dyn", True), ("st", False)):  # where each set may change: (1, 1, r, r) bool per layer

@@ -29,6 +29,7 @@ from dl_lightning.inversion.composite import (
     thin_structures,
 )
 from dl_lightning.inversion.photo_motion import PhotoMotion
+from dl_lightning.models.generator import seeded
 from dl_lightning.models.inversion import Inversion
 from dl_lightning.models.lighting import LightingNet, read_latents, relight
 
@@ -172,29 +173,6 @@ def photo_frames(
         yield composite(photo, frame_to_output(f, geometry, hw, upsampler), alpha, gain)
 
 
-class RegionChange:
-    """Running mean frame-to-frame change (pixels in [0, 1]) inside the static and dynamic parts of ``alpha``."""
-
-    def __init__(self, alpha: torch.Tensor):
-        self.static, self.dynamic = alpha[0, 0] == 0, alpha[0, 0] > 0.5
-        self.prev, self.sums, self.n = None, {"static": 0.0, "dynamic": 0.0}, 0
-
-    def add(self, frame: torch.Tensor) -> None:
-        if self.prev is not None:
-            d = (frame[0] - self.prev).abs().mean(0) / 2
-            for name, m in (("static", self.static), ("dynamic", self.dynamic)):
-                self.sums[name] += float(d[m].mean()) if m.any() else 0.0
-            self.n += 1
-        self.prev = frame[0]
-
-    def result(self) -> dict[str, float]:
-        n = max(self.n, 1)
-        return {f"change_{k}": v / n for k, v in self.sums.items()} | {
-            "static_share": float(self.static.float().mean()),
-            "dynamic_share": float(self.dynamic.float().mean()),
-        }
-
-
 def mask_to_alpha(
     mask: torch.Tensor | None, photo: torch.Tensor, geometry: Geometry, keep_thin: bool = True
 ) -> torch.Tensor:
@@ -227,7 +205,7 @@ def inversion_ws(
     z1 = (
         zdyn_end.view(1, -1).to(z0)
         if zdyn_end is not None
-        else torch.randn(1, inv.G.cfg.z_dyn_dim, generator=torch.Generator().manual_seed(seed)).to(z0)
+        else torch.randn(1, inv.G.cfg.z_dyn_dim, generator=seeded(seed)).to(z0)
     )
     return torch.stack([relight(inv.G, A, inv.ws, z) for z in zdyn_path(daytime, z0, z1, frames)])
 

@@ -30,7 +30,6 @@ from dl_lightning.data.photos import Geometry, open_photo, photo_at, square_at
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
 from dl_lightning.inversion.photo_animation import (
-    RegionChange,
     animate_inversion,
     drop_land_coloured,
     horizon_from_mask,
@@ -43,6 +42,7 @@ from dl_lightning.inversion.photo_animation import (
 )
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS, invert_photo
 from dl_lightning.media import make_grid, save_image, write_streams
+from dl_lightning.metrics.motion import RegionChange
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.inversion import Inversion
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from dl_lightning.animation import DEFAULT_MOTION, sample_timelapse
-from dl_lightning.metrics.motion import split_change
+from dl_lightning.metrics.motion import pixel_change, split_change
 
 
 def _unit(video: torch.Tensor) -> torch.Tensor:
@@ -26,8 +26,8 @@ def _unit(video: torch.Tensor) -> torch.Tensor:
 
 def frame_change(video: torch.Tensor, dynamic_mask: torch.Tensor | None = None) -> dict[str, float]:
     """Mean |x[t+1] - x[t]| overall and, given a (H, W) bool mask, inside/outside it and their ratio."""
-    v = _unit(video)
-    change = (v[1:] - v[:-1]).abs().mean(dim=(0, 1))  # (H, W)
+    v = _unit(video) * 2 - 1  # checked, clamped to [-1, 1]
+    change = pixel_change(v[:-1], v[1:]).mean(0)  # (H, W)
     out = {"change_all": float(change.mean())}
     if dynamic_mask is not None:
         split = split_change(change, dynamic_mask)

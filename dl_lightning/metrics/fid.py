@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from dl_lightning.data.images import to_uint8
 from dl_lightning.data.ordered import real_batches
-from dl_lightning.models.generator import Generator
+from dl_lightning.models.generator import Generator, seeded
 
 
 @torch.no_grad()
@@ -20,7 +20,7 @@ def generated_batches(
     G: Generator, num: int, batch: int = 32, truncation: float = 1.0, seed: int = 0
 ) -> Iterator[torch.Tensor]:
     """``num`` random frames of G in batches, [-1, 1]; seeded."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = seeded(seed)
     dev = G.const.device
     done = 0
     while done < num:

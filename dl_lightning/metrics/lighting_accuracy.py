@@ -16,7 +16,7 @@ from dl_lightning.models.lighting import LightingNet
 @torch.no_grad()
 def lighting_accuracy(G: Generator, A: LightingNet, num: int = 2048, seed: int = 999) -> dict[str, float]:
     """A's accuracy on ``num`` latents drawn with ``seed`` (training draws its own, so these are held out)."""
-    z_st, z_dyn = G.sample_z(num, torch.Generator().manual_seed(seed), "cpu")
+    z_st, z_dyn = G.sample_z(num, seed, "cpu")
     w = G.mapping(z_st, z_dyn)
     p_st, p_dyn = A(w)
     return {

@@ -57,6 +57,17 @@ def load_lpips(
     return model.eval().requires_grad_(False)
 
 
+def lpips_or_none(
+    net: str = "alex", backbone_weights: str | None = None, random_backbone: bool = False, without: str = "pixels only"
+) -> torch.nn.Module | None:
+    """``load_lpips``, or None with one line saying so (``without``: what is used instead) when no backbone weights
+    were given and none are cached: offline machines cannot download them."""
+    if backbone_weights is None and not random_backbone and not lpips_backbone_available(net):
+        print(f"note: no local {net} weights for LPIPS (--lpips-weights PATH); {without}")
+        return None
+    return load_lpips(net, backbone_weights, random_backbone)
+
+
 @torch.no_grad()
 def lpips_distance(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-image LPIPS between (B,3,H,W) tensors in [-1, 1] -> (B,)."""

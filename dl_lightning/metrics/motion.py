@@ -33,7 +33,13 @@ def region_change(video: torch.Tensor, dynamic: torch.Tensor) -> tuple[float, fl
         raise ValueError(
             f"video must be (T>=2, 3, H, W) with an (H, W) mask, got {tuple(video.shape)}, {tuple(dynamic.shape)}"
         )
-    return split_change((video[1:].float() - video[:-1].float()).abs().mean(dim=(0, 1)) / 2, dynamic)
+    return split_change(pixel_change(video[:-1], video[1:]).mean(0), dynamic)
+
+
+def pixel_change(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """|b - a| per pixel, averaged over the colour channels, in [0, 1] units, of frames (..., 3, H, W) in [-1, 1]:
+    (..., H, W)."""
+    return (b.float() - a.float()).abs().mean(dim=-3) / 2
 
 
 def split_change(change: torch.Tensor, dynamic: torch.Tensor) -> tuple[float, float] | None:
@@ -42,6 +48,30 @@ def split_change(change: torch.Tensor, dynamic: torch.Tensor) -> tuple[float, fl
     if m.all() or not m.any():
         return None
     return float(change[m].mean()), float(change[~m].mean())
+
+
+class RegionChange:
+    """Running mean frame-to-frame change (pixels in [0, 1]) of a stream of frames (1, 3, H, W) in [-1, 1] inside
+    the static (``alpha`` 0) and dynamic (``alpha`` > 0.5) parts of a photo's alpha (1, 1, H, W) in [0, 1]."""
+
+    def __init__(self, alpha: torch.Tensor):
+        self.static, self.dynamic = alpha[0, 0] == 0, alpha[0, 0] > 0.5
+        self.prev, self.sums, self.n = None, {"static": 0.0, "dynamic": 0.0}, 0
+
+    def add(self, frame: torch.Tensor) -> None:
+        if self.prev is not None:
+            d = pixel_change(self.prev, frame[0])
+            for name, m in (("static", self.static), ("dynamic", self.dynamic)):
+                self.sums[name] += float(d[m].mean()) if m.any() else 0.0
+            self.n += 1
+        self.prev = frame[0]
+
+    def result(self) -> dict[str, float]:
+        n = max(self.n, 1)
+        return {f"change_{k}": v / n for k, v in self.sums.items()} | {
+            "static_share": float(self.static.float().mean()),
+            "dynamic_share": float(self.dynamic.float().mean()),
+        }
 
 
 def summarise(pairs: Iterable[tuple[float, float] | None]) -> dict[str, float]:

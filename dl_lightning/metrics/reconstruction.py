@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.metrics.lpips_metric import load_lpips, lpips_backbone_available
+from dl_lightning.metrics.lpips_metric import lpips_or_none
 
 
 @dataclass
@@ -32,10 +32,7 @@ class PerceptualConfig:
         available locally and none were asked for (one line says so; offline machines cannot download them)."""
         if self.weight <= 0:
             return None
-        if self.backbone_weights is None and not self.random_backbone and not lpips_backbone_available(self.net):
-            print(f"note: no local {self.net} weights for LPIPS (--lpips-weights PATH); using the pixel loss only")
-            return None
-        return load_lpips(self.net, self.backbone_weights, self.random_backbone)
+        return lpips_or_none(self.net, self.backbone_weights, self.random_backbone, "using the pixel loss only")
 
 
 def reconstruction_loss(x: torch.Tensor, target: torch.Tensor, lpips_model, lpips_weight: float) -> torch.Tensor:

@@ -115,6 +115,11 @@ class GeneratorConfig:
         return channels_at(res, self.channel_base, self.channel_max)
 
 
+def seeded(generator: torch.Generator | int | None) -> torch.Generator | None:
+    """A seed as a new CPU generator with that seed; a generator or None as it is."""
+    return torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
+
+
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + eps)
 
@@ -280,24 +285,30 @@ class Generator(nn.Module):
 
     # ---------------------------------------------------------------- latents
     def sample_z(
-        self, batch: int, generator: torch.Generator | None = None, device=None
+        self, batch: int, generator: torch.Generator | int | None = None, device=None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Random (z_st, z_dyn), each standard normal."""
+        """Random (z_st, z_dyn), each standard normal. ``generator``: a torch.Generator, a seed (an int: a new CPU
+        generator with that seed) or None (torch's global stream); the same in every ``sample_*``."""
+        generator = seeded(generator)
         device = device or self.const.device
         z_st = torch.randn(batch, self.cfg.z_st_dim, device=device, generator=generator)
         z_dyn = torch.randn(batch, self.cfg.z_dyn_dim, device=device, generator=generator)
         return z_st, z_dyn
 
-    def sample_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> list[torch.Tensor]:
+    def sample_noise(
+        self, batch: int, generator: torch.Generator | int | None = None, device=None
+    ) -> list[torch.Tensor]:
         """One standard-normal map (B, 1, r, r) per synthesis layer (``S_st`` or ``S_dyn``)."""
+        generator = seeded(generator)
         device = device or self.const.device
         return [torch.randn(batch, 1, r, r, device=device, generator=generator) for r in self.layer_res]
 
     def sample_latents(
-        self, batch: int, generator: torch.Generator | None = None, device=None
+        self, batch: int, generator: torch.Generator | int | None = None, device=None
     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """(z_st, z_dyn, S_st, S_dyn) for ``batch`` scenes, drawn in that order from ``generator`` (on the CPU
         when one is given, so a seed gives the same scenes on any device) and moved to ``device``."""
+        generator = seeded(generator)
         device = device or self.const.device
         src = "cpu" if generator is not None else device
         z_st, z_dyn = self.sample_z(batch, generator, src)

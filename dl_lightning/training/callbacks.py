@@ -60,8 +60,7 @@ class SampleLogger(pl.Callback):
         self._last = step
         G = module.G_ema
         psi = module.hparams.sample_truncation
-        gen = torch.Generator().manual_seed(self.seed)
-        z_st, z_dyn, noise_st, noise_dyn = G.sample_latents(self.num_images, gen, module.device)
+        z_st, z_dyn, noise_st, noise_dyn = G.sample_latents(self.num_images, self.seed, module.device)
         imgs = G(z_st, z_dyn, noise_st=noise_st, noise_dyn=noise_dyn, truncation=psi)
         out = run_dir(trainer) / "samples"
         paths = {"grid": save_image(make_grid(imgs), out / f"grid_{step:07d}.png")}
@@ -217,8 +216,8 @@ class MotionMonitor(pl.Callback):
     def d_dyn_scores(self, module) -> dict[str, float]:
         from dl_lightning.training.pairs import dyn_noise_pair
 
-        G, b, gen = module.G_ema, self.num_pairs, torch.Generator().manual_seed(7)
-        z_st, z_dyn, noise_st, noise_dyn = G.sample_latents(b, gen, module.device)
+        G, b = module.G_ema, self.num_pairs
+        z_st, z_dyn, noise_st, noise_dyn = G.sample_latents(b, 7, module.device)
         ws = G.map(z_st, z_dyn).repeat(2, 1, 1)
         st2 = [n.repeat(2, 1, 1, 1) for n in noise_st]
         first, second = dyn_noise_pair(noise_dyn, module.pair_motion, generator=None)
