@@ -18,16 +18,21 @@ from dl_lightning.animation import DEFAULT_MOTION, sample_timelapse
 from dl_lightning.metrics.motion import pixel_change, split_change
 
 
-def _unit(video: torch.Tensor) -> torch.Tensor:
+def _checked(video: torch.Tensor) -> torch.Tensor:
+    """A (T>=2, 3, H, W) video as float, clamped to [-1, 1]."""
     if video.dim() != 4 or video.shape[1] != 3 or video.shape[0] < 2:
         raise ValueError(f"video must be (T>=2, 3, H, W), got {tuple(video.shape)}")
-    return (video.float().clamp(-1, 1) + 1) / 2
+    return video.float().clamp(-1, 1)
+
+
+def _unit(video: torch.Tensor) -> torch.Tensor:
+    return (_checked(video) + 1) / 2
 
 
 def frame_change(video: torch.Tensor, dynamic_mask: torch.Tensor | None = None) -> dict[str, float]:
     """Mean |x[t+1] - x[t]| overall and, given a (H, W) bool mask, inside/outside it and their ratio."""
-    v = _unit(video) * 2 - 1  # checked, clamped to [-1, 1]
-    change = pixel_change(v[:-1], v[1:]).mean(0)  # (H, W)
+    v = _checked(video)
+    change = pixel_change(v[:-1], v[1:]).mean(0)  # (H, W), [0, 1] units
     out = {"change_all": float(change.mean())}
     if dynamic_mask is not None:
         split = split_change(change, dynamic_mask)
