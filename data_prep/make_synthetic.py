@@ -18,6 +18,8 @@ from data_prep.synthetic import Render, render, sample_daytime, video_schedule
 from dl_lightning.data.images import encode_image
 from dl_lightning.data.shards import DatasetWriter
 
+NUM_STATIC, NUM_VIDEOS = 1024, 128  # the default dataset: stills, videos
+
 
 def _to_pil(frame: np.ndarray) -> Image.Image:
     return Image.fromarray((frame * 255.0 + 0.5).astype(np.uint8), "RGB")
@@ -88,8 +90,8 @@ def _render_video(args: tuple[int, int, str, int, float]) -> dict:
 def build_synthetic(
     out: str | Path,
     resolution: int = 64,
-    num_static: int = 1024,
-    num_videos: int = 128,
+    num_static: int = NUM_STATIC,
+    num_videos: int = NUM_VIDEOS,
     frames: int = 16,
     daytime_span: float = 0.15,
     seed: int = 0,

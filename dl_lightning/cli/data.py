@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from data_prep.make_synthetic import NUM_STATIC, NUM_VIDEOS
 from dl_lightning.errors import UserError, cli_entry
 
 
@@ -21,8 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synthetic", help="render the embedded procedural landscape timelapses")
     _common(p, 64, 128)
-    p.add_argument("--num-static", type=int, default=1024, help="number of still images")
-    p.add_argument("--num-videos", type=int, default=128, help="number of videos")
+    p.add_argument("--num-static", type=int, default=NUM_STATIC, help="number of still images")
+    p.add_argument("--num-videos", type=int, default=NUM_VIDEOS, help="number of videos")
     p.add_argument("--frames", type=int, default=16, help="frames per video")
     p.add_argument(
         "--daytime-span", type=float, default=0.15, help="max change of time of day per video (fraction of a day)"
