@@ -3,9 +3,9 @@
 #   ARGS    extra arguments for the underlying command          DATA  synthetic dataset folder
 #   CKPT    checkpoint for animate/eval                          PY    python used to create .venv
 #   SWEEP   W&B sweep file for `make sweep`                      COUNT sweep trials
-#   IMAGE   photo for `make animate IMAGE=...`: dl-animate trains what is missing first (the segmenter; the
-#           lighting network A beside CKPT for a moving daytime), then animates the photo at its own resolution
-#   SEGMENTER  dynamic-region segmenter checkpoint (trained by `make train` first if missing)
+#   IMAGE   photo for `make animate IMAGE=...`: its moving region comes from the shipped photo segmenter; dl-animate
+#           trains the lighting network A beside CKPT first for a moving daytime, then animates at the photo's size
+#   SEGMENTER  the GAN's motion segmenter (stillness term, motion metrics; trained by `make train` first if missing)
 #   `make demo` serves the photo page for CKPT (ARGS="--port 8080 --host 0.0.0.0" to change where it listens)
 PY ?= python3
 VENV ?= .venv
@@ -24,7 +24,8 @@ COUNT ?= 4
 STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
-.PHONY: install data segmenter scene-net upsampler train lint test test-all test-browser browser bench animate demo eval sweep clean
+.PHONY: install data motion-segmenter segmenter photos photo-bench scene-net upsampler train lint test test-all \
+	test-browser test-photos browser bench animate demo eval sweep clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -36,9 +37,25 @@ data: $(DATA)/manifest.json
 $(DATA)/manifest.json: | $(STAMP)
 	$(BIN)/dl-data synthetic --out $(DATA) --overwrite
 
-segmenter: $(SEGMENTER)
+motion-segmenter: $(SEGMENTER)
 $(SEGMENTER): $(DATA)/manifest.json | $(STAMP)
 	$(BIN)/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root=$(DATA)
+
+# The photo segmenter, shipped in dl_lightning/assets/: rebuild it (6000 photo-world renders, ~8 min; 2500 steps,
+# ~70 min on one core) and export it there. `make photo-bench` then measures it on real photos.
+PHOTO_SEG_RUN := runs/segmenter_photo128/checkpoints/last.ckpt
+segmenter: install
+	test -f data/world128/manifest.json || $(BIN)/dl-data world --out data/world128
+	$(BIN)/dl-train fit --config configs/segmenter/photo128.yaml
+	$(BIN)/python -c "from dl_lightning.checkpoints import export_segmenter; export_segmenter('$(PHOTO_SEG_RUN)')"
+
+# Real landscape photos from Debian's wallpaper packages (with their licence files) for the photo benchmark.
+photos: install
+	$(BIN)/python -c "from data_prep.wallpapers import fetch_photos; print(fetch_photos('data/photos'))"
+
+# The moving region on the real photos (hand masks in bench/photo_masks/) and the synthetic hard cases.
+photo-bench: photos
+	$(BIN)/python bench/real_photos.py $(ARGS)
 
 # The quality metric's scene network, shipped in dl_lightning/assets/: rebuild it (renders with seed 1, which the
 # GAN's data never uses; ~20 min on 2 cores), report how well it reads held-out renders, and export it there.
@@ -51,7 +68,7 @@ scene-net: install
 upsampler: install
 	$(BIN)/python -m dl_lightning.training.companions upsampler
 
-train: install data segmenter
+train: install data motion-segmenter
 	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
 
 lint: install
@@ -67,6 +84,11 @@ test-all: install browser
 # The demo page in a real browser (Debian's chromium, driven by Playwright; ~1.5 min): .ci/run runs it after `test`.
 test-browser: install browser
 	$(BIN)/python -m pytest -q -m slow tests/test_demo_browser.py $(ARGS)
+
+# The moving region on real photos (fetched from Debian's packages) and the hard cases at 1024 px (~3 min): .ci/run
+# runs it after `test`.
+test-photos: install
+	$(BIN)/python -m pytest -q -m slow tests/test_photo_bench.py tests/test_photo_region.py $(ARGS)
 
 # Debian's Chromium for the browser test (no browser download by Playwright); apt-get as root, else with sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get

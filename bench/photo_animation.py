@@ -2,7 +2,7 @@
 
 For each test photo (hills.jpg at 1024 px; an off-centre crop, a wide non-square crop and a tall one; a
 horizontal flip; a colour shift; a crop with the sky mirrored below into a lake; 256 px synthetic renders),
-the dynamic mask comes from the segmenter (``--segmenter``, default ``runs/segmenter64``) as in
+the moving region comes from the segmenter (``--segmenter``, default the shipped photo segmenter) as in
 ``dl-animate --image``, and the photo's own sky moves (``--sky photo``) for 48 frames:
 
 * ``right_wind``: frame-0 PSNR in the moving region, the least detail kept (mean |Laplacian| against the same
@@ -37,11 +37,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dl_lightning.animation import get_motion  # noqa: E402
-from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_segmenter  # noqa: E402
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_segmenter  # noqa: E402
 from dl_lightning.data.images import tensor_to_uint8  # noqa: E402
-from dl_lightning.data.photos import photo_at, photo_square, square_at  # noqa: E402
-from dl_lightning.inversion.photo_animation import horizon_from_mask, mask_to_alpha  # noqa: E402
-from dl_lightning.inversion.photo_job import segment  # noqa: E402
+from dl_lightning.data.photos import photo_at, photo_square  # noqa: E402
+from dl_lightning.inversion.photo_animation import horizon_from_mask  # noqa: E402
+from dl_lightning.inversion.photo_job import region_alpha, region_on_square, segment  # noqa: E402
 from dl_lightning.inversion.photo_motion import PhotoMotion  # noqa: E402
 from dl_lightning.media import write_streams  # noqa: E402
 from dl_lightning.metrics.photo_fidelity import PhotoFidelity  # noqa: E402
@@ -77,9 +77,14 @@ def variants(extra: Path | None) -> dict[str, Image.Image]:
 
 def prepare(img: Image.Image, seg, size: int):
     square, geometry = photo_square(img, "pad")
-    mask, _ = segment(seg, square_at(square, 64), raw=False)  # as dl-animate --image does
+    region, _ = segment(seg, photo_at(square, geometry, min(geometry.box[2:])))  # as dl-animate --image does
     photo = photo_at(square, geometry, size)
-    return photo, mask_to_alpha(mask, photo, geometry), geometry, horizon_from_mask(mask)
+    return (
+        photo,
+        region_alpha(region, geometry, size),
+        geometry,
+        horizon_from_mask(region_on_square(region.alpha, geometry, 64)),
+    )
 
 
 def measure(photo, alpha, geometry, horizon, preset: str, loop: bool, frames: int = 48) -> dict[str, float]:
@@ -112,7 +117,7 @@ def timing(img: Image.Image, seg, size: int, frames: int = 48) -> tuple[float, f
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--segmenter", default=str(REPO / DEFAULT_SEGMENTER))
+    p.add_argument("--segmenter", default=DEFAULT_PHOTO_SEGMENTER)
     p.add_argument("--photos", type=Path, help="a folder of your own photos to add")
     p.add_argument("--size", type=int, default=1024)
     p.add_argument("--no-timing", action="store_true", help="skip the timing at 1024 px and 4K")

@@ -31,8 +31,12 @@ from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig
 
 #: Where ``make train`` leaves the GAN (``configs/gan/synthetic64.yaml``); ``dl-demo`` serves it when not told.
 DEFAULT_GAN = "runs/synthetic64/checkpoints/last.ckpt"
-#: Where ``make segmenter`` (run by ``make train``) leaves the segmenter; the CLIs look here when not told.
+#: Where ``make motion-segmenter`` (run by ``make train``) leaves the GAN's motion segmenter (stillness term, motion
+#: metrics); the CLIs look here when not told.
 DEFAULT_SEGMENTER = "runs/segmenter64/checkpoints/last.ckpt"
+#: The photo segmenter shipped with the package (trained on the photo world, ``configs/segmenter/photo128.yaml``):
+#: the moving region of a user's photo (:mod:`dl_lightning.photo.region`); ``make segmenter`` rebuilds it.
+DEFAULT_PHOTO_SEGMENTER = str(Path(__file__).resolve().parent / "assets" / "segmenter_photo128.safetensors")
 #: Where ``make upsampler`` leaves the x4 upsampler; photo animation uses it when present, bicubic otherwise.
 DEFAULT_UPSAMPLER = "runs/upsampler256/checkpoints/last.ckpt"
 #: The scene network shipped with the package (the quality metric's features, fixed so that numbers compare across
@@ -187,11 +191,25 @@ def load_lighting(path: str | Path, G: Generator) -> LightingNet:
 
 
 def load_segmenter(path: str | Path) -> Segmenter:
-    """The segmenter of a SegmenterModule checkpoint, in eval mode."""
-    ckpt = read_checkpoint(path, "segmenter")
-    net = Segmenter(SegmenterConfig(**network_config(ckpt)))
-    net.load_state_dict(network_state(ckpt))
+    """The segmenter of a ``.safetensors`` export (:func:`export_segmenter`) or a SegmenterModule ``.ckpt``, in eval
+    mode."""
+    if Path(path).suffix == ".safetensors":
+        meta, state = read_safetensors(path, "segmenter")
+        config = json.loads(meta["config"])
+    else:
+        ckpt = read_checkpoint(path, "segmenter")
+        config, state = network_config(ckpt), network_state(ckpt)
+    net = Segmenter(SegmenterConfig(**config))
+    net.load_state_dict(state)
     return net.eval().requires_grad_(False)
+
+
+def export_segmenter(ckpt: str | Path, path: str | Path = DEFAULT_PHOTO_SEGMENTER) -> Path:
+    """A SegmenterModule checkpoint's network as a ``.safetensors`` file with its config (``make segmenter``)."""
+    net = load_segmenter(ckpt)
+    out = write_safetensors(net.state_dict(), path, "segmenter", config=json.dumps(asdict(net.cfg)))
+    print(f"exported the segmenter to {out}")
+    return out
 
 
 def load_upsampler(path: str | Path) -> Upsampler:

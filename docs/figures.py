@@ -6,11 +6,14 @@
 * ``timelapse_strip.png``: 4 scenes (rows), every ``--every``-th frame (columns) of a ``clouds``
   time-lapse with the time of day fixed, upscaled x2 (nearest) so the motion can be seen;
 * ``timelapse.gif``: the 4 scenes side by side, time of day moving (``slerp``);
-* with ``--photo PHOTO`` (and the segmenter of ``make train``): ``photo_animation.gif`` and
+* with ``--photo PHOTO`` (and the shipped photo segmenter): ``photo_animation.gif`` and
   ``photo_animation_strip.png`` (frames 0, 16, 32, 47, and the mask), the default ``dl-animate --image`` path
   (``--sky photo``, ``--motion right_wind``, the time of day fixed), through ``photo_job.animate_photo``;
 * with ``--demo``: ``demo_page.png``, the demo page's screenshot taken by its browser test
-  (``tests/test_demo_browser.py``, here with ``--ckpt`` and the segmenter instead of the test's tiny model).
+  (``tests/test_demo_browser.py``, here with ``--ckpt`` and the segmenter instead of the test's tiny model);
+* with ``--regions`` (no GAN needed, ``--ckpt`` optional): ``photo_regions.png``, three real photos of the
+  benchmark (``make photos``), each as its moving region (blue, the uncertain band hatched in yellow) and frames 0,
+  12 and 23 of its animation, from the shipped photo segmenter (``bench/real_photos.py``).
 """
 
 from __future__ import annotations
@@ -22,23 +25,32 @@ import numpy as np
 import torch
 
 from dl_lightning.animation import get_motion, sample_timelapse
-from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_generator
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_generator
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 from dl_lightning.models.generator import VIEW_TRUNCATION
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True)
+    p.add_argument("--ckpt", help="the GAN (every figure but --regions needs it)")
     p.add_argument("--out", default=str(Path(__file__).parent))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--frames", type=int, default=36)
     p.add_argument("--every", type=int, default=7)
     p.add_argument("--photo", help="also the photo-animation figures of this photo")
-    p.add_argument("--segmenter", default=DEFAULT_SEGMENTER)
+    p.add_argument("--segmenter", default=DEFAULT_PHOTO_SEGMENTER)
     p.add_argument("--demo", action="store_true", help="also the demo page's screenshot (needs `make browser`)")
+    p.add_argument("--regions", action="store_true", help="the moving regions of three real photos (`make photos`)")
+    p.add_argument("--photos", default="data/photos", help="where `make photos` put them")
     args = p.parse_args()
-    out, G = Path(args.out), load_generator(args.ckpt)
+    out = Path(args.out)
+    if args.regions:
+        region_figure(args.segmenter, args.photos, out)
+    if not args.ckpt:
+        if not args.regions:
+            p.error("--ckpt is needed for every figure but --regions")
+        return
+    G = load_generator(args.ckpt)
     with torch.no_grad():
         z_st, z_dyn, n_st, n_dyn = G.sample_latents(16, args.seed)
         save_image(
@@ -57,6 +69,31 @@ def main() -> None:
         photo_figures(G, args.photo, args.segmenter, out)
     if args.demo:
         demo_figure(args.ckpt, args.segmenter, out)
+
+
+#: The real photos of ``photo_regions.png``: a storm over fields, boats on a lake at sunset, dune grass against the sea.
+REGION_PHOTOS = ("storm", "evening_glow", "dune")
+
+
+def region_figure(segmenter: str, photos: str, out: Path) -> None:
+    import sys
+    import tempfile
+
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from real_photos import save_views
+
+    from data_prep.wallpapers import fetch_photos
+    from dl_lightning.checkpoints import load_segmenter
+    from dl_lightning.photo.region import RegionOptions
+
+    fetch_photos(photos)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = save_views(load_segmenter(segmenter), photos, RegionOptions(), Path(tmp), REGION_PHOTOS, width=320)
+        strip = np.concatenate([np.asarray(Image.open(r)) for r in rows], 0)
+    save_image(strip, out / "photo_regions.png")
+    print(f"wrote photo_regions.png to {out}")
 
 
 def demo_figure(ckpt: str, segmenter: str, out: Path) -> None:

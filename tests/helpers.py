@@ -26,3 +26,13 @@ class ParamFingerprint(pl.Callback):
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / f"rank{trainer.global_rank}.json").write_text(json.dumps(digest))
         os.sync()
+
+
+def alpha_from_mask(mask, photo, geometry, keep_thin: bool = True):
+    """The moving region's alpha at the photo's size from a known coarse mask on the generator's square (1, 1, r, r),
+    as :func:`dl_lightning.photo.region.refine_region` makes it (no topology, no matting: the known mask as is)."""
+    from dl_lightning.inversion.composite import frame_to_output
+    from dl_lightning.photo.region import RegionOptions, refine_region
+
+    prob = frame_to_output(mask, geometry, tuple(photo.shape[-2:])).clamp(0, 1)
+    return refine_region(prob, photo, RegionOptions(islands=False, refine=False, keep_thin=keep_thin)).alpha

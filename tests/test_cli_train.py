@@ -233,6 +233,7 @@ def test_checkpoint_defaults_are_the_configs_run_folders_and_no_config_names_ano
     assert f"\nCKPT ?= {checkpoints.DEFAULT_GAN}\n" in make
     assert f"\nSEGMENTER ?= {checkpoints.DEFAULT_SEGMENTER}\n" in make
     assert f"\nSCENE_NET_RUN := {roots['scene_net/synthetic64']}/{last}\n" in make
+    assert f"\nPHOTO_SEG_RUN := {roots['segmenter/photo128']}/{last}\n" in make
 
 
 def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:

@@ -8,9 +8,17 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_encoder, load_generator, load_lighting
+from dl_lightning.checkpoints import (
+    DEFAULT_PHOTO_SEGMENTER,
+    DEFAULT_SEGMENTER,
+    load_encoder,
+    load_generator,
+    load_lighting,
+)
 from dl_lightning.cli.animate import main as animate
+from dl_lightning.training import companions
 from dl_lightning.training.companions import ensure_companion, is_current
+from tests.conftest import REPO
 from tests.test_inversion import gen_ckpt  # noqa: F401  (fixture)
 
 
@@ -81,9 +89,10 @@ def test_missing_companions_are_trained_once_then_used_by_dl_animate(gen_ckpt, t
 
 
 def test_the_default_photo_path_trains_the_segmenter_then_uses_it(gen_ckpt, tiny_data, tmp_path, monkeypatch, capsys):  # noqa: F811
-    """`make animate IMAGE=...` in a fresh folder: no segmenter yet, so it is trained (here 2 steps) where `make
-    train` keeps it, and dl-animate, given no mask and no segmenter, finds it there and segments the photo."""
+    """Without the shipped photo segmenter, `make animate IMAGE=...` in a fresh folder trains the motion segmenter
+    (here 2 steps) where `make train` keeps it, and dl-animate, given no mask and no segmenter, finds it there."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(companions, "DEFAULT_PHOTO_SEGMENTER", str(tmp_path / "not_shipped.safetensors"))
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "synthetic64").symlink_to(tiny_data)
     assert not is_current("segmenter", gen_ckpt)
@@ -97,6 +106,17 @@ def test_the_default_photo_path_trains_the_segmenter_then_uses_it(gen_ckpt, tiny
     animate(f"--ckpt {gen_ckpt} --image p.png --out {out} --optim-steps 1 --finetune-steps 1 --frames 2 "
             "--size 48 --fit pad --formats gif --daytime fixed".split())  # fmt: skip
     report = json.loads((out / "metrics.json").read_text())
-    assert report["segmenter"] == str(seg) and report["mask"].startswith("segmenter, ")
+    assert report["segmenter"] == str(seg) and report["mask"].startswith("segmenter (32 px)")
     assert "training it now" not in capsys.readouterr().out  # kept from the first time
     assert Image.open(out / "mask.png").size == (64, 48)
+
+
+def test_the_default_photo_path_uses_the_shipped_segmenter_and_trains_nothing(gen_ckpt, tmp_path, monkeypatch, capsys):  # noqa: F811
+    monkeypatch.chdir(tmp_path)  # a fresh folder: no runs/, no data/ to train anything from
+    Image.open(REPO / "tests" / "data" / "hills.jpg").resize((96, 64)).save(tmp_path / "p.png")
+    animate(f"--ckpt {gen_ckpt} --image p.png --out out --optim-steps 1 --finetune-steps 1 --frames 2 "
+            "--size 48 --fit pad --formats gif --daytime fixed".split())  # fmt: skip
+    report = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert report["segmenter"] == DEFAULT_PHOTO_SEGMENTER and report["mask"].startswith("segmenter (128 px)")
+    assert "training" not in capsys.readouterr().out and not (tmp_path / "runs").exists()
+    assert 0 < report["region"]["moving_share"] < 1 and (tmp_path / "out" / "uncertain.png").is_file()

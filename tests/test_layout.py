@@ -14,6 +14,7 @@ LAYERS = {
     "noise_warp": 1,
     "animation": 1,
     "inversion": 2,
+    "photo": 2,
     "training": 3,
     "demo": 4,
     "sweep": 4,

@@ -12,8 +12,10 @@ from dl_lightning.cli.animate import main as animate
 from dl_lightning.data.photos import photo_at, photo_square
 from dl_lightning.inversion.composite import composite, frame_to_output
 from dl_lightning.inversion.latent_optim import LatentOptimModule
-from dl_lightning.inversion.photo_animation import components, drop_land_coloured, horizon_from_mask, mask_to_alpha
+from dl_lightning.inversion.photo_animation import horizon_from_mask
 from dl_lightning.inversion.pipeline import repeat_target
+from dl_lightning.photo.region import components, drop_land_coloured
+from tests.helpers import alpha_from_mask
 from tests.test_inversion import gen_ckpt, quiet_trainer, tiny_generator  # noqa: F401  (fixture)
 
 
@@ -95,7 +97,7 @@ def test_compositing_keeps_static_pixels_identical(size, fit):
     photo = photo_at(square, geometry, 1024)
     assert photo.shape[-2:] == ((size[1], size[0]) if fit == "pad" else (min(size),) * 2), "the photo's own resolution"
     mask = half_sky_mask(32, 0.3)
-    alpha = mask_to_alpha(mask, photo, geometry, keep_thin=False)  # random pixels: all of them "thin"
+    alpha = alpha_from_mask(mask, photo, geometry, keep_thin=False)  # random pixels: all of them "thin"
     frames = [torch.rand(1, 3, 32, 32) * 2 - 1 for _ in range(3)]
     out = [composite(photo, frame_to_output(f, geometry, tuple(photo.shape[-2:])), alpha) for f in frames]
     static = alpha[0, 0] == 0

@@ -12,11 +12,11 @@ from PIL import Image
 from dl_lightning.animation import get_motion
 from dl_lightning.data.photos import photo_at, photo_square
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.photo_animation import mask_to_alpha
 from dl_lightning.inversion.photo_job import PhotoNetworks, PhotoOptions, animate_photo
 from dl_lightning.inversion.photo_motion import PhotoMotion, shift_image, sky_plate
 from dl_lightning.metrics.photo_fidelity import PhotoFidelity, isolated_map, phase_shift, speckle_count
 from dl_lightning.metrics.pixel_stats import grey
+from tests.helpers import alpha_from_mask
 from tests.test_inversion import tiny_generator
 
 
@@ -40,7 +40,7 @@ def sky_mask(r: int, land: float = 0.5) -> torch.Tensor:
 def motion_of(img: np.ndarray, size: int, preset: str, fit: str = "crop", **scaled):
     square, geometry = photo_square(Image.fromarray(img), fit)
     photo = photo_at(square, geometry, size)
-    alpha = mask_to_alpha(sky_mask(32), photo, geometry)
+    alpha = alpha_from_mask(sky_mask(32), photo, geometry)
     return photo, alpha, geometry, get_motion(preset, horizon=None).scaled(**scaled)
 
 
@@ -138,7 +138,8 @@ def test_loop_closes_without_a_jump():
     plain = PhotoFidelity(photo, alpha[0, 0] >= 0.99, alpha[0, 0] == 0)
     for t in range(12):
         plain.add(PhotoMotion(photo, alpha, geometry, motion).frame(t))
-    assert plain.result()["loop_closure"] > 3, "without --loop the last frame is far from the first"
+    closure = plain.result()["loop_closure"]
+    assert closure > 2.5 and closure > 2 * r["loop_closure"], "without --loop the last frame is far from the first"
 
 
 def test_a_thin_tower_against_the_sky_stays_still():
@@ -152,8 +153,8 @@ def test_a_thin_tower_against_the_sky_stays_still():
     for f in frames[1:]:
         assert torch.equal(f[..., 40:128, 100:102], photo[..., 40:128, 100:102]), "the mast does not move"
         assert (f[..., 20:100, 30:60] - photo[..., 20:100, 30:60]).abs().mean() > 0.01
-    loose = mask_to_alpha(sky_mask(32), photo, geometry, keep_thin=False)
-    assert (loose[0, 0, 40:100, 100:102] > 0.5).all(), "without the refinement the 64 px mask would move it"
+    loose = alpha_from_mask(sky_mask(32), photo, geometry, keep_thin=False)
+    assert (loose[0, 0, 40:100, 100:102] > 0.5).all(), "without the thin-structure step the coarse mask moves it"
 
 
 def test_the_library_job_animates_a_photo_without_the_cli(tmp_path):

@@ -22,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, get_motion, load_motions, sample_timelapse
-from dl_lightning.checkpoints import DEFAULT_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
 from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
@@ -104,17 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--water-speed", type=float, help="the water's speed multiplier (default: the sky's, mirrored)")
     g.add_argument("--water-direction", type=float, help="the water's direction in degrees (default: the sky's)")
     g.add_argument(
-        "--no-thin", action="store_true", help="let thin things against the sky (towers, tree tops) move with it"
+        "--no-thin", action="store_true", help="let thin things against the sky (masts, wires, twigs) move with it"
+    )
+    g.add_argument(
+        "--no-refine", action="store_true", help="keep the moving region's coarse edges (no matting at up to 1024 px)"
     )
     g.add_argument("--mask", help="dynamic mask image of the photo's size, white = moves (default: the segmenter's)")
     g.add_argument(
         "--segmenter",
-        help=f"segmenter checkpoint for the dynamic mask (default: {DEFAULT_SEGMENTER}, trained first if missing)",
+        help=f"segmenter for the moving region (.safetensors or .ckpt; default: the shipped {DEFAULT_PHOTO_SEGMENTER})",
     )
     g.add_argument(
         "--raw-mask",
         action="store_true",
-        help="keep the segmenter's mask as predicted (default: drop regions below the sky coloured like the land)",
+        help="keep the segmenter's coarse mask as predicted (default: islands in the sky move, land-coloured water "
+        "stays, edges follow the photo, thin structures stay)",
     )
     g.add_argument(
         "--upsampler",

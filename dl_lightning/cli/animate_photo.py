@@ -20,7 +20,8 @@ def options(args: argparse.Namespace, formats: list[str], z_dyn_dim: int) -> Pho
         water_direction=args.water_direction, horizon=horizon_arg(args.horizon, "auto"), loop=args.loop,
         sky=args.sky, daytime=args.daytime, zdyn_end=parse_vector(args.zdyn_end, z_dyn_dim, "--zdyn-end"),
         seed=args.seed, chunk=args.chunk, optim_steps=args.optim_steps, finetune_steps=args.finetune_steps,
-        lpips_weight=args.lpips_weight, raw_mask=args.raw_mask, keep_thin=not args.no_thin, device=args.device,
+        lpips_weight=args.lpips_weight, raw_mask=args.raw_mask, refine=not args.no_refine,
+        keep_thin=not args.no_thin, device=args.device,
     )  # fmt: skip
 
 

@@ -31,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="dataset seed")
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
 
+    p = sub.add_parser("world", help="render the photo segmenter's photo-like stills with their moving region")
+    p.add_argument("--out", required=True, help="output dataset folder (held-out scenes in OUT/val)")
+    p.add_argument("--resolution", type=int, default=128, help="square side in pixels (power of two)")
+    p.add_argument("--num", type=int, default=6000, help="training stills")
+    p.add_argument("--num-val", type=int, default=256, help="held-out stills")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed")
+    p.add_argument("--workers", type=int, default=2, help="rendering processes")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
     p = sub.add_parser("images", help="convert a folder of photos into static-image shards")
     p.add_argument("src", help="folder of jpg/png/webp/... photos (searched recursively)")
     _common(p, 256, 1000)
@@ -73,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             args.workers,
             args.overwrite,
         )
+    elif args.command == "world":
+        from data_prep.make_world import build_world
+
+        if args.num < 1 or args.num_val < 1:
+            raise UserError("--num and --num-val must be >= 1")
+        writer = build_world(args.out, args.resolution, args.num, args.num_val, args.seed, workers=args.workers,
+                             overwrite=args.overwrite)  # fmt: skip
     elif args.command == "images":
         from data_prep.images_to_shards import images_to_shards
 

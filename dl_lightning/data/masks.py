@@ -80,10 +80,18 @@ class MaskDataModule(pl.LightningDataModule):
         batch_size: batch size.
         max_train: most stills loaded (kept in memory as uint8).
         max_val: most validation frames.
+        val_root: a dataset folder of held-out stills to validate on instead of ``root``'s video frames (the photo
+            world's ``val/``, ``dl-data world``).
     """
 
     def __init__(
-        self, root: str, resolution: int = 64, batch_size: int = 32, max_train: int = 4096, max_val: int = 512
+        self,
+        root: str,
+        resolution: int = 64,
+        batch_size: int = 32,
+        max_train: int = 4096,
+        max_val: int = 512,
+        val_root: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -94,7 +102,8 @@ class MaskDataModule(pl.LightningDataModule):
         hp = self.hparams
         if self.train_set is None:
             self.train_set = MaskedImages(*load_masked(hp.root, "static", hp.resolution, hp.max_train), augment=True)
-            self.val_set = MaskedImages(*load_masked(hp.root, "videos", hp.resolution, hp.max_val), augment=False)
+            val = (hp.val_root, "static") if hp.val_root else (hp.root, "videos")
+            self.val_set = MaskedImages(*load_masked(*val, hp.resolution, hp.max_val), augment=False)
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True, drop_last=True)

@@ -26,8 +26,9 @@ DIRECTIONS = [("as the preset", PRESET)] + [
 ]
 MODEL = "model"  # the concurrency group of every event that runs a network: one at a time
 HELP = (
-    "Upload a landscape photo (any size). The blue layer is what will move (sky, clouds, water): paint with the "
-    "brush to add to it, use the eraser to keep things still. Then press **Animate**. The same photo animates "
+    "Upload a landscape photo (any size). The blue layer is what will move (sky, clouds, water); where the "
+    "prediction is unsure the photo is hatched in yellow. Paint with the brush to add to it, use the eraser to keep "
+    "things still. Then press **Animate**. The same photo animates "
     "again with other settings without being inverted again."
 )
 
@@ -54,7 +55,12 @@ def build_app(demo: PhotoDemo) -> gr.Blocks:
             return None, None, None, status_line(err)
         editor = {"background": up.background, "layers": [up.layer], "composite": None}  # all canvas-sized
         w, h = up.size
-        told = f"Photo {w}x{h}: the blue region moves. Correct it with the brush, then Animate."
+        unsure = (
+            f" The region is uncertain on {100 * up.uncertain:.1f}% of the photo (hatched in yellow): look there."
+            if up.uncertain
+            else ""
+        )
+        told = f"Photo {w}x{h}: the blue region moves.{unsure} Correct it with the brush, then Animate."
         return gr.skip(), editor, up.key, told
 
     def on_animate(
@@ -91,7 +97,7 @@ def build_app(demo: PhotoDemo) -> gr.Blocks:
                 editor = gr.ImageEditor(
                     label="Moving region (brush: moves, eraser: stays still)", type="numpy", image_mode="RGBA",
                     sources=(), transforms=(), layers=False, elem_id="mask",
-                    canvas_size=(DISPLAY_SIDE, DISPLAY_SIDE), fixed_canvas=True, height=560,
+                    canvas_size=(DISPLAY_SIDE, DISPLAY_SIDE), fixed_canvas=False, height=560,
                     brush=gr.Brush(colors=[(hexcolour, OVERLAY_ALPHA)], color_mode="fixed"), eraser=gr.Eraser(),
                 )  # fmt: skip
             with gr.Column(scale=2):

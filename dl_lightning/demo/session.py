@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch.nn.functional as F
 from PIL import Image
 
 from dl_lightning.checkpoints import load_lighting
@@ -40,7 +41,8 @@ from dl_lightning.metrics.reconstruction import PerceptualConfig
 from dl_lightning.models.inversion import Inversion
 from dl_lightning.training.companions import PhotoNetworkPaths, photo_network_paths, photo_networks
 
-DISPLAY_SIDE = 768  # the mask editor's square canvas; the photo's long side on it (the mask goes back to full size)
+DISPLAY_SIDE = 768  # the photo's long side on the mask editor's canvas, which has its aspect (enlarged if smaller)
+UNSURE_HATCH = (255, 215, 0)  # the uncertain band's hatching on the editor's background
 OVERLAY = (0, 150, 255)  # the mask layer's colour
 OVERLAY_ALPHA = 0.55  # the layer's opacity where the region moves (the brush paints at this opacity too)
 FULL = round(OVERLAY_ALPHA * 255)  # the layer's alpha byte where the region moves
@@ -65,14 +67,16 @@ class Settings:
 
 @dataclass
 class Upload:
-    """An uploaded photo as the page shows it: the key to animate it by, the photo on the editor's square canvas
-    (S, S, 3) uint8 (S = DISPLAY_SIDE) and the predicted moving region as a layer (S, S, 4) uint8."""
+    """An uploaded photo as the page shows it: the key to animate it by, the photo as the editor's canvas
+    (h, w, 3) uint8 (its aspect, long side DISPLAY_SIDE; the uncertain band hatched) and the predicted moving region
+    as a layer (h, w, 4) uint8."""
 
     key: str
     background: np.ndarray
     layer: np.ndarray
-    box: tuple[int, int, int, int]  # the photo on the canvas: left, top, width, height
+    box: tuple[int, int, int, int]  # the photo on the canvas: left, top, width, height (the whole canvas)
     size: tuple[int, int]  # the photo's own (width, height)
+    uncertain: float  # share of the photo's pixels where the predicted region is uncertain (0 with a given mask)
 
 
 @dataclass
@@ -106,18 +110,18 @@ def layer_mask(layer: np.ndarray) -> np.ndarray:
     return np.clip(layer[..., 3].astype(np.float32) / (FULL - 2), 0, 1)  # 2: the browser's rounding of strokes
 
 
-def on_canvas(layer: np.ndarray) -> np.ndarray:
-    """The page's layer at the editor canvas's size (DISPLAY_SIDE square), whatever size the browser sent."""
-    if layer.shape[:2] == (DISPLAY_SIDE, DISPLAY_SIDE):
+def on_canvas(layer: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The page's layer at the editor canvas's ``shape`` (h, w, ...), whatever size the browser sent."""
+    if layer.shape[:2] == tuple(shape[:2]):
         return layer
-    return np.asarray(Image.fromarray(layer).resize((DISPLAY_SIDE, DISPLAY_SIDE), Image.NEAREST))
+    return np.asarray(Image.fromarray(layer).resize((shape[1], shape[0]), Image.NEAREST))
 
 
 def edited(given: np.ndarray, returned: np.ndarray | None) -> bool:
     """Whether the page's layer differs from the one it was given (beyond the browser's PNG round trip)."""
     if returned is None or returned.ndim != 3 or returned.shape[-1] != 4:
         return False
-    returned = on_canvas(returned)
+    returned = on_canvas(returned, given.shape)
     diff = np.abs(returned[..., 3].astype(np.int16) - given[..., 3].astype(np.int16))
     return bool((diff > 8).mean() > 1e-4)
 
@@ -151,22 +155,30 @@ class PhotoDemo:
                     self.photos.popitem(last=False)
             self.photos.move_to_end(key)
             photo = self.photos[key]
-        return Upload(key, photo.background, photo.layer, photo.box, photo.prepared.geometry.source)
+        region = photo.prepared.region
+        unsure = region.report()["uncertain_share"] if region is not None else 0.0
+        return Upload(key, photo.background, photo.layer, photo.box, photo.prepared.geometry.source, unsure)
 
     def display(self, prepared: PreparedPhoto) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
-        """The photo and its predicted moving region on the editor's DISPLAY_SIDE square canvas (grey around
-        the photo), and the photo's box on it."""
+        """The photo as the editor's canvas (its aspect, long side DISPLAY_SIDE, the uncertain band hatched), its
+        predicted moving region as the layer, and the photo's box on the canvas (all of it)."""
         w, h = prepared.geometry.source
-        short = max(1, round(min(DISPLAY_SIDE, max(w, h)) * min(w, h) / max(w, h)))
-        photo = tensor_to_uint8(photo_at(prepared.square, prepared.geometry, short)[0])
-        alpha = prepared.alpha(short, self.options.keep_thin)[0, 0].numpy()
-        ph, pw = photo.shape[:2]
-        box = ((DISPLAY_SIDE - pw) // 2, (DISPLAY_SIDE - ph) // 2, pw, ph)
-        background = np.full((DISPLAY_SIDE, DISPLAY_SIDE, 3), 128, np.uint8)
-        canvas = np.zeros((DISPLAY_SIDE, DISPLAY_SIDE), np.float32)
-        background[box[1] : box[1] + ph, box[0] : box[0] + pw] = photo
-        canvas[box[1] : box[1] + ph, box[0] : box[0] + pw] = alpha
-        return background, mask_layer(canvas), box
+        dw, dh = (
+            (DISPLAY_SIDE, max(1, round(DISPLAY_SIDE * h / w)))
+            if w >= h
+            else (max(1, round(DISPLAY_SIDE * w / h)), DISPLAY_SIDE)
+        )
+        full = photo_at(prepared.square, prepared.geometry, min(w, h))
+        photo = F.interpolate(full, size=(dh, dw), mode="bicubic" if dw > w else "area", align_corners=None)
+        background = tensor_to_uint8(photo.clamp(-1, 1)[0])
+        alpha = F.interpolate(prepared.alpha(min(w, h)), size=(dh, dw), mode="bilinear")[0, 0].numpy()
+        if prepared.region is not None:
+            unsure = F.interpolate(prepared.region.uncertain.float(), size=(dh, dw))[0, 0].numpy() > 0.5
+            hatch = (np.add.outer(np.arange(dh), np.arange(dw)) // 6) % 2 == 0
+            background[unsure & hatch] = (0.5 * background[unsure & hatch] + 0.5 * np.array(UNSURE_HATCH)).astype(
+                np.uint8
+            )
+        return background, mask_layer(alpha), (0, 0, dw, dh)
 
     def animate(
         self, key: str, layer: np.ndarray | None, settings: Settings, progress: Progress | None = None
@@ -232,8 +244,8 @@ class PhotoDemo:
     def write_mask(layer: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int], path: Path) -> Path:
         """The edited layer's ``box`` (the photo on the canvas) as a mask image of the photo's ``size``
         (white = moves)."""
-        layer = on_canvas(layer)
         left, top, w, h = box
+        layer = on_canvas(layer, (top + h, left + w))
         mask = np.round(layer_mask(layer[top : top + h, left : left + w]) * 255).astype(np.uint8)
         mask = Image.fromarray(mask).resize(size, Image.BILINEAR)
         with atomic_path(path) as tmp:

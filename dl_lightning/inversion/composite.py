@@ -15,7 +15,6 @@ cover the same area at up to the photo's own resolution, whatever its aspect rat
 from __future__ import annotations
 
 import kornia
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -42,60 +41,6 @@ def frame_to_output(
     if sq.shape[-2:] != out_hw:  # rounding: resample the last pixel or two
         sq = F.interpolate(sq, size=out_hw, mode="bilinear", align_corners=False)
     return sq
-
-
-#: The largest side at which :func:`feathered_mask` shapes the mask (it is upsampled from there).
-WORK_SIDE = 512
-
-
-def feathered_mask(dynamic: torch.Tensor, photo: torch.Tensor, feather: float = 0.01) -> torch.Tensor:
-    """(1, 1, h, w) soft dynamic mask: edges aligned to the photo (guided filter), then feathered.
-
-    ``dynamic`` is the mask upsampled to the photo's size (1, 1, h, w) in [0, 1]; ``feather`` is the
-    blur's sigma as a fraction of the short side.
-    """
-    h, w = photo.shape[-2:]
-    scale = min(1.0, WORK_SIDE / max(h, w))  # the mask is smooth: shape it at most WORK_SIDE px, then upsample
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    m = F.interpolate(dynamic.float(), size=size, mode="area")
-    grey = F.interpolate(((photo.float() + 1) / 2).mean(1, keepdim=True), size=size, mode="area")
-    r = max(1, round(min(size) / 64))  # about one generator pixel at 64 px
-    m = kornia.filters.guided_blur(grey, m, 2 * r + 1, 1e-3).clamp(0, 1)
-    sigma = max(feather * min(size), 0.5)
-    k = 2 * int(3 * sigma) + 1
-    m = kornia.filters.gaussian_blur2d(m, (k, k), (sigma, sigma), border_type="replicate")
-    return F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
-
-
-def thin_structures(
-    alpha: torch.Tensor, photo: torch.Tensor, width: float = 1 / 200, contrast: float = 0.08
-) -> torch.Tensor:
-    """(1, 1, h, w) bool: thin things against the sky that rise from the land (towers, masts, antennas, tree tops,
-    roof edges), too thin for the generator's 64 px mask.
-
-    A pixel is a candidate when it stands out from its surroundings by more than ``contrast`` (grey, [0, 1]) at
-    a scale up to ``width`` x the short side (4-5 px at 1024: the black and white top-hats, a closing or an
-    opening with that square less the photo). Candidates are kept only when connected, through candidates, to
-    the land (``alpha`` < 0.5): a mast or a tree top is, the texture inside a cloud is not.
-    """
-    from scipy import ndimage
-
-    h, w = photo.shape[-2:]
-    k = 2 * max(1, round(width * min(h, w))) + 1
-
-    def dilate(x: torch.Tensor) -> torch.Tensor:  # a square's max is separable: a row, then a column
-        return F.max_pool2d(F.max_pool2d(x, (1, k), 1, (0, k // 2)), (k, 1), 1, (k // 2, 0))
-
-    def erode(x: torch.Tensor) -> torch.Tensor:
-        return -dilate(-x)
-
-    grey = ((photo.float() + 1) / 2).mean(1, keepdim=True)
-    standout = torch.maximum(erode(dilate(grey)) - grey, grey - dilate(erode(grey)))
-    land = (alpha < 0.5)[0, 0].cpu().numpy()
-    labels, _ = ndimage.label((standout[0, 0] > contrast).cpu().numpy() | land, np.ones((3, 3)))  # 8-connected
-    thin = np.isin(labels, np.unique(labels[land])) & ~land
-    thin = torch.from_numpy(thin).to(alpha.device)[None, None].float()
-    return F.max_pool2d(thin, 3, 1, 1) > 0  # their anti-aliased edges too
 
 
 def lighting_gain(

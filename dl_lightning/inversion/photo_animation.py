@@ -1,11 +1,11 @@
 """Animating an inverted photo at its own resolution: dynamic mask, horizon, frames, the inversion's W+ path.
 
-The dynamic mask (sky, water) comes from a user mask (white = moves) or the segmenter. At the generator's
+The dynamic mask (sky, water) comes from a user mask (white = moves) or the moving region. At the generator's
 resolution it restricts the noise fitting (S_dyn in the mask, S_st outside) and sets the horizon below which
-motion is mirrored (water); at the photo's resolution (:func:`mask_to_alpha`, :func:`user_alpha`) it says which
-pixels move. :func:`photo_frames` moves the photo's own sky (:mod:`dl_lightning.inversion.photo_motion`) or blends
-the generator's frames into the photo (:mod:`dl_lightning.inversion.composite`); :func:`inversion_ws` gives the
-W+ of every frame, relit along a daytime path by network A.
+motion is mirrored (water); at the photo's resolution (:mod:`dl_lightning.photo.region`, :func:`user_alpha`) it
+says which pixels move. :func:`photo_frames` moves the photo's own sky (:mod:`dl_lightning.inversion.photo_motion`)
+or blends the generator's frames into the photo (:mod:`dl_lightning.inversion.composite`); :func:`inversion_ws`
+gives the W+ of every frame, relit along a daytime path by network A.
 """
 
 from __future__ import annotations
@@ -21,13 +21,7 @@ from dl_lightning.animation import Motion, render_frames, zdyn_path
 from dl_lightning.data.images import open_rgb
 from dl_lightning.data.photos import Geometry, photo_at, photo_square
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.composite import (
-    composite,
-    feathered_mask,
-    frame_to_output,
-    lighting_gain,
-    thin_structures,
-)
+from dl_lightning.inversion.composite import composite, frame_to_output, lighting_gain
 from dl_lightning.inversion.photo_motion import PhotoMotion
 from dl_lightning.models.generator import seeded
 from dl_lightning.models.inversion import Inversion
@@ -50,54 +44,6 @@ def user_mask(square: Image.Image, resolution: int) -> torch.Tensor:
     """The mask's square (:func:`open_user_mask`) at the generator's resolution: (1, 1, R, R) in {0, 1}."""
     grey = torch.from_numpy(np.asarray(square.convert("L").resize((resolution, resolution), Image.BOX)).copy())
     return (grey.float() / 255 >= 0.5).float()[None, None]
-
-
-def components(mask: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """4-connected components of a (H, W) bool mask: labels (H, W) (0 = background, 1..n) and n."""
-    m = mask.cpu().numpy()
-    labels = np.zeros(m.shape, np.int64)
-    n = 0
-    for y0, x0 in zip(*np.nonzero(m)):
-        if labels[y0, x0]:
-            continue
-        n += 1
-        labels[y0, x0], stack = n, [(y0, x0)]
-        while stack:
-            y, x = stack.pop()
-            for v, u in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-                if 0 <= v < m.shape[0] and 0 <= u < m.shape[1] and m[v, u] and not labels[v, u]:
-                    labels[v, u] = n
-                    stack.append((v, u))
-    return torch.from_numpy(labels), n
-
-
-def drop_land_coloured(mask: torch.Tensor, photo: torch.Tensor, margin: float = 0.5) -> tuple[torch.Tensor, int]:
-    """Remove from a predicted (1, 1, R, R) dynamic mask the regions that look like the land, not the sky.
-
-    A real photo can fool a segmenter trained on synthetic scenes (sunlit grass read as water). Regions
-    that touch the top edge are sky and always stay. Any other region (water candidates) is dropped when
-    its mean chromaticity (r, g, b over their sum: brightness does not count) is nearer the land's
-    (the static pixels) than ``margin`` times its distance to the sky's. On the true masks of 256 frames of
-    the embedded synthetic videos it keeps 153 of the 154 water regions not joined to the sky. Without a sky
-    region there is no reference and nothing is dropped. Returns the mask and the number of pixels dropped
-    (at R x R).
-    """
-    dyn = mask[0, 0] > 0.5
-    labels, n = components(dyn)
-    labels = labels.to(mask.device)
-    top = set(labels[0][labels[0] > 0].tolist())
-    if not top or n == len(top) or not (~dyn).any():
-        return mask, 0
-    rgb = photo[0].float().add(1)
-    chroma = rgb / rgb.sum(0, keepdim=True).clamp_min(1e-6)  # (3, R, R)
-    sky = chroma[:, torch.isin(labels, torch.tensor(sorted(top), device=labels.device))].mean(1)
-    land = chroma[:, ~dyn].mean(1)
-    keep = dyn.clone()
-    for k in set(range(1, n + 1)) - top:
-        c = chroma[:, labels == k].mean(1)
-        if (c - land).norm() < margin * (c - sky).norm():
-            keep &= labels != k
-    return keep.to(mask.dtype)[None, None], int((dyn & ~keep).sum())
 
 
 def horizon_from_mask(mask: torch.Tensor) -> float | None:
@@ -171,20 +117,6 @@ def photo_frames(
     for f in render_frames(inv.G, ws, inv.noise_st, inv.noise_dyn, motion, chunk):
         gain = next(gains) if gains is not None else None
         yield composite(photo, frame_to_output(f, geometry, hw, upsampler), alpha, gain)
-
-
-def mask_to_alpha(
-    mask: torch.Tensor | None, photo: torch.Tensor, geometry: Geometry, keep_thin: bool = True
-) -> torch.Tensor:
-    """(1, 1, R, R) dynamic mask (or None = everything moves) -> feathered alpha at the photo's size. With
-    ``keep_thin`` thin things against the sky that rise from the land stay still (:func:`thin_structures`).
-    Tiny values are set to exactly 0, so the static region is the photo to the bit."""
-    if mask is None:
-        return torch.ones(1, 1, *photo.shape[-2:])
-    alpha = feathered_mask(frame_to_output(mask, geometry, tuple(photo.shape[-2:])).clamp(0, 1), photo)
-    if keep_thin:
-        alpha = alpha.masked_fill(thin_structures(alpha, photo), 0.0)
-    return torch.where(alpha < 1e-3, torch.zeros_like(alpha), alpha)
 
 
 def inversion_ws(

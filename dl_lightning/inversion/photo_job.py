@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from dl_lightning.animation import DEFAULT_MOTION, Motion, get_motion
@@ -31,10 +32,8 @@ from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
 from dl_lightning.inversion.photo_animation import (
     animate_inversion,
-    drop_land_coloured,
     horizon_from_mask,
     inversion_ws,
-    mask_to_alpha,
     open_user_mask,
     photo_frames,
     user_alpha,
@@ -45,6 +44,7 @@ from dl_lightning.media import make_grid, save_image, write_streams
 from dl_lightning.metrics.motion import RegionChange
 from dl_lightning.models.generator import Generator
 from dl_lightning.models.inversion import Inversion
+from dl_lightning.photo.region import Region, RegionOptions, moving_region
 
 SKIES = ("photo", "generator")
 
@@ -79,8 +79,9 @@ class PhotoOptions:
         sky: ``photo`` (the photo's own sky moves; the generator relights) or ``generator`` (the paper).
         daytime: z_dyn path (``fixed``, ``linear``, ``slerp``, ``cycle``); needs ``networks.lighting``.
         zdyn_end: the path's end (z_dyn_dim,), or None for a random one from ``seed``.
-        raw_mask: keep the segmenter's mask as predicted.
-        keep_thin: thin things against the sky (towers, masts, tree tops) stay still.
+        raw_mask: keep the segmenter's coarse mask as predicted (no topology, matting or thin structures).
+        refine: cut the moving region's edges where the photo's colours cut them (matting, at up to 1024 px).
+        keep_thin: thin things against the sky (masts, wires, twigs) stay still.
     """
 
     fit: str = "crop"
@@ -104,6 +105,7 @@ class PhotoOptions:
     finetune_steps: int = FINETUNE_STEPS
     lpips_weight: float = 1.0
     raw_mask: bool = False
+    refine: bool = True
     keep_thin: bool = True
     device: str = "cpu"
     stage_kwargs: dict = field(default_factory=dict)
@@ -117,6 +119,13 @@ class PhotoOptions:
             raise UserError("--speed and --water-speed must be >= 0")
         get_motion(self.motion)  # an unknown preset fails now, not after the inversion
 
+    def region(self) -> RegionOptions:
+        """How the moving region is found (:mod:`dl_lightning.photo.region`)."""
+        raw = self.raw_mask
+        return RegionOptions(
+            islands=not raw, land_coloured=not raw, refine=self.refine and not raw, keep_thin=self.keep_thin and not raw
+        )
+
     def motions(self, horizon: float | None) -> tuple[Motion, Motion | None]:
         """(the sky's motion with ``horizon``, the water's own motion or None for the sky's mirrored)."""
         sky = get_motion(self.motion, horizon=horizon).scaled(self.speed, self.direction)
@@ -128,17 +137,62 @@ class PhotoOptions:
         return sky, Motion(shift=base.scaled(speed, self.water_direction).shift)
 
 
-def segment(segmenter: torch.nn.Module | None, photo_lr: torch.Tensor, raw: bool) -> tuple[torch.Tensor | None, str]:
-    """(1, 1, R, R) dynamic mask from ``segmenter`` (or None without one) and where it came from; unless ``raw``,
-    regions below the sky coloured like the land are dropped."""
+def segment(
+    segmenter: torch.nn.Module | None, photo: torch.Tensor, options: RegionOptions | None = None
+) -> tuple[Region | None, str]:
+    """The moving region of ``photo`` (1, 3, H, W) at its own size (:func:`moving_region`), or None without a
+    segmenter, and a line saying where it came from."""
     if segmenter is None:
         print("note: no --mask and no segmenter: the whole frame is treated as moving")
         return None, "none"
-    mask = segmenter.to(photo_lr.device).predict(photo_lr)[:, None].float()
-    if raw:
-        return mask, "segmenter"
-    mask, dropped = drop_land_coloured(mask, photo_lr)
-    return mask, f"segmenter, {dropped} land-coloured px of {mask.shape[-1]}x{mask.shape[-1]} dropped"
+    region = moving_region(photo, segmenter, options)
+    r = region.report()
+    print(
+        f"moving region: {100 * r['moving_share']:.1f}% of the photo moves; {100 * r['uncertain_share']:.1f}% is "
+        "uncertain (hatched in uncertain.png): check it there, and give --mask to correct it"
+    )
+    return region, f"segmenter ({segmenter.cfg.resolution} px), {r['uncertain_share']:.3f} uncertain"
+
+
+def region_on_square(alpha: torch.Tensor, geometry: Geometry, resolution: int) -> torch.Tensor:
+    """A moving region's alpha (1, 1, h, w) over the photo's area -> the generator's square at ``resolution``:
+    (1, 1, R, R) in {0, 1}, the photo's edges repeated outwards where the square is padded (as the photo is)."""
+    left, top, w, h = geometry.box
+    s = alpha.shape[-1] / w  # alpha pixels per square pixel
+    side = round(geometry.side * s)
+    pad = (
+        round(left * s),
+        side - alpha.shape[-1] - round(left * s),
+        round(top * s),
+        side - alpha.shape[-2] - round(top * s),
+    )
+    square = F.pad(alpha.float(), pad, mode="replicate") if any(pad) else alpha.float()
+    return (F.interpolate(square, size=(resolution, resolution), mode="area") > 0.5).float()
+
+
+def region_alpha(region: Region | None, geometry: Geometry, size: int) -> torch.Tensor:
+    """A moving region's alpha at output short side ``size`` (:meth:`Geometry.output_size`): (1, 1, h, w), exactly 0
+    where the region's was; 1 everywhere without a region."""
+    hw = geometry.output_size(size)
+    if region is None:
+        return torch.ones(1, 1, *hw)
+    alpha = region.alpha
+    if tuple(alpha.shape[-2:]) != hw:
+        alpha = F.interpolate(alpha, size=hw, mode="area" if alpha.shape[-1] > hw[1] else "bilinear")
+    return torch.where(alpha < 1e-3, torch.zeros_like(alpha), alpha.clamp(0, 1))
+
+
+def uncertain_overlay(photo: torch.Tensor, region: Region) -> np.ndarray:
+    """(H, W, 3) uint8: the photo, its moving region tinted blue and the uncertain pixels hatched in yellow (the
+    places to check and paint)."""
+    rgb = (photo[0].permute(1, 2, 0).float().cpu().numpy() + 1) / 2
+    moving = region.alpha[0, 0].numpy() > 0.5
+    rgb[moving] = 0.6 * rgb[moving] + 0.4 * np.array([0.1, 0.3, 1.0])
+    h, w = moving.shape
+    hatch = (np.add.outer(np.arange(h), np.arange(w)) // max(2, min(h, w) // 128)) % 2 == 0
+    unsure = region.uncertain[0, 0].numpy() & hatch
+    rgb[unsure] = 0.4 * rgb[unsure] + 0.6 * np.array([1.0, 0.85, 0.0])
+    return (rgb.clip(0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
@@ -167,34 +221,41 @@ class PreparedPhoto:
     mask_source: str  # where the mask came from, for the report
     seconds: float
     mask_square: Image.Image | None = None  # the user's mask on the square (open_user_mask), if one was given
+    region: Region | None = None  # the predicted moving region over the photo's area at its own size
 
-    def alpha(self, size: int, keep_thin: bool = True, mask: str | Path | None = None) -> torch.Tensor:
+    def alpha(self, size: int, mask: str | Path | None = None) -> torch.Tensor:
         """(1, 1, h, w) dynamic alpha at output short side ``size``: the user's mask as given (``mask``, an image of
-        the photo's size, white = moves; else the one given to :func:`open_and_segment`), or the predicted one
-        feathered."""
+        the photo's size, white = moves; else the one given to :func:`open_and_segment`), else the predicted
+        region (exactly 0 where the photo stays), else 1 everywhere."""
         square = open_user_mask(mask, self.geometry.source, self.fit) if mask is not None else self.mask_square
         if square is not None:
             return user_alpha(square, self.geometry, size)
-        photo = photo_at(self.square, self.geometry, size)
-        return mask_to_alpha(self.mask_lr.cpu() if self.mask_lr is not None else None, photo, self.geometry, keep_thin)
+        return region_alpha(self.region, self.geometry, size)
 
 
 def open_and_segment(
     image: str | Path, networks: PhotoNetworks, options: PhotoOptions, mask: str | Path | None = None
 ) -> PreparedPhoto:
     """Open ``image`` (any size, aspect or mode; one-line :class:`UserError` if unreadable) and find what moves:
-    ``mask`` (an image of the photo's size, white = moves), else the segmenter's prediction."""
+    ``mask`` (an image of the photo's size, white = moves), else the moving region the segmenter finds at the
+    photo's own size (:mod:`dl_lightning.photo.region`)."""
     t0 = time.perf_counter()
     square, geometry = open_photo(image, options.fit)
-    photo_lr = square_at(square, networks.G.cfg.resolution).to(options.device)
-    mask_square = None
+    resolution = networks.G.cfg.resolution
+    photo_lr = square_at(square, resolution).to(options.device)
+    mask_square, region, mask_lr = None, None, None
     if mask is not None:
         mask_square = open_user_mask(mask, geometry.source, options.fit)
-        mask_lr, source = user_mask(mask_square, photo_lr.shape[-1]).to(options.device), f"--mask {mask}"
+        mask_lr, source = user_mask(mask_square, resolution).to(options.device), f"--mask {mask}"
     else:
-        mask_lr, source = segment(networks.segmenter, photo_lr, options.raw_mask)
+        full = photo_at(square, geometry, min(geometry.box[2:]))  # the photo's area at its own size
+        region, source = segment(networks.segmenter, full, options.region())
+        if region is not None:
+            mask_lr = region_on_square(region.alpha, geometry, resolution).to(options.device)
     seconds = time.perf_counter() - t0
-    return PreparedPhoto(str(image), options.fit, square, geometry, photo_lr, mask_lr, source, seconds, mask_square)
+    return PreparedPhoto(
+        str(image), options.fit, square, geometry, photo_lr, mask_lr, source, seconds, mask_square, region
+    )
 
 
 def invert_prepared(prepared: PreparedPhoto, networks: PhotoNetworks, options: PhotoOptions) -> Inversion:
@@ -268,8 +329,12 @@ def render_photo(
         times["animation"] = time.perf_counter() - t0
         return written + [write_report(out, report | {"seconds": times})], report
     photo = photo_at(prepared.square, prepared.geometry, opts.size)
-    alpha = prepared.alpha(opts.size, opts.keep_thin, mask)
+    alpha = prepared.alpha(opts.size, mask)
     written = [save_image(tensor_to_uint8((alpha * 2 - 1).expand(-1, 3, -1, -1)[0]), out / "mask.png")]
+    if mask is None and prepared.mask_square is None and prepared.region is not None:
+        full = photo_at(prepared.square, prepared.geometry, min(prepared.geometry.box[2:]))
+        written.append(save_image(uncertain_overlay(full, prepared.region), out / "uncertain.png"))
+        report["region"] = prepared.region.report()
     relight = A is not None and opts.daytime != "fixed"
     daytime = "cycle" if relight and opts.loop and opts.daytime != "cycle" else opts.daytime
     ws = inversion_ws(inv.to(dev), opts.frames, daytime, A, opts.zdyn_end, opts.seed)

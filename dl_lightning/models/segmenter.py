@@ -19,11 +19,14 @@ class SegmenterConfig:
     width: channels of the first level; each of the ``depth`` downsamplings doubles them.
     depth: number of x2 downsamplings (inputs are padded to a multiple of 2**depth).
     classes: output channels: 1 (a "dynamic" logit, the segmenter) or one logit per class (the scene network).
+    resolution: the side of the images it was trained on (set from the training data when it is fitted); a photo
+        is segmented at this short side (:mod:`dl_lightning.photo.region`).
     """
 
     width: int = 16
     depth: int = 3
     classes: int = 1
+    resolution: int = 64
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.depth < 1:
@@ -79,6 +82,10 @@ class Segmenter(nn.Module):
         return self.head(x)[..., :h, :w]
 
     @torch.no_grad()
+    def probability(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [-1, 1] -> (B, H, W) in [0, 1]: the probability that each pixel may move."""
+        return torch.sigmoid(self(images.float())[:, 0])
+
     def predict(self, images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
         """(B, 3, H, W) in [-1, 1] -> (B, H, W) bool, True where the scene may move."""
-        return torch.sigmoid(self(images.float())[:, 0]) > threshold
+        return self.probability(images) > threshold

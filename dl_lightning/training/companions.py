@@ -1,7 +1,8 @@
 """The networks that animating a photo needs beside the GAN, trained on the spot when missing.
 
-* ``segmenter`` (``configs/segmenter``): kept at ``DEFAULT_SEGMENTER`` (``make train`` trains it first);
-  does not depend on the GAN.
+* ``segmenter``: the photo segmenter shipped in the package (``DEFAULT_PHOTO_SEGMENTER``); without that file,
+  the GAN's motion segmenter (``configs/segmenter/synthetic64.yaml``, kept at ``DEFAULT_SEGMENTER``, trained first
+  by ``make train``). Neither depends on the GAN.
 * ``upsampler`` (``configs/upsampler``, on 256 px synthetic renders made on the spot if missing):
   kept at ``DEFAULT_UPSAMPLER``; does not depend on the GAN.
 * ``encoder`` and ``lighting`` (network A) (``configs/encoder``, ``configs/lighting``): kept in
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dl_lightning.checkpoints import (
+    DEFAULT_PHOTO_SEGMENTER,
     DEFAULT_SEGMENTER,
     DEFAULT_UPSAMPLER,
     load_encoder,
@@ -152,7 +154,8 @@ def photo_network_paths(paths: PhotoNetworkPaths, need: dict[str, bool]) -> dict
     """The checkpoint of each photo network, or None to go without: ``encoder`` and those ``need`` names
     (``segmenter``, ``lighting``, ``upsampler``: True when the job uses it).
 
-    A needed one not given is trained first (``paths.train``), else taken if current, else left out with a note.
+    A needed one not given is the shipped one (the segmenter), else trained first (``paths.train``), else taken if
+    current, else left out with a note.
     The encoder is never trained on the spot: latent optimisation from the mean latent ends within 0.4 dB of the
     encoder's start on real photos (README, "Does the encoder earn its place?"); one current beside the GAN is
     used."""
@@ -163,6 +166,8 @@ def photo_network_paths(paths: PhotoNetworkPaths, need: dict[str, bool]) -> dict
             out[name] = None
         elif given is not None:
             out[name] = None if given.lower() == "none" else given
+        elif name == "segmenter" and Path(DEFAULT_PHOTO_SEGMENTER).is_file():
+            out[name] = DEFAULT_PHOTO_SEGMENTER  # shipped: nothing to train
         elif name != "encoder" and paths.train:
             out[name] = str(ensure_companion(name, paths.ckpt))
         elif is_current(name, paths.ckpt):

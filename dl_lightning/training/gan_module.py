@@ -85,7 +85,7 @@ class DeepLandscapeGAN(pl.LightningModule):
             within a CPU run. Needs ``segmenter``.
         still_every: lazy interval of the stillness term (its weight is scaled by it).
         segmenter: SegmenterModule checkpoint for ``still_weight`` (``configs/segmenter``); default: where
-            ``make segmenter`` leaves it (``checkpoints.DEFAULT_SEGMENTER``).
+            ``make motion-segmenter`` (run by ``make train``) leaves it (``checkpoints.DEFAULT_SEGMENTER``).
         ema_kimg: half-life of the generator EMA in thousands of images.
         ema_rampup: EMA half-life is at most ``ema_rampup`` x images seen (None: no ramp-up).
         nan_policy: on a NaN/inf loss, 'raise' stops with the step number, 'skip' skips the update.
@@ -170,7 +170,7 @@ class DeepLandscapeGAN(pl.LightningModule):
     def _load_segmenter(path: str | None):
         if not path:
             raise ValueError(
-                "model.still_weight > 0 needs model.segmenter (a SegmenterModule checkpoint: make segmenter)"
+                "model.still_weight > 0 needs model.segmenter (a SegmenterModule checkpoint: make motion-segmenter)"
             )
         return load_segmenter(path)
 

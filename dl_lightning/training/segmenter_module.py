@@ -31,6 +31,11 @@ class SegmenterModule(pl.LightningModule):
         self.save_hyperparameters(saved_hparams(self, segmenter=cfg, lr=lr))
         self.net = Segmenter(cfg)
 
+    def on_fit_start(self) -> None:
+        data = getattr(self.trainer, "datamodule", None)
+        if data is not None and "resolution" in data.hparams:
+            self.net.cfg.resolution = int(data.hparams.resolution)  # saved with the network (checkpoints.KINDS)
+
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, m = batch
         loss = F.binary_cross_entropy_with_logits(self.net(x)[:, 0], m)

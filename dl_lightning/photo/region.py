@@ -1,0 +1,237 @@
+"""The moving region of a photo at its own resolution: sky, clouds and water move; land, towers and trees stay.
+
+:func:`moving_region` runs four steps on the photo (``bench/real_photos.py`` measures each on real photos with
+hand masks and on synthetic hard cases):
+
+1. **coarse**: the photo segmenter's probability on the whole photo, at the short side it was trained at
+   (``SegmenterConfig.resolution``);
+2. **topology** on the coarse mask: a still island that touches no border and lies above the horizon (a dark
+   cloud inside the sky) is sky; below the horizon (a rock in a lake), or touching only the top border, it is sky
+   only where the segmenter doubted (mean probability above :data:`DOUBT`); a water region coloured like the land
+   is land (:func:`drop_land_coloured`). Whatever is still and joined to
+   the land stays still, whatever its width;
+3. **refinement**: closed-form matting (pymatting; Levin, Lischinski and Weiss 2008) at up to ``matte_side`` px,
+   in a trimap whose unknown band is ``band`` coarse pixels either side of the coarse edge, so a minaret, a
+   branch or a roof line is cut where the photo's colours cut it;
+4. **thin structures** at full resolution: masts, wires and twigs of 1-5 px that rise from the land stay still
+   (:func:`thin_structures`).
+
+:class:`Region` also says where the answer is doubtful: the pixels whose coarse probability lies between
+:data:`UNSURE` and 1 - :data:`UNSURE`, the places a user may want to paint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+#: A still island below the horizon (or on the top border) becomes sky when the segmenter's mean probability on
+#: it is above this.
+DOUBT = 0.3
+#: Pixels whose coarse probability lies in [UNSURE, 1 - UNSURE] are reported as uncertain.
+UNSURE = 0.2
+
+
+@dataclass
+class RegionOptions:
+    """How :func:`moving_region` finds the moving region.
+
+    Attributes:
+        side: short side at which the segmenter sees the photo; None: the side it was trained at.
+        islands: apply step 2's islands rule.
+        land_coloured: apply step 2's land-coloured water rule.
+        refine: apply step 3 (matting). Off: the coarse mask upsampled (bilinear) is the alpha.
+        keep_thin: apply step 4 (thin structures stay still).
+        matte_side: the largest side the matting works at (the photo is downsampled to it; the alpha upsampled).
+        band: half-width of the matting's unknown band, in coarse pixels.
+    """
+
+    side: int | None = None
+    islands: bool = True
+    land_coloured: bool = True
+    refine: bool = True
+    keep_thin: bool = True
+    matte_side: int = 1024
+    band: float = 1.5
+
+
+@dataclass
+class Region:
+    """``alpha`` (1, 1, H, W) in [0, 1] at the photo's size, exactly 0 where the photo stays; ``uncertain``
+    (1, 1, H, W) bool; ``probability`` (1, 1, h, w), the segmenter's coarse answer; ``changes``: pixels (at the
+    coarse side) that each topology rule flipped."""
+
+    alpha: torch.Tensor
+    uncertain: torch.Tensor
+    probability: torch.Tensor
+    changes: dict[str, int] = field(default_factory=dict)
+
+    def report(self) -> dict:
+        """What the job report and the page show: the shares of moving and uncertain pixels, and the rules' flips."""
+        return {
+            "moving_share": round(float((self.alpha > 0.5).float().mean()), 4),
+            "uncertain_share": round(float(self.uncertain.float().mean()), 4),
+            "topology_changes": self.changes,
+        }
+
+
+def coarse_probability(segmenter: torch.nn.Module, photo: torch.Tensor, side: int | None = None) -> torch.Tensor:
+    """(1, 3, H, W) in [-1, 1] -> (1, 1, h, w): the segmenter's probability of motion at short side ``side``
+    (default: the side it was trained at)."""
+    side = side or segmenter.cfg.resolution
+    h, w = photo.shape[-2:]
+    s = side / min(h, w)
+    size = (max(8, round(h * s)), max(8, round(w * s)))
+    small = F.interpolate(photo.float(), size=size, mode="area" if s < 1 else "bilinear", align_corners=None)
+    return segmenter.to(photo.device).eval().probability(small.clamp(-1, 1))[:, None]
+
+
+def horizon_row(moving: np.ndarray) -> int:
+    """The first row (from the top) in which less than half the pixels move; the height if there is none."""
+    rows = np.nonzero(moving.mean(1) < 0.5)[0]
+    return int(rows[0]) if len(rows) else moving.shape[0]
+
+
+def sky_islands(moving: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the still islands of a coarse mask that are sky (step 2 of the module docstring)."""
+    labels, n = ndimage.label(~moving)
+    if n == 0:
+        return np.zeros_like(moving)
+    ids = np.arange(n + 1)
+    edge = lambda line: np.isin(ids, line)  # noqa: E731
+    side_or_bottom = edge(labels[-1]) | edge(labels[:, 0]) | edge(labels[:, -1])
+    top = edge(labels[0]) & ~side_or_bottom
+    rows = np.broadcast_to(np.arange(moving.shape[0])[:, None], moving.shape)
+    lowest = np.zeros(n + 1)
+    lowest[1:] = ndimage.maximum(rows, labels, ids[1:])
+    doubt = np.zeros(n + 1)
+    doubt[1:] = ndimage.mean(probability, labels, ids[1:])
+    enclosed = ~side_or_bottom & ~top
+    above = lowest < horizon_row(moving)
+    sky = (enclosed & above) | ((enclosed | top) & (doubt > DOUBT))
+    sky[0] = False
+    return sky[labels]
+
+
+def matte(image: np.ndarray, moving: np.ndarray, band: float) -> np.ndarray:
+    """Closed-form matting of ``image`` (H, W, 3) float in [0, 1] with the trimap of a coarse mask ``moving``
+    (h, w) bool: sure where farther than ``band`` coarse pixels from its edge, unknown in between. (H, W) float."""
+    from pymatting import estimate_alpha_cf  # numba compiles it on first use (about a minute, once)
+
+    big = F.interpolate(torch.from_numpy(moving.astype(np.float32))[None, None], size=image.shape[:2], mode="bilinear")
+    big = big[0, 0].numpy() > 0.5
+    r = band * image.shape[0] / moving.shape[0]
+    sure_moving = ndimage.distance_transform_edt(big) > r
+    sure_still = ndimage.distance_transform_edt(~big) > r
+    if not sure_moving.any() or not sure_still.any():
+        return big.astype(np.float64)
+    trimap = np.full(big.shape, 0.5)
+    trimap[sure_moving], trimap[sure_still] = 1.0, 0.0
+    return np.clip(estimate_alpha_cf(image.astype(np.float64), trimap), 0, 1)
+
+
+def components(mask: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """4-connected components of a (H, W) bool mask: labels (H, W) (0 = background, 1..n) and n."""
+    labels, n = ndimage.label(mask.cpu().numpy())
+    return torch.from_numpy(labels.astype(np.int64)), int(n)
+
+
+def drop_land_coloured(mask: torch.Tensor, photo: torch.Tensor, margin: float = 0.5) -> tuple[torch.Tensor, int]:
+    """Remove from a predicted (1, 1, R, R) dynamic mask the regions that look like the land, not the sky.
+
+    A real photo can fool a segmenter trained on synthetic scenes (sunlit grass read as water). Regions
+    that touch the top edge are sky and always stay. Any other region (water candidates) is dropped when
+    its mean chromaticity (r, g, b over their sum: brightness does not count) is nearer the land's
+    (the static pixels) than ``margin`` times its distance to the sky's. On the true masks of 256 frames of
+    the embedded synthetic videos it keeps 153 of the 154 water regions not joined to the sky. Without a sky
+    region there is no reference and nothing is dropped. Returns the mask and the number of pixels dropped
+    (at R x R).
+    """
+    dyn = mask[0, 0] > 0.5
+    labels, n = components(dyn)
+    labels = labels.to(mask.device)
+    top = set(labels[0][labels[0] > 0].tolist())
+    if not top or n == len(top) or not (~dyn).any():
+        return mask, 0
+    rgb = photo[0].float().add(1)
+    chroma = rgb / rgb.sum(0, keepdim=True).clamp_min(1e-6)  # (3, R, R)
+    sky = chroma[:, torch.isin(labels, torch.tensor(sorted(top), device=labels.device))].mean(1)
+    land = chroma[:, ~dyn].mean(1)
+    keep = dyn.clone()
+    for k in set(range(1, n + 1)) - top:
+        c = chroma[:, labels == k].mean(1)
+        if (c - land).norm() < margin * (c - sky).norm():
+            keep &= labels != k
+    return keep.to(mask.dtype)[None, None], int((dyn & ~keep).sum())
+
+
+def thin_structures(
+    alpha: torch.Tensor, photo: torch.Tensor, width: float = 1 / 200, contrast: float = 0.08
+) -> torch.Tensor:
+    """(1, 1, h, w) bool: thin things against the sky that rise from the land (towers, masts, antennas, tree tops,
+    roof edges), too thin for the generator's 64 px mask.
+
+    A pixel is a candidate when it stands out from its surroundings by more than ``contrast`` (grey, [0, 1]) at
+    a scale up to ``width`` x the short side (4-5 px at 1024: the black and white top-hats, a closing or an
+    opening with that square less the photo). Candidates are kept only when connected, through candidates, to
+    the land (``alpha`` < 0.5): a mast or a tree top is, the texture inside a cloud is not.
+    """
+    h, w = photo.shape[-2:]
+    k = 2 * max(1, round(width * min(h, w))) + 1
+
+    def dilate(x: torch.Tensor) -> torch.Tensor:  # a square's max is separable: a row, then a column
+        return F.max_pool2d(F.max_pool2d(x, (1, k), 1, (0, k // 2)), (k, 1), 1, (k // 2, 0))
+
+    def erode(x: torch.Tensor) -> torch.Tensor:
+        return -dilate(-x)
+
+    grey = ((photo.float() + 1) / 2).mean(1, keepdim=True)
+    standout = torch.maximum(erode(dilate(grey)) - grey, grey - dilate(erode(grey)))
+    land = (alpha < 0.5)[0, 0].cpu().numpy()
+    labels, _ = ndimage.label((standout[0, 0] > contrast).cpu().numpy() | land, np.ones((3, 3)))  # 8-connected
+    thin = np.isin(labels, np.unique(labels[land])) & ~land
+    thin = torch.from_numpy(thin).to(alpha.device)[None, None].float()
+    return F.max_pool2d(thin, 3, 1, 1) > 0  # their anti-aliased edges too
+
+
+@torch.no_grad()
+def moving_region(photo: torch.Tensor, segmenter: torch.nn.Module, options: RegionOptions | None = None) -> Region:
+    """The moving region of ``photo`` (1, 3, H, W) in [-1, 1], any size (see the module docstring)."""
+    opts = options or RegionOptions()
+    return refine_region(coarse_probability(segmenter, photo, opts.side).cpu(), photo, opts)
+
+
+@torch.no_grad()
+def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: RegionOptions | None = None) -> Region:
+    """Steps 2-4 of the module docstring on a coarse ``probability`` (1, 1, h, w) of motion for ``photo``
+    (1, 3, H, W) in [-1, 1]."""
+    opts = options or RegionOptions()
+    h, w = photo.shape[-2:]
+    prob = probability.float().cpu()
+    moving = prob[0, 0].numpy() > 0.5
+    changes = {}
+    if opts.islands:
+        islands = sky_islands(moving, prob[0, 0].numpy())
+        changes["sky_islands"] = int(islands.sum())
+        moving = moving | islands
+    if opts.land_coloured:
+        small = F.interpolate(photo.float().cpu(), size=moving.shape, mode="area")
+        kept, dropped = drop_land_coloured(torch.from_numpy(moving).float()[None, None], small)
+        moving, changes["land_coloured_water"] = kept[0, 0].numpy() > 0.5, dropped
+    if opts.refine:
+        s = min(1.0, opts.matte_side / max(h, w))
+        size = (max(1, round(h * s)), max(1, round(w * s)))
+        image = (F.interpolate(photo.float().cpu(), size=size, mode="area")[0].permute(1, 2, 0).numpy() + 1) / 2
+        alpha = torch.from_numpy(matte(image.clip(0, 1), moving, opts.band)).float()[None, None]
+    else:
+        alpha = torch.from_numpy(moving).float()[None, None]
+    alpha = F.interpolate(alpha, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+    if opts.keep_thin:
+        alpha = alpha.masked_fill(thin_structures(alpha, photo.cpu()), 0.0)
+    alpha = torch.where(alpha < 0.01, torch.zeros_like(alpha), torch.where(alpha > 0.99, torch.ones_like(alpha), alpha))
+    p = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
+    return Region(alpha, (p >= UNSURE) & (p <= 1 - UNSURE), prob, changes)

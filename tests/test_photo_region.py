@@ -1,0 +1,138 @@
+"""The moving region of a photo: topology, matting, scores, the photo world, the shipped segmenter on hard cases."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from data_prep.photo_world import HARD_CASES, KINDS, hard_case, render_world
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, export_segmenter, load_segmenter
+from dl_lightning.data.images import pil_to_tensor
+from dl_lightning.metrics.region_scores import boundary_f, region_scores
+from dl_lightning.photo.region import RegionOptions, matte, moving_region, sky_islands
+from tests.conftest import REPO
+
+
+def test_still_islands_in_the_sky_move_and_what_stands_on_the_land_stays():
+    moving = np.zeros((40, 60), bool)
+    moving[:25] = True  # sky above row 25
+    moving[32:, 10:50] = True  # a lake below the land band
+    prob = np.where(moving, 0.9, 0.05)
+    moving[5:10, 20:30] = False  # a dark cloud inside the sky, read as land
+    moving[12:25, 40:43] = False  # a tower rising from the land into the sky
+    moving[34:37, 20:24] = False  # a rock in the lake
+    prob[5:10, 20:30] = 0.1  # the segmenter was sure of the cloud: the rule alone moves it (above the horizon)
+    prob[34:37, 20:24] = 0.05
+    islands = sky_islands(moving, prob)
+    assert islands[5:10, 20:30].all(), "the enclosed cloud is sky"
+    assert not islands[12:25, 40:43].any(), "the tower joins the land: still"
+    assert not islands[34:37, 20:24].any(), "a rock the segmenter was sure of stays in the lake"
+    prob[34:37, 20:24] = 0.45
+    assert sky_islands(moving, prob)[34:37, 20:24].all(), "one it doubted moves with the water"
+
+
+def test_matting_moves_a_misplaced_coarse_edge_to_the_photos_edge():
+    """A 40 px tower against a sky gradient, its coarse mask 5 px too narrow on each side and 5 px too short (as a
+    segmenter at a quarter of the size draws it): the matting cuts it where the photo does. (Matting refines an edge
+    the coarse mask placed roughly; a structure the coarse mask misses has no still samples to be matted from.)"""
+    h, w = 160, 200
+    sky = np.linspace(0.9, 0.6, h)[:, None, None] * np.array([0.6, 0.8, 1.0])
+    img = np.broadcast_to(sky, (h, w, 3)).copy()
+    truth = np.ones((h, w), bool)
+    truth[120:] = truth[30:, 80:120] = False
+    img[~truth] = (0.35, 0.3, 0.25)
+    coarse = truth.copy()
+    coarse[30:120, 80:85] = coarse[30:120, 115:120] = coarse[30:35] = True  # the coarse mask misses 5 px each side
+    small = np.asarray(Image.fromarray(coarse.astype(np.uint8) * 255).resize((50, 40), Image.BOX)) > 127
+    alpha = matte(img, small, band=2.0) > 0.5
+    coarse_iou = region_scores(coarse, truth)["iou"]
+    scores = region_scores(alpha, truth, margin=1)
+    assert scores["iou"] > coarse_iou and scores["iou"] > 0.99, (scores, coarse_iou)
+    assert scores["structures_moving"] == 0 and scores["sky_still"] < 0.01
+
+
+def test_region_scores_on_known_masks():
+    truth = np.zeros((400, 400), bool)
+    truth[:200] = True
+    same = region_scores(truth, truth)
+    assert same == {"iou": 1.0, "boundary_f": 1.0, "sky_still": 0.0, "structures_moving": 0.0}
+    low = np.zeros_like(truth)
+    low[:240] = True  # the edge 40 px too low: the land's top band (8 px past the 2 px margin) moves
+    s = region_scores(low, truth)
+    assert s["iou"] == pytest.approx(200 / 240) and s["sky_still"] == 0 and s["structures_moving"] == 1.0
+    near = np.zeros_like(truth)
+    near[:202] = True
+    assert boundary_f(low, truth) == 0.0 and boundary_f(near, truth) == 1.0  # 2 px off: within the tolerance
+    tower = np.zeros_like(truth)
+    tower[80:240, 160:180] = True
+    assert region_scores(truth, truth, structures=tower)["structures_moving"] == 0
+    assert region_scores(truth | tower, truth, structures=tower)["structures_moving"] == 1.0
+
+
+def test_the_photo_world_is_seeded_and_its_masks_agree():
+    a, b = render_world(3, (48, 80)), render_world(3, (48, 80))
+    assert a.image.shape == (48, 80, 3) and np.array_equal(a.image, b.image) and np.array_equal(a.moving, b.moving)
+    assert not np.array_equal(a.image, render_world(4, (48, 80)).image)
+    everything = render_world(5, 96, kinds=dict.fromkeys(KINDS, True), mode="sunset")
+    assert not (everything.structures & everything.moving).any() and everything.structures.any()
+    assert not (everything.dark_clouds & ~everything.moving).any()
+    towers = render_world(6, 256, camera=False, kinds=dict.fromkeys(KINDS, False), tower_widths=(3, 12, 30))
+    assert towers.moving[0].mean() > 0.9 and not towers.moving[-10:].any()  # sky above (spires reach in), land below
+    widths = [int(towers.structures[:, c].any()) for c in range(256)]
+    assert 0.6 * (3 + 12 + 30) / 4 < sum(widths) < 2 * (3 + 12 + 30) / 4  # three towers, at 256 px: a quarter
+
+
+def test_a_segmenter_exports_to_safetensors_and_loads_the_same(segmenter_ckpt, tmp_path):
+    ckpt = segmenter_ckpt[0]
+    out = export_segmenter(ckpt, tmp_path / "seg.safetensors")
+    a, b = load_segmenter(ckpt), load_segmenter(out)
+    assert a.cfg == b.cfg and a.cfg.resolution == 32  # the side it was trained at, from its data
+    x = torch.rand(2, 3, 40, 56) * 2 - 1
+    torch.testing.assert_close(a.probability(x), b.probability(x))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_segmenter(DEFAULT_PHOTO_SEGMENTER)
+
+
+def test_the_shipped_segmenter_loads_and_finds_the_sky_of_a_real_photo(shipped):
+    assert shipped.cfg.resolution == 128
+    photo = Image.open(REPO / "tests" / "data" / "hills.jpg").convert("RGB").resize((512, 512), Image.LANCZOS)
+    truth = np.asarray(Image.open(REPO / "bench" / "photo_masks" / "hills.png").convert("L").resize((512, 512))) > 127
+    region = moving_region(pil_to_tensor(photo)[None], shipped, RegionOptions(matte_side=512))
+    assert region_scores(region.alpha[0, 0].numpy() > 0.5, truth)["iou"] > 0.95
+    assert torch.equal(region.alpha[:, :, -100:], torch.zeros_like(region.alpha[:, :, -100:]))  # the land: exactly 0
+
+
+def _case(shipped, name: str, size: int):
+    r = hard_case(name, size)
+    photo = pil_to_tensor(Image.fromarray((r.image * 255 + 0.5).astype(np.uint8)))[None]
+    return r, moving_region(photo, shipped).alpha[0, 0].numpy() > 0.5
+
+
+@pytest.mark.parametrize("name", ["towers", "towers_overcast"])
+def test_every_tower_stays_still_at_256_px(shipped, name):
+    from scipy import ndimage
+
+    r, moving = _case(shipped, name, 256)
+    labels, n = ndimage.label(r.structures)
+    assert n >= 6
+    for k in range(1, n + 1):
+        tower = labels == k
+        assert (tower & moving).sum() <= 0.02 * tower.sum() + 1, f"structure {k} of {n} ({tower.sum()} px) moves"
+
+
+def test_an_enclosed_dark_cloud_moves(shipped):
+    r, moving = _case(shipped, "dark_cells", 256)
+    assert r.dark_clouds.sum() > 500 and (r.dark_clouds & ~moving).sum() <= 0.02 * r.dark_clouds.sum()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(HARD_CASES))
+def test_hard_cases_at_1024_px_meet_the_bars(shipped, name):
+    from dl_lightning.metrics.region_scores import region_scores as scores
+
+    r, moving = _case(shipped, name, 1024)
+    s = scores(moving, r.moving, r.structures, margin=1)
+    assert s["structures_moving"] <= 0.02 and s["sky_still"] <= 0.02, s
