@@ -158,6 +158,7 @@ def main() -> None:
     p.add_argument("--photos", default="data/photos", help="the folder `make photos` fills")
     p.add_argument("--segmenter", default=DEFAULT_PHOTO_SEGMENTER, help="segmenter (.safetensors or .ckpt)")
     p.add_argument("--ablate", action="store_true", help="each step of the region in turn (coarse, +islands, ...)")
+    p.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE", help="RegionOptions fields, e.g. flip=true")
     p.add_argument("--no-hard", action="store_true", help="photos only")
     p.add_argument("--views", default=None, help="write each photo's mask overlay and animation frames here")
     p.add_argument("--json", default=None, help="write every row here")
@@ -167,12 +168,13 @@ def main() -> None:
     fetch_photos(args.photos)
     segmenter = load_segmenter(args.segmenter)
     results = {}
+    given = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.set)}
     for step, kw in STEPS.items() if args.ablate else [("default", {})]:
-        rows = evaluate(segmenter, args.photos, RegionOptions(**kw), hard=not args.no_hard)
+        rows = evaluate(segmenter, args.photos, RegionOptions(**{**kw, **given}), hard=not args.no_hard)
         results[step] = rows
         print(f"\n### {step} ({args.segmenter})\n\n{table(rows)}", flush=True)
     if args.views:
-        save_views(segmenter, args.photos, RegionOptions(), Path(args.views))
+        save_views(segmenter, args.photos, RegionOptions(**given), Path(args.views))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

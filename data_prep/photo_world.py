@@ -8,7 +8,7 @@ world draws, at any size:
   grey, dark or sunset-lit, as fractal layers and as separate dark masses;
 * land: hills and mountains, flat fields, beaches; near ground of boards (a dock), a road with a guardrail,
   gravel or rocks, which a segmenter that knows only smooth ground takes for water; sea or lakes with waves that
-  reflect the sky and the land;
+  reflect the sky and the land, rough or as still as a mirror;
 * still things that rise into the sky: towers and minarets 3-30 px wide at 1024 px (with balconies and spires),
   domes, city skylines, masts, bare trees (branching), leafy trees, conifers; boats and piers on the water;
   lit (brighter or darker than the sky) or as silhouettes;
@@ -223,9 +223,12 @@ def _water(c: _Canvas, rng, sky: np.ndarray, horizon: float, far: float, shore: 
     rows = np.clip(np.round((2 * horizon - c.y[:, 0]) * c.h - 0.5), 0, c.h - 1).astype(int)
     waves = fbm([rng.random((8, 48)).astype(np.float32) for _ in range(3)], c.x * np.ones_like(c.y),
                 c.y * 12 * np.ones_like(c.x), 6.0)  # fmt: skip
-    refl = sky[rows] * rng.uniform(0.5, 0.9)
+    calm = rng.random() < 0.35  # a still lake: a near-perfect mirror, as common in photos as rough water
+    refl = sky[rows] * (rng.uniform(0.8, 1.0) if calm else rng.uniform(0.5, 0.9))
     tint = _jitter(rng, (0.1, 0.22, 0.3))
-    water = lerp(refl, tint[None, None] * np.ones_like(refl), rng.uniform(0.2, 0.6)) * (0.8 + 0.4 * waves[..., None])
+    chop = rng.uniform(0.0, 0.06) if calm else rng.uniform(0.1, 0.4)
+    mix = rng.uniform(0.0, 0.15) if calm else rng.uniform(0.2, 0.6)
+    water = lerp(refl, tint[None, None] * np.ones_like(refl), mix) * (1 - chop / 2 + chop * waves[..., None])
     c.img = np.where(m[..., None], water, c.img).astype(np.float32)
     return m
 

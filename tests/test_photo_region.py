@@ -51,6 +51,15 @@ def test_matting_moves_a_misplaced_coarse_edge_to_the_photos_edge():
     assert scores["structures_moving"] == 0 and scores["sky_still"] < 0.01
 
 
+def test_a_flat_photo_that_the_matting_cannot_solve_keeps_the_coarse_edge(capsys):
+    flat = np.full((64, 96, 3), (0.35, 0.55, 0.8))  # one colour: the matting's system has no unique answer
+    coarse = np.zeros((16, 24), bool)
+    coarse[:8] = True
+    alpha = matte(flat, coarse, band=1.5)
+    assert alpha.shape == (64, 96) and np.isfinite(alpha).all()
+    assert (alpha[:24] > 0.5).all() and (alpha[40:] < 0.5).all()
+
+
 def test_region_scores_on_known_masks():
     truth = np.zeros((400, 400), bool)
     truth[:200] = True

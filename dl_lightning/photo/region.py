@@ -34,6 +34,8 @@ from scipy import ndimage
 DOUBT = 0.3
 #: Pixels whose coarse probability lies in [UNSURE, 1 - UNSURE] are reported as uncertain.
 UNSURE = 0.2
+#: The matting's regulariser, tried in turn until its solver converges (pymatting's default first).
+MATTE_EPSILONS = (1e-7, 1e-4)
 
 
 @dataclass
@@ -42,19 +44,23 @@ class RegionOptions:
 
     Attributes:
         side: short side at which the segmenter sees the photo; None: the side it was trained at.
+        flip: average the segmenter's probability over the photo and its mirror image.
         islands: apply step 2's islands rule.
         land_coloured: apply step 2's land-coloured water rule.
         refine: apply step 3 (matting). Off: the coarse mask upsampled (bilinear) is the alpha.
         keep_thin: apply step 4 (thin structures stay still).
+        thin_width: the widest thin structure, as a fraction of the short side.
         matte_side: the largest side the matting works at (the photo is downsampled to it; the alpha upsampled).
         band: half-width of the matting's unknown band, in coarse pixels.
     """
 
     side: int | None = None
+    flip: bool = False
     islands: bool = True
     land_coloured: bool = True
     refine: bool = True
     keep_thin: bool = True
+    thin_width: float = 1 / 200
     matte_side: int = 1024
     band: float = 1.5
 
@@ -79,15 +85,19 @@ class Region:
         }
 
 
-def coarse_probability(segmenter: torch.nn.Module, photo: torch.Tensor, side: int | None = None) -> torch.Tensor:
+def coarse_probability(
+    segmenter: torch.nn.Module, photo: torch.Tensor, side: int | None = None, flip: bool = False
+) -> torch.Tensor:
     """(1, 3, H, W) in [-1, 1] -> (1, 1, h, w): the segmenter's probability of motion at short side ``side``
-    (default: the side it was trained at)."""
+    (default: the side it was trained at); with ``flip``, the mean of the photo's and its mirror image's."""
     side = side or segmenter.cfg.resolution
     h, w = photo.shape[-2:]
     s = side / min(h, w)
     size = (max(8, round(h * s)), max(8, round(w * s)))
     small = F.interpolate(photo.float(), size=size, mode="area" if s < 1 else "bilinear", align_corners=None)
-    return segmenter.to(photo.device).eval().probability(small.clamp(-1, 1))[:, None]
+    net = segmenter.to(photo.device).eval()
+    prob = net.probability(small.clamp(-1, 1))[:, None]
+    return (prob + net.probability(small.clamp(-1, 1).flip(-1))[:, None].flip(-1)) / 2 if flip else prob
 
 
 def horizon_row(moving: np.ndarray) -> int:
@@ -131,7 +141,16 @@ def matte(image: np.ndarray, moving: np.ndarray, band: float) -> np.ndarray:
         return big.astype(np.float64)
     trimap = np.full(big.shape, 0.5)
     trimap[sure_moving], trimap[sure_still] = 1.0, 0.0
-    return np.clip(estimate_alpha_cf(image.astype(np.float64), trimap), 0, 1)
+    for epsilon in MATTE_EPSILONS:  # flat colours make the system ill-conditioned: a larger epsilon regularises it
+        try:
+            alpha = estimate_alpha_cf(
+                image.astype(np.float64), trimap, laplacian_kwargs={"epsilon": epsilon}, cg_kwargs={"maxiter": 2000}
+            )
+            return np.clip(alpha, 0, 1)
+        except ValueError:  # pymatting's conjugate gradients did not converge
+            continue
+    print("note: the matting did not converge on this photo (flat colours?): the moving region keeps its coarse edge")
+    return big.astype(np.float64)
 
 
 def components(mask: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -202,7 +221,7 @@ def thin_structures(
 def moving_region(photo: torch.Tensor, segmenter: torch.nn.Module, options: RegionOptions | None = None) -> Region:
     """The moving region of ``photo`` (1, 3, H, W) in [-1, 1], any size (see the module docstring)."""
     opts = options or RegionOptions()
-    return refine_region(coarse_probability(segmenter, photo, opts.side).cpu(), photo, opts)
+    return refine_region(coarse_probability(segmenter, photo, opts.side, opts.flip).cpu(), photo, opts)
 
 
 @torch.no_grad()
@@ -231,7 +250,7 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
         alpha = torch.from_numpy(moving).float()[None, None]
     alpha = F.interpolate(alpha, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
     if opts.keep_thin:
-        alpha = alpha.masked_fill(thin_structures(alpha, photo.cpu()), 0.0)
+        alpha = alpha.masked_fill(thin_structures(alpha, photo.cpu(), opts.thin_width), 0.0)
     alpha = torch.where(alpha < 0.01, torch.zeros_like(alpha), torch.where(alpha > 0.99, torch.ones_like(alpha), alpha))
     p = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
     return Region(alpha, (p >= UNSURE) & (p <= 1 - UNSURE), prob, changes)
