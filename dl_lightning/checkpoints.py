@@ -204,11 +204,15 @@ def load_segmenter(path: str | Path) -> Segmenter:
     return net.eval().requires_grad_(False)
 
 
-def export_segmenter(ckpt: str | Path, path: str | Path = DEFAULT_PHOTO_SEGMENTER) -> Path:
-    """A SegmenterModule checkpoint's network as a ``.safetensors`` file with its config (``make segmenter``)."""
-    net = load_segmenter(ckpt)
-    out = write_safetensors(net.state_dict(), path, "segmenter", config=json.dumps(asdict(net.cfg)))
-    print(f"exported the segmenter to {out}")
+def export_segmenter(ckpts: str | Path | list[str | Path], path: str | Path = DEFAULT_PHOTO_SEGMENTER) -> Path:
+    """SegmenterModule checkpoints' network as a ``.safetensors`` file with its config (``make segmenter``); with
+    several checkpoints of one run, the mean of their weights (and of their normalisation statistics)."""
+    nets = [load_segmenter(c) for c in (ckpts if isinstance(ckpts, list) else [ckpts])]
+    states = [n.state_dict() for n in nets]
+    mean = {k: sum(s[k].double() for s in states).div(len(states)).to(v.dtype) if v.is_floating_point() else v
+            for k, v in states[-1].items()}  # fmt: skip
+    out = write_safetensors(mean, path, "segmenter", config=json.dumps(asdict(nets[-1].cfg)))
+    print(f"exported the segmenter ({len(nets)} checkpoint(s) averaged) to {out}")
     return out
 
 

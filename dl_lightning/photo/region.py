@@ -8,13 +8,14 @@ hand masks and on synthetic hard cases):
 2. **topology** on the coarse mask: a still island that touches no border and lies above the horizon (a dark
    cloud inside the sky) is sky; below the horizon (a rock in a lake), or touching only the top border, it is sky
    only where the segmenter doubted (mean probability above :data:`DOUBT`); a water region coloured like the land
-   is land (:func:`drop_land_coloured`). Whatever is still and joined to
-   the land stays still, whatever its width;
+   is land (:func:`drop_land_coloured`). Whatever is still and joined to the land stays still, whatever its width;
 3. **refinement**: closed-form matting (pymatting; Levin, Lischinski and Weiss 2008) at up to ``matte_side`` px,
    in a trimap whose unknown band is ``band`` coarse pixels either side of the coarse edge, so a minaret, a
    branch or a roof line is cut where the photo's colours cut it;
-4. **thin structures** at full resolution: masts, wires and twigs of 1-5 px that rise from the land stay still
-   (:func:`thin_structures`).
+4. **thin and upright structures** at full resolution: masts, wires and twigs up to 1/200 of the short side wide
+   (:func:`thin_structures`), and towers, minarets and trunks up to 1/50 wide that stand out from the sky on either
+   side and are three times taller than wide (:func:`towers`), that rise from the land, stay still: the segmenter
+   at 128 px hardly sees what is narrower than two of its pixels.
 
 :class:`Region` also says where the answer is doubtful: the pixels whose coarse probability lies between
 :data:`UNSURE` and 1 - :data:`UNSURE`, the places a user may want to paint.
@@ -48,8 +49,10 @@ class RegionOptions:
         islands: apply step 2's islands rule.
         land_coloured: apply step 2's land-coloured water rule.
         refine: apply step 3 (matting). Off: the coarse mask upsampled (bilinear) is the alpha.
-        keep_thin: apply step 4 (thin structures stay still).
+        keep_thin: apply step 4 (thin and upright structures stay still).
         thin_width: the widest thin structure, as a fraction of the short side.
+        tower_width: the widest upright structure that stays still (:func:`towers`), as a fraction of the short side;
+            0: off.
         matte_side: the largest side the matting works at (the photo is downsampled to it; the alpha upsampled).
         band: half-width of the matting's unknown band, in coarse pixels.
     """
@@ -61,6 +64,7 @@ class RegionOptions:
     refine: bool = True
     keep_thin: bool = True
     thin_width: float = 1 / 200
+    tower_width: float = 1 / 50
     matte_side: int = 1024
     band: float = 1.5
 
@@ -217,6 +221,31 @@ def thin_structures(
     return F.max_pool2d(thin, 3, 1, 1) > 0  # their anti-aliased edges too
 
 
+def towers(
+    alpha: torch.Tensor, photo: torch.Tensor, width: float = 1 / 50, contrast: float = 0.08, aspect: float = 3.0
+) -> torch.Tensor:
+    """(1, 1, h, w) bool: narrow upright things (towers, minarets, chimneys, trunks) up to ``width`` x the short side
+    wide, standing out in some colour channel by more than ``contrast`` from the sky on either side of them (a top-hat
+    with a horizontal line), that rise from the land (``alpha`` < 0.5) and are at least ``aspect`` times taller than
+    wide. Clouds are wider than tall and do not pass."""
+    h, w = photo.shape[-2:]
+    k = 2 * max(1, round(width * min(h, w))) + 1
+    rgb = (photo.float() + 1) / 2
+    row_max = lambda x: F.max_pool2d(x, (1, k), 1, (0, k // 2))  # noqa: E731
+    standout = torch.maximum(-row_max(-row_max(rgb)) - rgb, rgb - row_max(-row_max(-rgb))).amax(1, keepdim=True)
+    land = (alpha < 0.5)[0, 0].cpu().numpy()
+    candidates = (standout[0, 0] > contrast).cpu().numpy() & ~land
+    labels, n = ndimage.label(candidates, np.ones((3, 3)))
+    if n == 0:
+        return torch.zeros_like(alpha, dtype=torch.bool)
+    touching = np.unique(labels[ndimage.binary_dilation(land, np.ones((3, 3))) & candidates])
+    keep = np.zeros(n + 1, bool)
+    for i, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is not None and i in touching:
+            keep[i] = (box[0].stop - box[0].start) >= aspect * (box[1].stop - box[1].start)
+    return torch.from_numpy(keep[labels]).to(alpha.device)[None, None]
+
+
 @torch.no_grad()
 def moving_region(photo: torch.Tensor, segmenter: torch.nn.Module, options: RegionOptions | None = None) -> Region:
     """The moving region of ``photo`` (1, 3, H, W) in [-1, 1], any size (see the module docstring)."""
@@ -251,6 +280,8 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
     alpha = F.interpolate(alpha, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
     if opts.keep_thin:
         alpha = alpha.masked_fill(thin_structures(alpha, photo.cpu(), opts.thin_width), 0.0)
+        if opts.tower_width > 0:
+            alpha = alpha.masked_fill(towers(alpha, photo.cpu(), opts.tower_width), 0.0)
     alpha = torch.where(alpha < 0.01, torch.zeros_like(alpha), torch.where(alpha > 0.99, torch.ones_like(alpha), alpha))
     p = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
     return Region(alpha, (p >= UNSURE) & (p <= 1 - UNSURE), prob, changes)
