@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--water-speed", type=float, help="the water's speed multiplier (default: the sky's, mirrored)")
     g.add_argument("--water-direction", type=float, help="the water's direction in degrees (default: the sky's)")
     g.add_argument(
-        "--no-thin", action="store_true", help="let thin things against the sky (masts, wires, twigs) move with it"
+        "--no-thin", action="store_true", help="let thin and upright things (masts, twigs, towers) move with the sky"
     )
     g.add_argument(
         "--no-refine", action="store_true", help="keep the moving region's coarse edges (no matting at up to 1024 px)"

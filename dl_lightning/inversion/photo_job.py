@@ -81,7 +81,7 @@ class PhotoOptions:
         zdyn_end: the path's end (z_dyn_dim,), or None for a random one from ``seed``.
         raw_mask: keep the segmenter's coarse mask as predicted (no topology, matting or thin structures).
         refine: cut the moving region's edges where the photo's colours cut them (matting, at up to 1024 px).
-        keep_thin: thin things against the sky (masts, wires, twigs) stay still.
+        keep_thin: thin and upright things against the sky (masts, wires, twigs, towers) stay still.
     """
 
     fit: str = "crop"
