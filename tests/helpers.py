@@ -30,7 +30,8 @@ class ParamFingerprint(pl.Callback):
 
 def alpha_from_mask(mask, photo, geometry, keep_thin: bool = True):
     """The moving region's alpha at the photo's size from a known coarse mask on the generator's square (1, 1, r, r),
-    as :func:`dl_lightning.photo.region.refine_region` makes it (no topology, no matting: the known mask as is)."""
+    as :func:`dl_lightning.photo.region.refine_region` makes it without islands or matting (land-coloured water
+    dropped, thin and upright structures kept as the flag says)."""
     from dl_lightning.inversion.composite import frame_to_output
     from dl_lightning.photo.region import RegionOptions, refine_region
 
