@@ -34,8 +34,11 @@ def images_to_shards(
     upscale: bool = False,
     fmt: str = "jpg",
     overwrite: bool = False,
+    min_shards: int = 32,
+    seed: int = 0,
 ) -> DatasetWriter:
-    """Centre-crop and resize every photo under ``src`` into ``out/static`` shards.
+    """Centre-crop and resize every photo under ``src`` into ``out/static`` shards, in a seeded random order over
+    at least ``min_shards`` shards (folders of one place or one trip do not stay together).
 
     Unreadable, truncated, too large (decompression bomb) or too small images are
     skipped with a one-line reason each and counted in the manifest.
@@ -43,8 +46,10 @@ def images_to_shards(
     files = list_files(src, IMAGE_EXTENSIONS)
     if not files:
         raise UserError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {src}")
-    settings = dict(source="images", src=str(src), resolution=resolution, upscale=upscale, format=fmt)
-    with DatasetWriter(out, shard_size=shard_size, overwrite=overwrite, settings=settings) as writer:
+    settings = dict(source="images", src=str(src), resolution=resolution, upscale=upscale, format=fmt, mix_seed=seed)
+    with DatasetWriter(
+        out, shard_size=shard_size, overwrite=overwrite, settings=settings, mix_seed=seed, min_shards=min_shards
+    ) as writer:
         for i, path in enumerate(tqdm(files, desc="images", unit="img")):
             try:
                 img = center_crop_resize(open_rgb(path), resolution, upscale=upscale)

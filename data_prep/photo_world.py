@@ -13,7 +13,10 @@ world draws, at any size:
   domes, city skylines, masts, bare trees (branching), leafy trees, conifers; boats and piers on the water;
   lit (brighter or darker than the sky) or as silhouettes;
 * a camera: exposure, white balance, a colour grade (teal and orange, a blue cast, faded), gamma, vignetting,
-  blur, noise and JPEG.
+  blur, noise and JPEG;
+* what real photos add (``extras``, drawn from a second random stream so the scenes above keep their pixels):
+  water that runs to the frame's bottom edge, reeds standing in still water, sun glare on the near ground and
+  the near ground out of focus (a shallow depth of field).
 
 Moving = sky (clouds, sun) and water, as DeepLandscape animates them; everything else is still. Every scene is
 seeded. :func:`render_world` returns the image and masks; :func:`hard_case` draws the benchmark's named cases.
@@ -139,6 +142,7 @@ def render_world(
     kinds: dict[str, bool] | None = None,
     camera: bool = True,
     tower_widths: tuple[float, ...] = (),
+    extras: bool = True,
 ) -> WorldRender:
     """One seeded photo-like scene.
 
@@ -150,8 +154,11 @@ def render_world(
         kinds: what to include (:data:`KINDS` -> bool); missing kinds are drawn with their own probability.
         camera: apply the camera (:func:`_camera`); off for exact hard cases.
         tower_widths: towers of these widths (px at a 1024 px short side) standing on the land, spread across.
+        extras: draw the extras (water to the bottom edge, reeds, glare, a shallow depth of field), from their
+            own random stream.
     """
     rng = np.random.default_rng([seed, 37])
+    rx = np.random.default_rng([seed, 37, 2]) if extras else None
     h, w = (size, size) if isinstance(size, int) else size
     c = _Canvas(h * supersample, w * supersample)
     mode = mode or str(rng.choice(list(SKIES), p=[0.35, 0.17, 0.15, 0.13, 0.1, 0.1]))
@@ -179,8 +186,12 @@ def render_world(
         shore = far + rng.uniform(0.1, 1.0 - far) + 0.03 * fbm_1d(rng, c.x[0])
         if has["beach"]:
             shore = np.minimum(shore, 0.97)
+        elif rx is not None and rx.random() < 0.4:  # water up to the frame's bottom edge
+            shore = np.full_like(shore, 1.1)
         water = _water(c, rng, c.img if rng.random() < 0.7 else sky, horizon, far, shore)
         c.still &= ~water
+        if rx is not None and rx.random() < 0.3:
+            _reeds(c, rx, water, horizon)
         if has["beach"]:
             sand = (c.y >= shore[None, :]) & ~water
             c.img[sand] = _jitter(rng, (0.78, 0.7, 0.52)) * {"night": 0.2}.get(mode, 1.0)
@@ -248,7 +259,10 @@ def render_world(
         for px in np.arange(x0, x1, rng.uniform(0.03, 0.1)):
             c.paint(c.rect(px, px + c.px(4), y, y + th * 3), colour)
     if has["foreground"]:
+        before = c.img.copy()
         _foreground(c, rng, mode)
+        if rx is not None:
+            _near_ground_light(c, rx, np.any(c.img != before, -1))
     moving = ~c.still
     img = c.img
     if supersample > 1:
@@ -263,6 +277,35 @@ def render_world(
     if camera:
         img = _camera(rng, img)
     return WorldRender(img, moving, structures & ~moving, dark & moving)
+
+
+def _reeds(c, rng: np.random.Generator, water: np.ndarray, horizon: float) -> None:
+    """A bed of reeds standing in the water (still): thin dark or sunlit strokes, rising a little above it."""
+    x0 = rng.uniform(0.0, 0.8)
+    x1 = x0 + rng.uniform(0.1, 0.4)
+    y = horizon + rng.uniform(0.05, 0.5) * (1 - horizon)
+    colour = _jitter(rng, rng.choice([(0.15, 0.12, 0.08), (0.55, 0.45, 0.3)]), 0.1)
+    for x in rng.uniform(x0, x1, int(rng.integers(20, 80))):
+        top = y - rng.uniform(0.01, 0.08)
+        stem = c.segment((x, y + rng.uniform(0, 0.02)), (x + rng.uniform(-0.01, 0.01), top), c.px(rng.uniform(0.7, 2)))
+        c.paint(stem & (water | (c.y < y)), colour)
+
+
+def _near_ground_light(c, rng: np.random.Generator, near: np.ndarray) -> None:
+    """Sun glare on the near ground (a warm bright patch) and, sometimes, the near ground out of focus."""
+    from scipy import ndimage
+
+    if not near.any():
+        return
+    if rng.random() < 0.5:
+        gx, gy, r = rng.uniform(0.1, 0.9), rng.uniform(0.6, 1.0), rng.uniform(0.1, 0.4)
+        glow = np.exp(-((c.x - gx) ** 2 + ((c.y - gy) * c.h / c.w) ** 2) / r**2)
+        warm = _jitter(rng, (1.0, 0.85, 0.55), 0.1)
+        c.img = np.where(near[..., None], c.img * (1 + rng.uniform(0.5, 1.5) * glow[..., None] * warm), c.img)
+    if rng.random() < 0.5:
+        s = rng.uniform(0.005, 0.02) * c.w
+        soft = ndimage.gaussian_filter(c.img, (s, s, 0))
+        c.img = np.where(near[..., None], soft, c.img).astype(np.float32)
 
 
 #: The benchmark's synthetic hard cases: name -> (seed, sky, kinds, tower widths in px at 1024). Towers 3-30 px
@@ -283,4 +326,6 @@ HARD_CASES = {
 def hard_case(name: str, size: int) -> WorldRender:
     """Hard case ``name`` of :data:`HARD_CASES` at ``size`` px (supersampled 2x up to 256 px), with the camera."""
     seed, mode, kinds, widths = HARD_CASES[name]
-    return render_world(seed, size, supersample=2 if size <= 256 else 1, mode=mode, kinds=kinds, tower_widths=widths)
+    return render_world(
+        seed, size, supersample=2 if size <= 256 else 1, mode=mode, kinds=kinds, tower_widths=widths, extras=False
+    )

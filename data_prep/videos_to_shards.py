@@ -1,7 +1,10 @@
 """Convert timelapse videos (mp4/mov/webm/..., via PyAV) or folders of frames into video shards.
 
 Each shard sample is one clip of ``frames_per_clip`` frames: ``f000.jpg`` ... plus a ``json``
-with its source. Long videos give several clips; ``every`` keeps one frame in ``every``.
+with its source. A video gives as many clips as it holds (all of it, unless ``max_clips_per_video`` caps it, which
+is said per video and counted in the manifest); ``every`` keeps one frame in ``every``. The clips of all videos
+are written in a seeded random order into at least ``min_shards`` shards (:class:`DatasetWriter`'s mixing), so a
+shuffle buffer and every rank's share hold many videos.
 """
 
 from __future__ import annotations
@@ -66,17 +69,23 @@ def videos_to_shards(
     resolution: int = 256,
     frames_per_clip: int = 16,
     every: int = 1,
-    max_clips_per_video: int = 64,
+    max_clips_per_video: int | None = None,
     shard_size: int = 100,
     upscale: bool = False,
     fmt: str = "jpg",
     overwrite: bool = False,
+    min_shards: int = 32,
+    seed: int = 0,
 ) -> DatasetWriter:
     """Cut every video under ``src`` into clips of ``frames_per_clip`` frames and write ``out/videos`` shards.
 
     A video's last clip may be shorter (>= 2 frames). Videos with fewer than 2 usable frames,
-    unreadable files and too-small frames are skipped with a reason and counted.
+    unreadable files and too-small frames are skipped with a reason and counted. ``max_clips_per_video`` (None:
+    no cap) keeps a video's first clips only, with a line per capped video. ``min_shards`` and ``seed``: the mixing
+    (module docstring).
     """
+    if max_clips_per_video is not None and max_clips_per_video < 1:
+        raise UserError(f"--max-clips-per-video must be >= 1, got {max_clips_per_video}")
     if frames_per_clip < 2:
         raise UserError(f"--frames-per-clip must be >= 2, got {frames_per_clip}")
     if every < 1:
@@ -90,10 +99,14 @@ def videos_to_shards(
         resolution=resolution,
         frames_per_clip=frames_per_clip,
         every=every,
+        max_clips_per_video=max_clips_per_video,
         upscale=upscale,
         format=fmt,
+        mix_seed=seed,
     )
-    with DatasetWriter(out, shard_size=shard_size, overwrite=overwrite, settings=settings) as writer:
+    with DatasetWriter(
+        out, shard_size=shard_size, overwrite=overwrite, settings=settings, mix_seed=seed, min_shards=min_shards
+    ) as writer:
         for v, path in enumerate(tqdm(sources, desc="videos", unit="video")):
             frames = read_frame_folder(path, every) if path.is_dir() else read_video_frames(path, every)
             clips, clip = 0, []
@@ -103,13 +116,17 @@ def videos_to_shards(
                     if len(clip) == frames_per_clip:
                         _write_clip(writer, v, clips, clip, path, src, fmt)
                         clips, clip = clips + 1, []
-                        if clips >= max_clips_per_video:
+                        if max_clips_per_video is not None and clips >= max_clips_per_video:
                             break
             except UserError as err:
                 tqdm.write(f"skip {path}: {short_reason(err)}")
                 writer.skip(short_reason(err).split(" (")[0])
                 continue
-            if len(clip) >= 2:
+            capped = max_clips_per_video is not None and clips >= max_clips_per_video
+            if capped and next(frames, None) is not None:
+                tqdm.write(f"{path}: kept its first {clips} clips (--max-clips-per-video); the rest is not used")
+                writer.skip("clips over --max-clips-per-video (videos capped)")
+            elif len(clip) >= 2:
                 _write_clip(writer, v, clips, clip, path, src, fmt)
                 clips += 1
             if clips == 0:

@@ -28,6 +28,36 @@ class ParamFingerprint(pl.Callback):
         os.sync()
 
 
+class DrawFingerprint(pl.Callback):
+    """Records a hash of every latent and noise map the GAN draws in training (``G.sample_z`` / ``G.sample_noise``,
+    wrapped in place) and of the random stream after them; each rank writes ``out/draws<r>.json`` at the end."""
+
+    def __init__(self, out: str):
+        self.out, self.draws = Path(out), []
+
+    def on_fit_start(self, trainer, module):
+        G = module.G
+        for name in ("sample_z", "sample_noise"):
+            fn = getattr(G, name)
+
+            def wrapped(*args, _fn=fn, _name=name, **kwargs):
+                out = _fn(*args, **kwargs)
+                h = hashlib.sha256()
+                for t in out:
+                    h.update(t.detach().cpu().numpy().tobytes())
+                self.draws.append(f"{_name}:{h.hexdigest()[:16]}")
+                return out
+
+            setattr(G, name, wrapped)
+
+    def on_train_end(self, trainer, module):
+        import torch
+
+        self.draws.append(f"after:{torch.rand(4).tolist()}")
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / f"draws{trainer.global_rank}.json").write_text(json.dumps(self.draws))
+
+
 def alpha_from_mask(mask, photo, geometry, keep_thin: bool = True):
     """The moving region's alpha at the photo's size from a known coarse mask on the generator's square (1, 1, r, r),
     as :func:`dl_lightning.photo.region.refine_region` makes it without islands or matting (land-coloured water

@@ -67,25 +67,40 @@ def test_resolution_mismatch_and_missing_data(tiny_data, tmp_path):
     assert r.returncode == 2 and "make data" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_two_process_ddp_on_cpu_keeps_ranks_in_sync(tiny_data, tmp_path):
-    out = tmp_path / "fp"
+def two_process_run(data, tmp_path, out, steps=3, extra=()):
     args = (
         TRAIN
-        + tiny_args(tiny_data, tmp_path, steps=3)
+        + tiny_args(data, tmp_path, steps=steps)
         + [
             "--trainer.accelerator=cpu",
             "--trainer.devices=2",
             "--trainer.strategy=ddp_gan",
             "--trainer.callbacks+=tests.helpers.ParamFingerprint",
             f"--trainer.callbacks.out={out}",
+            "--trainer.callbacks+=tests.helpers.DrawFingerprint",
+            f"--trainer.callbacks.out={out}",
+            *extra,
         ]
     )
-    r = run(args, timeout=600)
+    r = run(args, timeout=600, DL_PRECISION_CACHE=str(out / "precision.json"))
     assert r.returncode == 0, r.stderr[-3000:]
-    ranks = [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)]
+    said = [ln for ln in r.stdout.splitlines() if ln.startswith("precision: ")]
+    assert len(said) == 2 and "ms in fp32" in said[0] and "chosen by the run's first process" in said[1], said
+    return [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)], [
+        json.loads((out / f"draws{i}.json").read_text()) for i in range(2)
+    ]
+
+
+def test_two_process_ddp_on_cpu_keeps_ranks_in_sync_and_draws_apart(tiny_data, tmp_path):
+    ranks, draws = two_process_run(tiny_data, tmp_path / "a", tmp_path / "fp")
     assert ranks[0]["world_size"] == 2 and ranks[0]["global_step"] == 3
     for name in ("G", "D_st", "D_dyn", "G_ema"):  # parameters and buffers (w_avg)
         assert ranks[0][name] == ranks[1][name], f"{name} diverged across ranks"
+    # every rank draws its own latents and noise (z_st, z_dyn, S_st, S_dyn, mixing), none shared between ranks
+    assert len(draws[0]) == len(draws[1]) > 6
+    assert not set(draws[0]) & set(draws[1]), "ranks drew the same latents or noise"
+    _, again = two_process_run(tiny_data, tmp_path / "b", tmp_path / "fp2", steps=3)
+    assert again == draws, "the same seed gives each rank the same draws again"
 
 
 def test_plain_ddp_is_refused_with_advice(tiny_data, tmp_path):
@@ -271,3 +286,56 @@ def test_ddp_gan_gradients_match_one_process_on_the_global_batch(tmp_path):
         grads = torch.load(tmp_path / f"rank{r}.pt", weights_only=True)
         for g, p in zip(grads, model.parameters()):
             torch.testing.assert_close(g, p.grad, atol=1e-6, rtol=1e-5)
+
+
+def test_ranks_of_an_external_launcher_agree_on_precision_without_timing(monkeypatch):
+    """torchrun / SLURM start every rank at once: none times the model (they would all do it on one GPU at the
+    same time, and could choose differently); all take the hardware rule. A rank Lightning launched inherits."""
+    from dl_lightning.hardware import auto_precision
+    from dl_lightning.training.lightning_cli import PRECISION_ENV, shared_precision
+
+    def timing():
+        raise AssertionError("a launched rank must not time the model")
+
+    for var in ("RANK", "SLURM_PROCID", "NODE_RANK", "LOCAL_RANK", PRECISION_ENV):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RANK", "3")
+    assert shared_precision(timing, "k", "cpu")[0] == auto_precision("cpu")[0]
+    monkeypatch.delenv("RANK")
+    assert shared_precision(lambda: ("bf16-mixed", "timed"), "k") == ("bf16-mixed", "timed")
+    monkeypatch.setenv("LOCAL_RANK", "1")  # a child Lightning started: the parent's choice, for the same model only
+    assert shared_precision(timing, "k") == ("bf16-mixed", "chosen by the run's first process")
+    assert shared_precision(timing, "other model", "cpu")[0] == auto_precision("cpu")[0]
+
+
+def tiny_256_args(data, tmp_path, steps: int) -> list[str]:
+    """The 256 px config's own callbacks, data module and model class at the tiny size on ``data`` (stills and
+    videos in one folder here)."""
+    return [
+        sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(REPO / "configs/gan/256.yaml"),
+        f"--model.init_args.generator={json.dumps(TINY_G)}", f"--model.init_args.discriminator={json.dumps(TINY_D)}",
+        f"--data.init_args.static_root={data}", f"--data.init_args.video_root={data}",
+        "--data.init_args.resolution=32", "--data.init_args.batch_size=4", "--data.init_args.num_workers=0",
+        f"--trainer.max_steps={steps}", "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.enable_progress_bar=false", "--trainer.logger=false", "--model.init_args.static_steps=0",
+    ]  # fmt: skip
+
+
+def test_256_config_keeps_a_bounded_number_of_checkpoints_and_exports_the_ema_generator(tiny_data, tmp_path):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "configs/gan/256.yaml").read_text())
+    ckpt = next(c["init_args"] for c in cfg["trainer"]["callbacks"] if c["class_path"].endswith("ModelCheckpoint"))
+    every, keep = ckpt["every_n_train_steps"], ckpt["save_top_k"]
+    assert 0 < keep <= 5, "a 300k-step schedule keeps a few checkpoints (~1 GB each at 256 px), not all of them"
+    # the same config with a checkpoint every step: only the `keep` latest stay, plus last.ckpt
+    ckpt["every_n_train_steps"] = 1
+    config = tmp_path / "256_every_step.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    args = tiny_256_args(tiny_data, tmp_path, steps=keep + 3)
+    r = run([*args[:5], str(config), *args[6:]])
+    assert r.returncode == 0, r.stderr[-3000:]
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("step*.ckpt"))
+    assert kept == [f"step{s:07d}.ckpt" for s in range(4, keep + 4)], kept
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and (tmp_path / "generator_ema.safetensors").is_file()
+    assert every >= 1000

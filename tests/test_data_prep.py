@@ -17,7 +17,7 @@ from data_prep.videos_to_shards import videos_to_shards
 from dl_lightning.cli.data import main as dl_data
 from dl_lightning.data.images import open_rgb
 from dl_lightning.data.shards import read_manifest, shard_urls
-from dl_lightning.data.stream import LandscapeStream
+from dl_lightning.data.stream import LandscapeStream, consumer_shards
 from dl_lightning.errors import UserError
 
 
@@ -149,12 +149,14 @@ def test_videos_to_shards(tmp_path):
     m = read_manifest(tmp_path / "out")
     assert m["counts"]["videos"] == 3 + 1  # 20 frames -> 8, 8, 4 ; frame folder -> 5
     assert m["skipped"] == {"fewer than 2 frames": 1, "not a readable video": 1}, writer.summary()
-    with tarfile.open(shard_urls(tmp_path / "out", "videos")[0]) as tar:
-        meta = [json.loads(tar.extractfile(n).read()) for n in tar.getnames() if n.endswith(".json")]
-    assert meta[0]["frames"] == 8
+    meta = []
+    for url in shard_urls(tmp_path / "out", "videos"):
+        with tarfile.open(url) as tar:
+            meta += [json.loads(tar.extractfile(n).read()) for n in tar.getnames() if n.endswith(".json")]
+    assert sorted(m["frames"] for m in meta) == [4, 5, 8, 8]
     stream = LandscapeStream(shard_urls(tmp_path / "out", "videos"), shard_urls(tmp_path / "out", "videos"), 32, 1)
-    pair = next(stream._pairs(0, 1, random.Random(0)))
-    assert pair.shape == (2, 3, 32, 32) and not torch.equal(pair[0], pair[1])
+    key, pair = next(stream._pairs(0, 1, random.Random(0)))
+    assert pair.shape == (2, 3, 32, 32) and not torch.equal(pair[0], pair[1]) and key.startswith("v")
 
 
 def test_every_subsamples_frames(tmp_path):
@@ -163,3 +165,32 @@ def test_every_subsamples_frames(tmp_path):
     _write_mp4(src / "a.mp4", 20)
     videos_to_shards(src, tmp_path / "out", resolution=32, frames_per_clip=16, every=2)
     assert read_manifest(tmp_path / "out")["counts"]["videos"] == 1  # 10 frames kept -> one clip
+
+
+def test_converted_videos_mix_in_every_batch_and_long_videos_are_used_whole(tmp_path, capsys):
+    """20 MP4 time-lapses of 10 clips each, converted as a user would: the clips of all videos are spread over
+    the shards, so D_dyn's real batches (8 pairs, the default shuffle buffer) hold many videos, not one or two;
+    every clip of a long video is used, and a cap is said and counted."""
+    from data_prep.user_folders import write_user_folders
+
+    write_user_folders(tmp_path / "user", num_videos=20, frames=40, num_photos=16, size=32, workers=1)
+    images_to_shards(tmp_path / "user" / "photos", tmp_path / "stills", resolution=32)
+    videos_to_shards(tmp_path / "user" / "videos", tmp_path / "out", resolution=32, frames_per_clip=4, min_shards=8)
+    m = read_manifest(tmp_path / "out")
+    assert m["counts"]["videos"] == 200 and len(m["shards"]["videos"]) >= 8  # 20 videos x 10 clips, none dropped
+    urls = shard_urls(tmp_path / "out", "videos")
+    # a shuffle buffer of 40 pairs (10 clips) against videos of 10 clips: the default buffer (256 pairs) against
+    # a 64-clip video. Written in video order, a batch would hold about 2 videos; 8 draws from 20 give 6.7.
+    stills = shard_urls(tmp_path / "stills", "static")
+    stream = LandscapeStream(stills, urls, 32, samples_per_epoch=400, batch_size=8, shuffle_buffer=40)
+    keys = [item["pair_key"] for item in stream]
+    per_batch = [len({k[:7] for k in keys[i : i + 8]}) for i in range(0, len(keys), 8)]  # v<video>c<clip>
+    assert sum(per_batch) / len(per_batch) >= 5.5, per_batch
+    # the 4 consumers of 2 ranks x 2 workers read disjoint shards, each holding many videos
+    for consumer in range(4):
+        mine, mod, _ = consumer_shards(urls, consumer, 4)
+        assert mod == 1 and mine
+    capped = videos_to_shards(tmp_path / "user" / "videos", tmp_path / "capped", resolution=32, frames_per_clip=4,
+                              max_clips_per_video=3)  # fmt: skip
+    assert read_manifest(tmp_path / "capped")["counts"]["videos"] == 60
+    assert sum(capped.skipped.values()) == 20 and "kept its first 3 clips" in capsys.readouterr().out

@@ -252,3 +252,16 @@ def test_the_default_configs_callbacks_run_and_log_what_they_promise(tiny_data, 
     dyn, st, ratio = logged["val/motion_dynamic"], logged["val/motion_static"], logged["val/motion_ratio"]
     assert dyn > 0 and st >= 0 and ratio == pytest.approx(dyn / max(st, 1e-8), rel=1e-3)
     assert {"d_dyn/score_resampled", "d_dyn/score_warped", "d_dyn/score_zero"} <= set(logged)
+
+
+def test_optimisers_use_the_configured_rates_and_betas():
+    """R1 and path length are added inside the main step (no extra optimiser steps), so no lazy-regularisation
+    correction: the learning rates and betas are those of the config."""
+    from dl_lightning.training.gan_module import DeepLandscapeGAN
+    from tests.conftest import TINY_D, TINY_G
+
+    gan = DeepLandscapeGAN(generator=TINY_G, discriminator=TINY_D, still_weight=0, r1_every=16, pl_weight=2.0,
+                           pl_every=4, lr_g=0.002, lr_d_st=0.003, lr_d_dyn=0.004, beta2=0.99)  # fmt: skip
+    groups = [opt.param_groups[0] for opt in gan.configure_optimizers()]
+    assert [g["lr"] for g in groups] == [0.002, 0.003, 0.004]
+    assert all(g["betas"] == (0.0, 0.99) for g in groups)

@@ -16,6 +16,13 @@ def _common(p: argparse.ArgumentParser, resolution: int, shard_size: int) -> Non
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
 
+def _mixing(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--min-shards", type=int, default=32, help="at least this many shards (>= ranks x workers of the biggest run)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random order the samples are written in")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dl-data", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("images", help="convert a folder of photos into static-image shards")
     p.add_argument("src", help="folder of jpg/png/webp/... photos (searched recursively)")
     _common(p, 256, 1000)
+    _mixing(p)
     p.add_argument(
         "--upscale", action="store_true", help="enlarge images smaller than --resolution instead of skipping them"
     )
@@ -50,9 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("videos", help="convert a folder of timelapse videos or frame folders into video shards")
     p.add_argument("src", help="folder of mp4/mov/webm/... videos and/or sub-folders of frames")
     _common(p, 256, 100)
+    _mixing(p)
     p.add_argument("--frames-per-clip", type=int, default=16, help="frames per shard sample")
     p.add_argument("--every", type=int, default=1, help="keep one frame in EVERY (frame-rate subsampling)")
-    p.add_argument("--max-clips-per-video", type=int, default=64, help="cap on clips taken from one video")
+    p.add_argument(
+        "--max-clips-per-video", type=int, default=None, help="keep only a video's first N clips (default: all)"
+    )
     p.add_argument(
         "--upscale", action="store_true", help="enlarge frames smaller than --resolution instead of skipping"
     )
@@ -93,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         from data_prep.images_to_shards import images_to_shards
 
         writer = images_to_shards(
-            args.src, args.out, args.resolution, args.shard_size, args.upscale, args.fmt, args.overwrite
-        )
+            args.src, args.out, args.resolution, args.shard_size, args.upscale, args.fmt, args.overwrite,
+            args.min_shards, args.seed,
+        )  # fmt: skip
     else:
         from data_prep.videos_to_shards import videos_to_shards
 
@@ -109,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             args.upscale,
             args.fmt,
             args.overwrite,
+            args.min_shards,
+            args.seed,
         )
     print(writer.summary())
     return 0

@@ -8,12 +8,19 @@ A dataset folder looks like::
 
 Everything is written under ``<root>.partial-<pid>`` and renamed into place
 only when complete, so an interrupted build never looks like a finished one.
+
+Converters of a user's files mix (``mix_seed``): samples are first spooled one per folder, then written in a
+seeded random order into at least ``min_shards`` shards per source, so every shard and every stretch of a shard
+holds samples of many videos (a video's clips are written one after another) and the shards can be split between
+many consumers (ranks x dataloader workers, each reading its own shards).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import shutil
 import time
 from collections import Counter
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import webdataset as wds
+from tqdm import tqdm
 
 from dl_lightning.errors import UserError
 
@@ -36,6 +44,10 @@ class DatasetWriter:
         shard_size: maximum samples per shard, one number or per source ({"static": n, "videos": m}).
         overwrite: replace ``root`` if it exists (otherwise it is an error).
         settings: recorded in the manifest (resolution, source, options...).
+        mix_seed: if set, spool every sample and write them in the order of a permutation seeded with it (see the
+            module docstring); None writes in the order given.
+        min_shards: with ``mix_seed``, the fewest shards per source (shards get smaller, down to one sample each,
+            so that at least this many exist).
     """
 
     def __init__(
@@ -44,8 +56,11 @@ class DatasetWriter:
         shard_size: int | dict[str, int] = 1000,
         overwrite: bool = False,
         settings: dict | None = None,
+        mix_seed: int | None = None,
+        min_shards: int = 1,
     ):
         self.root = Path(root)
+        self.mix_seed, self.min_shards = mix_seed, max(1, min_shards)
         if self.root.exists() and not overwrite:
             raise UserError(
                 f"{self.root} already exists; pass --overwrite to replace it or choose another output folder"
@@ -57,6 +72,7 @@ class DatasetWriter:
         self.overwrite = overwrite
         self.settings = dict(settings or {})
         self.writers: dict[str, wds.ShardWriter] = {}
+        self.spooled: dict[str, int] = {}
         self.counts: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
 
@@ -73,12 +89,41 @@ class DatasetWriter:
         """Write one sample (a dict with ``__key__`` and encoded fields) to ``source``."""
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
+        if self.mix_seed is not None:
+            self._spool(source, sample)
+            return
+        self._write(source, sample)
+
+    def _write(self, source: str, sample: dict[str, Any], shard_size: int | None = None) -> None:
         if source not in self.writers:
             (self.tmp / source).mkdir()
             pattern = str(self.tmp / source / f"{source}-%06d.tar")
-            self.writers[source] = wds.ShardWriter(pattern, maxcount=self.shard_sizes[source], verbose=0)
+            size = shard_size or self.shard_sizes[source]
+            self.writers[source] = wds.ShardWriter(pattern, maxcount=size, verbose=0)
         self.writers[source].write(sample)
         self.counts[source] += 1
+
+    def _spool(self, source: str, sample: dict[str, Any]) -> None:
+        """Keep ``sample`` as a folder of its fields under the spool, numbered in arrival order."""
+        folder = self.tmp / ".spool" / source / f"{self.spooled.get(source, 0):09d}"
+        folder.mkdir(parents=True)
+        for name, value in sample.items():
+            (folder / name).write_bytes(value.encode() if isinstance(value, str) else value)
+        self.spooled[source] = self.spooled.get(source, 0) + 1
+
+    def _unspool(self) -> None:
+        """Write the spooled samples in a seeded random order, into at least ``min_shards`` shards per source."""
+        for source, n in self.spooled.items():
+            order = list(range(n))
+            random.Random(f"{self.mix_seed}-{source}").shuffle(order)
+            size = max(1, min(self.shard_sizes[source], math.ceil(n / self.min_shards)))
+            for i in tqdm(order, desc=f"mixing {source}", unit="sample", leave=False):
+                folder = self.tmp / ".spool" / source / f"{i:09d}"
+                sample: dict[str, Any] = {p.name: p.read_bytes() for p in folder.iterdir()}
+                sample["__key__"] = sample["__key__"].decode()
+                self._write(source, sample, size)
+                shutil.rmtree(folder)
+        shutil.rmtree(self.tmp / ".spool", ignore_errors=True)
 
     def skip(self, reason: str) -> None:
         """Count a skipped input under a short reason."""
@@ -86,6 +131,8 @@ class DatasetWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
+            if exc_type is None:
+                self._unspool()
             for w in self.writers.values():
                 w.close()
             if exc_type is None:

@@ -2,7 +2,8 @@
 
 :class:`LandscapeStream` is an ``IterableDataset`` yielding dicts::
 
-    {"static": (3,H,W) float in [-1,1], "pairs": (2,3,H,W) float in [-1,1], "key": str (static sample key)}
+    {"static": (3,H,W) float in [-1,1], "pairs": (2,3,H,W) float in [-1,1], "key": str (static sample key),
+     "pair_key": str (the key of the clip the pair comes from)}
 
 Shards are split between consumers (rank x dataloader worker). With at least as many
 shards as consumers each consumer reads a disjoint set of shards; with fewer, every
@@ -184,7 +185,7 @@ class LandscapeStream(IterableDataset):
             bad = 0
             yield s["__key__"], (x.flip(-1) if self.flip and rng.random() < 0.5 else x)
 
-    def _pairs(self, consumer: int, n: int, rng: random.Random) -> Iterator[torch.Tensor]:
+    def _pairs(self, consumer: int, n: int, rng: random.Random) -> Iterator[tuple[str, torch.Tensor]]:
         def raw_pairs():
             short = 0
             for s in iterate_samples(self.video_urls, consumer, n, rng):
@@ -207,7 +208,7 @@ class LandscapeStream(IterableDataset):
                 self._warn_skip(key, err, bad)
                 continue
             bad = 0
-            yield pair.flip(-1) if self.flip and rng.random() < 0.5 else pair
+            yield key, (pair.flip(-1) if self.flip and rng.random() < 0.5 else pair)
 
     def __iter__(self) -> Iterator[dict]:
         consumer, n_consumers, n_workers = self._consumer()
@@ -219,4 +220,5 @@ class LandscapeStream(IterableDataset):
         mine = batches // n_workers + (wid < batches % n_workers)
         for _ in range(mine * self.batch_size):
             key, static = next(statics)
-            yield {"static": static, "pairs": next(pairs), "key": key}
+            pair_key, pair = next(pairs)
+            yield {"static": static, "pairs": pair, "key": key, "pair_key": pair_key}

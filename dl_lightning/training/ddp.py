@@ -9,6 +9,9 @@ exist are averaged across ranks with one flat all-reduce.
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import torch
 import torch.distributed as dist
 from pytorch_lightning.strategies import DDPStrategy, StrategyRegistry
@@ -26,6 +29,23 @@ def all_reduce_grads(params) -> None:
     for g in grads:
         g.copy_(flat[offset : offset + g.numel()].view_as(g))
         offset += g.numel()
+
+
+#: Distance between the seeds of consecutive ranks (a prime, so rank seeds never meet another run's seed + 1).
+RANK_SEED_STRIDE = 1_000_003
+
+
+def seed_rank(rank: int) -> int:
+    """Give rank ``rank`` its own random stream, derived from the run's seed: torch (CPU and CUDA), numpy and
+    Python's ``random`` are reseeded with ``torch.initial_seed() + rank * RANK_SEED_STRIDE``. Rank 0 keeps the
+    run's stream untouched (a one-process run draws what it always drew). Without this, ``seed_everything`` seeds
+    every process alike and all ranks draw the same latents, noise and style-mixing cut-offs. Returns the seed."""
+    seed = (torch.initial_seed() + rank * RANK_SEED_STRIDE) % 2**63
+    if rank:
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)
+    return seed
 
 
 class GANDDPStrategy(DDPStrategy):

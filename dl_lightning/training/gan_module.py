@@ -38,7 +38,7 @@ from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.models.generator import VIEW_TRUNCATION
 from dl_lightning.training.crops import same_crop, shifted_crops
-from dl_lightning.training.ddp import GANDDPStrategy
+from dl_lightning.training.ddp import GANDDPStrategy, seed_rank
 from dl_lightning.training.ema import ema_beta, update_ema
 from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty, still_penalty
 from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs
@@ -175,6 +175,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         return load_segmenter(path)
 
     def on_fit_start(self) -> None:
+        seed_rank(self.global_rank)  # distinct latents, noise and mixing per rank, reproducible from the seed
         if self._segmenter[0] is not None:
             self._segmenter[0] = self._segmenter[0].to(self.device)
 
@@ -189,16 +190,13 @@ class DeepLandscapeGAN(pl.LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
 
-        def adam(params, lr, reg_every):
-            ratio = reg_every / (reg_every + 1) if reg_every else 1.0  # StyleGAN2 lazy-regularisation correction
-            return torch.optim.Adam(params, lr=lr * ratio, betas=(hp.beta1**ratio, hp.beta2**ratio), eps=1e-8)
+        # The lazy regularisers are added to the main step's loss (no extra optimiser steps), so StyleGAN2's
+        # lazy-regularisation correction of lr and betas does not apply: the configured rates are the ones used.
+        def adam(params, lr):
+            return torch.optim.Adam(params, lr=lr, betas=(hp.beta1, hp.beta2), eps=1e-8)
 
-        g_reg = hp.pl_every if hp.pl_weight > 0 else 0
-        return [
-            adam(self.G.parameters(), hp.lr_g, g_reg),
-            adam(self.D_st.parameters(), hp.lr_d_st, hp.r1_every),
-            adam(self.D_dyn.parameters(), hp.lr_d_dyn, hp.r1_every),
-        ]
+        return [adam(self.G.parameters(), hp.lr_g), adam(self.D_st.parameters(), hp.lr_d_st),
+                adam(self.D_dyn.parameters(), hp.lr_d_dyn)]  # fmt: skip
 
     # ---------------------------------------------------------------- sampling
     def generate_pairs(self, batch: int) -> GeneratedPairs:

@@ -8,6 +8,8 @@ The config names the LightningModule and LightningDataModule by ``class_path``; 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 import warnings
@@ -79,6 +81,33 @@ def fill_run_folder(trainer) -> None:
             args.dirpath = str(Path(root) / "checkpoints")
 
 
+#: Set by the first process of a run to the precision it chose; the ranks Lightning launches from it inherit it.
+PRECISION_ENV = "DL_PRECISION_CHOSEN"
+#: Variables that external launchers (torchrun, SLURM, ``num_nodes`` > 1) set in every rank at once.
+LAUNCHER_RANK_ENV = ("RANK", "SLURM_PROCID", "NODE_RANK", "LOCAL_RANK")
+
+
+def shared_precision(choose, key: str, accelerator: str = "auto") -> tuple[str, str]:
+    """The run's precision, the same on every rank and measured at most once per run.
+
+    A rank started by Lightning from the first process (``devices`` > 1) inherits the first process's choice
+    through ``DL_PRECISION_CHOSEN`` (``key``, a digest of the model's config, keeps another job in the same
+    process from taking it). Ranks started together by an external launcher (torchrun, SLURM, several
+    nodes) cannot wait for one another here, so none measures (they would all time the model at once on the same
+    GPU): each takes :func:`dl_lightning.hardware.auto_precision`'s rule, which gives every rank the same answer
+    on the same hardware. Otherwise ``choose()`` measures, and its answer is handed to the ranks it launches.
+    """
+    inherited, _, precision = os.environ.get(PRECISION_ENV, "").partition("=")
+    if inherited == key and precision:
+        return precision, "chosen by the run's first process"
+    if any(os.environ.get(k) for k in LAUNCHER_RANK_ENV):
+        precision, why = auto_precision(accelerator)
+        return precision, f"{why}; ranks started by a launcher are not timed: set trainer.precision to override"
+    precision, why = choose()
+    os.environ[PRECISION_ENV] = f"{key}={precision}"
+    return precision, why
+
+
 class DLCLI(LightningCLI):
     """LightningCLI that turns bad model/data settings into one-line errors and checks they agree."""
 
@@ -88,7 +117,10 @@ class DLCLI(LightningCLI):
         trainer = self.config[self.subcommand].trainer if self.subcommand else self.config.trainer
         fill_run_folder(trainer)
         if trainer.get("precision") is None:
-            trainer.precision, why = self.choose_precision(trainer)
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            key = hashlib.sha1(json.dumps(config.get("model"), sort_keys=True, default=str).encode()).hexdigest()[:12]
+            accelerator = str(trainer.get("accelerator") or "auto")
+            trainer.precision, why = shared_precision(lambda: self.choose_precision(trainer), key, accelerator)
             print(f"precision: {trainer.precision} ({why})")
 
     def choose_precision(self, trainer) -> tuple[str, str]:
