@@ -113,7 +113,7 @@ demo: install $(CKPT)
 eval: install data
 	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)
 
-sweep: install data
+sweep: install data motion-segmenter
 	$(BIN)/python -m dl_lightning.sweep $(SWEEP) --count $(COUNT) $(ARGS)
 
 bench: install

@@ -11,6 +11,7 @@ import torch
 from dl_lightning.animation import DEFAULT_MOTION, METRIC_MOTION, sample_timelapse
 from dl_lightning.checkpoints import save_generator
 from dl_lightning.data.images import to_uint8
+from dl_lightning.errors import UserError
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 
 
@@ -106,6 +107,50 @@ class ExportGenerator(pl.Callback):
             print(f"exported EMA generator to {path}")
 
 
+#: The file :class:`RunSummary` writes in a run's folder (``trainer.default_root_dir``), read by the sweep runner.
+SUMMARY_FILE = "summary.json"
+
+
+class RunSummary(pl.Callback):
+    """Writes ``<default_root_dir>/summary.json``: every value the monitors log (``val/...``) at each step they log
+    it, the last step, and ``finished`` (true once training ended). Written atomically whenever a value is added,
+    so a run that dies keeps what it measured. The local sweep runner ranks trials by it
+    (:mod:`dl_lightning.sweep`). List it after the monitors: it records a value in the step it appears.
+
+    Args:
+        prefixes: logged names to keep, by prefix.
+    """
+
+    def __init__(self, prefixes: tuple[str, ...] = ("val/",)):
+        self.prefixes = tuple(prefixes)
+        self.history: dict[str, list[list[float]]] = {}
+
+    def _write(self, trainer, finished: bool) -> None:
+        import json
+
+        from dl_lightning.files import atomic_path
+
+        if not trainer.is_global_zero:
+            return
+        summary = {"global_step": trainer.global_step, "finished": finished, "history": self.history}
+        with atomic_path(Path(trainer.default_root_dir) / SUMMARY_FILE) as tmp:
+            tmp.write_text(json.dumps(summary, indent=1))
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        added = False
+        for name, value in trainer.callback_metrics.items():
+            if name.startswith(self.prefixes) and torch.is_tensor(value) and value.numel() == 1:
+                rows = self.history.setdefault(name, [])
+                if not rows or rows[-1][1] != float(value):  # a new measurement (the last one stays in the dict)
+                    rows.append([trainer.global_step, float(value)])
+                    added = True
+        if added:
+            self._write(trainer, finished=False)
+
+    def on_train_end(self, trainer, module) -> None:
+        self._write(trainer, finished=True)
+
+
 class QualityMonitor(pl.Callback):
     """Every ``every_n_steps``, the Fréchet distance of EMA samples to the training stills in ``features``, logged as
     ``val/fd_<features>`` (``val/fd_scene`` by default).
@@ -155,7 +200,12 @@ class QualityMonitor(pl.Callback):
         from dl_lightning.metrics.frechet import frechet_distance
 
         if self.extractor is None:
-            self.extractor = make_extractor(self.features, self.weights)
+            try:
+                self.extractor = make_extractor(self.features, self.weights)
+            except UserError as err:  # no local Inception weights: train on, say once why nothing is logged
+                print(f"QualityMonitor: val/fd_{self.features} is not measured: {err}")
+                self.every = 0
+                return
             res = module.G.cfg.resolution
             self.real = self._features(
                 real_batches(trainer.datamodule.static_root, "static", self.num, res, self.batch)

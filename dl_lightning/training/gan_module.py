@@ -141,6 +141,8 @@ class DeepLandscapeGAN(pl.LightningModule):
             )
         if static_steps < 0:
             raise ValueError(f"static_steps must be >= 0, got {static_steps}")
+        if min(lr_g, lr_d_st, lr_d_dyn) <= 0:
+            raise ValueError(f"lr_g, lr_d_st and lr_d_dyn must be > 0, got {lr_g}, {lr_d_st}, {lr_d_dyn}")
         if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
             raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
         if crop_pair_prob > 0 and crop_fraction >= 1:
