@@ -67,3 +67,25 @@ def alpha_from_mask(mask, photo, geometry, keep_thin: bool = True):
 
     prob = frame_to_output(mask, geometry, tuple(photo.shape[-2:])).clamp(0, 1)
     return refine_region(prob, photo, RegionOptions(islands=False, refine=False, keep_thin=keep_thin)).alpha
+
+
+def write_random_inception_weights(path) -> Path:
+    """An InceptionV3 state dict with the real names and shapes and random values (torch-fidelity's network, as
+    torchmetrics builds it), saved to ``path``: the real weights cannot be downloaded here. Features from it test
+    the code path, not picture quality."""
+    from unittest import mock
+
+    import torch
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    torch.manual_seed(0)
+    # the constructor ends by loading weights (a download without a path): build the layers, load nothing
+    with mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None), \
+            mock.patch("torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url", lambda *a, **k: {}):  # fmt: skip
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    for m in net.modules():  # He-scaled, so that features keep their scale through the 40-odd layers
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), path)
+    return Path(path)

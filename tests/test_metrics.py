@@ -176,3 +176,60 @@ def test_perceptual_config_builds_lpips_from_each_source_or_says_why_not(tmp_pat
     torch.save(tv.state_dict(), cached)
     from_cache = PerceptualConfig().build()  # the cache branch: torchvision's own loader
     torch.testing.assert_close(from_cache.net.slice1[0].weight, tv.features[0].weight)
+
+
+def test_inception_features_build_from_a_local_weights_file(tmp_path):
+    """The real Inception path: torch-fidelity's network (a declared dependency) loaded by the real code from a
+    local file (random values in the real shapes, written here), 2048 features per image, FID and KID on them."""
+    import torch
+
+    from dl_lightning.metrics.fid import fid_kid
+    from tests.helpers import write_random_inception_weights
+
+    weights = write_random_inception_weights(tmp_path / "pt_inception-2015-12-05-6726825d.pth")
+    net = make_extractor("inception", str(weights))
+    images = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8)
+    feats = net(images)
+    assert feats.shape == (4, 2048) and torch.isfinite(feats).all()
+    state = torch.load(weights, weights_only=True)
+    assert torch.equal(net.Conv2d_1a_3x3.conv.weight, state["Conv2d_1a_3x3.conv.weight"]), "the file's weights"
+    a, b = torch.rand(8, 3, 32, 32) * 2 - 1, torch.rand(8, 3, 32, 32) * 2 - 1
+    same, other = fid_kid([a], [a], net, 4, progress=False), fid_kid([a], [b.clamp(-1, -0.5)], net, 4, progress=False)
+    assert abs(same["fid"]) < 1e-2 and other["fid"] > same["fid"] + 1
+
+
+def test_eval_gan_on_separate_still_and_video_folders(tmp_path, capsys):
+    """A user's data as the 256 px config keeps it: stills and videos converted into two folders. The job reads
+    both (from the flags or from the run's config), draws references over the whole dataset, reports FID/KID per
+    frame index of generated time-lapses, and --motion-videos 0 skips the motion table with a line."""
+    import yaml
+
+    from data_prep.images_to_shards import images_to_shards
+    from data_prep.user_folders import write_user_folders
+    from data_prep.videos_to_shards import videos_to_shards
+    from dl_lightning.checkpoints import save_generator
+    from dl_lightning.data.ordered import spread_frames
+    from dl_lightning.models import Generator, GeneratorConfig
+    from tests.conftest import TINY_G
+
+    user = write_user_folders(tmp_path / "user", num_videos=6, frames=16, num_photos=24, size=32, workers=1)
+    images_to_shards(user / "photos", tmp_path / "stills", resolution=32, min_shards=4)
+    videos_to_shards(user / "videos", tmp_path / "clips", resolution=32, frames_per_clip=8, min_shards=4)
+    plan = spread_frames(str(tmp_path / "clips"), "videos", 24)
+    assert len(plan) == 12 and set(plan.values()) == {2}, "every clip of every video, two frames each"
+    assert max(spread_frames(str(tmp_path / "stills"), "static", 8)) > 8, "not the first 8 stills"
+    ckpt = save_generator(Generator(GeneratorConfig(**TINY_G)), tmp_path / "g.safetensors")
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"data": {"init_args": {"static_root": str(tmp_path / "stills"),
+                                                             "video_root": str(tmp_path / "clips")}}}))  # fmt: skip
+    out = tmp_path / "g.json"
+    flags = "--num 16 --batch 8 --features random --kid-subset-size 8 --videos 2 --frames 6 --per-frame-videos 8"
+    dl_eval(["gan", "--ckpt", str(ckpt), "--config", str(config), "--json", str(out), "--motion-videos", "0",
+             *flags.split()])  # fmt: skip
+    r = json.loads(out.read_text())
+    assert r["data"] == str(tmp_path / "stills") and r["video_data"] == str(tmp_path / "clips")
+    assert r["vs_static"]["num_real"] == 16 and r["vs_videos"]["num_real"] == 16
+    assert set(r["per_frame"]) == {"0", "2", "5"} and all(d["fd"] > 0 for d in r["per_frame"].values())
+    assert "skipping the dynamic-region motion table" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tmp_path / "stills"), "--per-frame-videos", "2"])

@@ -41,6 +41,7 @@ from dl_lightning.checkpoints import (
 )
 from dl_lightning.data.images import from_uint8
 from dl_lightning.data.ordered import dataset_videos, real_batches
+from dl_lightning.data.shards import read_manifest
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.files import atomic_path
 from dl_lightning.hardware import default_device
@@ -52,24 +53,49 @@ from dl_lightning.metrics.lpips_metric import load_lpips, lpips_between, lpips_o
 from dl_lightning.metrics.motion import motion_by_layer, motion_table, real_motion
 from dl_lightning.metrics.scene_quality import reference_sets, scene_quality
 from dl_lightning.metrics.segmentation import segmentation_metrics
+from dl_lightning.metrics.video_fid import features_of, per_frame_quality
 
 
 # ---------------------------------------------------------------- jobs
+def gan_data(args: argparse.Namespace) -> None:
+    """Fill ``--data`` / ``--video-data``: the flags, else the run's ``--config`` (its data section's
+    ``static_root`` / ``video_root``), else ``data/synthetic64``; videos default to the stills' folder."""
+    static = video = None
+    if args.config:
+        import yaml
+
+        try:
+            init = (yaml.safe_load(Path(args.config).read_text()).get("data") or {}).get("init_args") or {}
+        except (OSError, AttributeError, yaml.YAMLError) as err:
+            raise UserError(f"--config {args.config}: not a readable run config ({type(err).__name__})") from None
+        static, video = init.get("static_root"), init.get("video_root")
+    args.data = args.data or static or "data/synthetic64"
+    args.video_data = args.video_data or video or args.data
+
+
 def eval_gan(args: argparse.Namespace) -> dict:
+    gan_data(args)
     G = load_generator(args.ckpt).to(args.device)
     out: dict = {"ckpt": str(args.ckpt), "features": args.features, "truncation": args.truncation, "seed": args.seed}
+    out["data"], out["video_data"] = str(args.data), str(args.video_data)
+    has_videos = int(read_manifest(args.video_data).get("counts", {}).get("videos", 0)) > 0
     if args.features == "scene":
         out["quality"] = print_quality(G, args)
     else:
         feature = make_extractor(args.features, args.inception_weights)
-        for source in ("static", "videos"):
-            out[f"vs_{source}"] = fid_vs_data(
-                G, args.data, source, feature, args.num, args.batch, args.truncation, args.seed, args.kid_subset_size
-            )
+        for source, root in (("static", args.data), ("videos", args.video_data)):
+            if source == "static" or has_videos:
+                out[f"vs_{source}"] = fid_vs_data(
+                    G, root, source, feature, args.num, args.batch, args.truncation, args.seed, args.kid_subset_size
+                )
+    if args.per_frame_videos > 0:
+        out["per_frame"] = print_per_frame(G, args, "videos" if has_videos else "static")
     out["animation_generated"] = generated_animation(
         G, args.videos, args.frames, args.seed, args.motion, args.daytime, args.truncation
     )
-    segmenter = _segmenter(args.segmenter)
+    segmenter = _segmenter(args.segmenter) if args.motion_videos > 0 else None
+    if args.motion_videos <= 0:
+        print("--motion-videos 0: skipping the dynamic-region motion table")
     if segmenter is not None:
         out["motion"] = print_motion_table(G, segmenter, args)
         if args.motion_by_layer:
@@ -105,6 +131,23 @@ def print_quality(G, args: argparse.Namespace) -> dict:
     return report
 
 
+def print_per_frame(G, args: argparse.Namespace, source: str) -> dict:
+    """Quality per frame index of ``--per-frame-videos`` generated time-lapses against real ``source`` images."""
+    feature = make_extractor(args.features, args.scene_net if args.features == "scene" else args.inception_weights)
+    root = args.video_data if source == "videos" else args.data
+    real = features_of(real_batches(root, source, args.num, G.cfg.resolution, args.batch, args.seed), feature)
+    last = args.frames - 1
+    table = per_frame_quality(G, real, feature, args.per_frame_videos, args.frames, sorted({0, last // 2, last}),
+                              args.batch, args.seed, args.motion, args.daytime, args.truncation,
+                              args.kid_subset_size)  # fmt: skip
+    print(f"\nper frame index: {args.per_frame_videos} generated time-lapses ({args.motion}, {args.daytime}) "
+          f"against {len(real)} real {source} images of {root}, {args.features} features")  # fmt: skip
+    print(f"{'frame':>5} {'FD':>9} {'KID x1e3':>9} {'precision':>9} {'recall':>7}")
+    for t, d in table.items():
+        print(f"{t:5d} {d['fd']:9.2f} {d['kid_mean'] * 1e3:9.2f} {d['precision']:9.3f} {d['recall']:7.3f}")
+    return {str(t): d for t, d in table.items()}
+
+
 def _segmenter(path: str | None):
     """The segmenter at ``path`` (default location if None); None with one line if there is none."""
     if path is None and not Path(DEFAULT_SEGMENTER).is_file():
@@ -121,7 +164,7 @@ def print_motion_table(G, segmenter, args: argparse.Namespace) -> dict:
     table = motion_table(
         G,
         segmenter.to(args.device),
-        dataset_videos(args.data, args.motion_videos, G.cfg.resolution),
+        dataset_videos(args.video_data, args.motion_videos, G.cfg.resolution),
         args.motion_presets.split(","),
         args.motion_daytimes.split(","),
         args.motion_videos,
@@ -252,8 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
         "gan", help="quality of generated frames (scene-network distances, statistics) + animation metrics"
     )
     q.add_argument("--ckpt", required=True, help="GAN .ckpt or exported .safetensors")
-    q.add_argument("--data", default="data/synthetic64", help="dataset folder with static and videos shards")
+    q.add_argument("--data", help="dataset folder of the real stills (default data/synthetic64, or --config's)")
+    q.add_argument(
+        "--video-data", help="dataset folder of the real videos (default: --config's video_root, else --data)"
+    )
+    q.add_argument("--config", help="the run's config (its data section names --data and --video-data)")
     q.add_argument("--num", type=int, default=1000, help="images per side (real, generated, each ladder rung)")
+    q.add_argument(
+        "--per-frame-videos", type=int, default=0,
+        help="also the quality per frame index (first, middle, last) of this many generated time-lapses",
+    )  # fmt: skip
     q.add_argument("--batch", type=int, default=50)
     q.add_argument("--truncation", type=float, default=1.0)
     q.add_argument("--seed", type=int, default=0)
@@ -352,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "num", 2) < 2:
         raise UserError("--num must be >= 2")
+    if 0 < getattr(args, "per_frame_videos", 0) < 4:
+        raise UserError("--per-frame-videos must be 0 (off) or at least 4 (precision and recall need k + 1 = 4)")
     job = {
         "gan": eval_gan,
         "videos": eval_videos,
