@@ -80,8 +80,11 @@ def write_random_inception_weights(path) -> Path:
 
     torch.manual_seed(0)
     # the constructor ends by loading weights (a download without a path): build the layers, load nothing
-    with mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None), \
-            mock.patch("torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url", lambda *a, **k: {}):  # fmt: skip
+    url = "torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url"
+    with (
+        mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None),
+        mock.patch(url, lambda *a, **k: {}),
+    ):
         net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
     for m in net.modules():  # He-scaled, so that features keep their scale through the 40-odd layers
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
