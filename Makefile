@@ -25,7 +25,7 @@ STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
 .PHONY: install data motion-segmenter segmenter photos photo-bench scene-net upsampler train lint test test-all \
-	test-browser test-photos browser bench animate demo eval sweep clean
+	test-browser test-photos rehearse browser bench animate demo eval sweep clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -82,6 +82,11 @@ test: install
 
 test-all: install browser
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
+
+# The researcher's path at a tiny size (~5 min): MP4/JPEG folders -> dl-data -> 2-process, torchrun and 2-node
+# training of the 256 px config's code path -> dl-eval gan on separate folders -> a 2-trial sweep: .ci/run runs it.
+rehearse: install
+	BIN=$(BIN) bash tests/rehearse.sh
 
 # The demo page in a real browser (Debian's chromium, driven by Playwright; ~1.5 min): .ci/run runs it after `test`.
 test-browser: install browser

@@ -46,6 +46,9 @@ def load_sweep(path: str | Path) -> dict:
         spec = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise UserError(f"sweep file {path} not found") from None
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        raise UserError(f"{path}: not valid YAML{f' (line {where.line + 1})' if where else ''}") from None
     if not isinstance(spec, dict) or "parameters" not in spec or "command" not in spec:
         raise UserError(f"{path}: not a W&B sweep file (needs 'parameters' and 'command')")
     return spec

@@ -115,7 +115,7 @@ class RunSummary(pl.Callback):
     """Writes ``<default_root_dir>/summary.json``: every value the monitors log (``val/...``) at each step they log
     it, the last step, and ``finished`` (true once training ended). Written atomically whenever a value is added,
     so a run that dies keeps what it measured. The local sweep runner ranks trials by it
-    (:mod:`dl_lightning.sweep`). List it after the monitors: it records a value in the step it appears.
+    (:mod:`dl_lightning.sweep`). List it after the monitors: it records a value at the step it sees it.
 
     Args:
         prefixes: logged names to keep, by prefix.
@@ -136,7 +136,7 @@ class RunSummary(pl.Callback):
         with atomic_path(Path(trainer.default_root_dir) / SUMMARY_FILE) as tmp:
             tmp.write_text(json.dumps(summary, indent=1))
 
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+    def _collect(self, trainer) -> bool:
         added = False
         for name, value in trainer.callback_metrics.items():
             if name.startswith(self.prefixes) and torch.is_tensor(value) and value.numel() == 1:
@@ -144,10 +144,14 @@ class RunSummary(pl.Callback):
                 if not rows or rows[-1][1] != float(value):  # a new measurement (the last one stays in the dict)
                     rows.append([trainer.global_step, float(value)])
                     added = True
-        if added:
+        return added
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if self._collect(trainer):
             self._write(trainer, finished=False)
 
     def on_train_end(self, trainer, module) -> None:
+        self._collect(trainer)
         self._write(trainer, finished=True)
 
 

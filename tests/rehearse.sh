@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The researcher's path, rehearsed on a CPU in a few minutes (`make rehearse`, run by .ci/run): the README's
+# commands for your own photos and videos, multi-process training, evaluation and sweeps, each run for real at a
+# tiny size. What a user types differs only in the sizes (the *_TINY overrides) and in real Inception weights.
+#   bash tests/rehearse.sh [FOLDER]       # default: a fresh temporary folder, removed at the end
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.venv/bin}
+R=${1:-$(mktemp -d)}
+[ -n "${1:-}" ] || trap 'rm -rf "$R"' EXIT
+export WANDB_MODE=offline WANDB_SILENT=true DL_PRECISION_CACHE="$R/precision.json" PYTHONPATH=$PWD
+step() { printf '\n== %s\n' "$*"; }
+# the EMA generator a run exported (in its logger's folder: <run>/<project>/<run id>/)
+exported() { f=$(ls "$1"/*/*/generator_ema.safetensors 2>/dev/null | head -1); test -n "$f" && echo "$f"; }
+
+step "a user's folders: 20 time-lapses as MP4 files, 200 photos as JPEG files"
+$BIN/python -m data_prep.user_folders --out "$R/user" --videos 20 --frames 24 --photos 200 --size 64
+
+step "dl-data images / videos (as the README: 256 px there, 32 px here)"
+$BIN/dl-data images "$R/user/photos" --out "$R/photos32" --resolution 32
+$BIN/dl-data videos "$R/user/videos" --out "$R/videos32" --resolution 32 --frames-per-clip 8
+
+# The 256 px config's code path (its callbacks, data module, model) at a tiny width and resolution.
+G='{"resolution": 32, "z_st_dim": 16, "z_dyn_dim": 3, "w_dim": 32, "mapping_layers": 2, "channel_base": 256, "channel_max": 32}'
+D='{"resolution": 32, "channel_base": 256, "channel_max": 32, "dyn_resolution": 32, "dyn_merge_res": 8}'
+TINY=(fit --config configs/gan/256.yaml "--model.init_args.generator=$G" "--model.init_args.discriminator=$D"
+      --data.init_args.static_root="$R/photos32" --data.init_args.video_root="$R/videos32"
+      --data.init_args.resolution=32 --data.init_args.batch_size=4 --data.init_args.num_workers=1
+      --trainer.max_steps=4 --trainer.accelerator=cpu --trainer.enable_progress_bar=false)
+
+step "make train CONFIG=configs/gan/256.yaml GPUS=2 (Lightning starts the second process)"
+$BIN/dl-train "${TINY[@]}" --trainer.devices=2 --trainer.strategy=ddp_gan --trainer.default_root_dir="$R/run_devices"
+test -f "$R/run_devices/checkpoints/last.ckpt"
+EMA=$(exported "$R/run_devices")
+
+step "torchrun --nproc_per_node=2 (the launcher starts both ranks)"
+$BIN/torchrun --nproc_per_node=2 --master_port=29517 -m dl_lightning.cli.train "${TINY[@]}" --trainer.devices=2 \
+  --trainer.strategy=ddp_gan --trainer.default_root_dir="$R/run_torchrun"
+exported "$R/run_torchrun"
+
+step "two nodes x one process over loopback (what SLURM's srun sets up: MASTER_ADDR, NODE_RANK, WORLD_SIZE)"
+for node in 1 0; do
+  MASTER_ADDR=127.0.0.1 MASTER_PORT=29518 WORLD_SIZE=2 NODE_RANK=$node LOCAL_RANK=0 \
+    $BIN/dl-train "${TINY[@]}" --trainer.num_nodes=2 --trainer.devices=1 --trainer.strategy=ddp_gan \
+    --trainer.default_root_dir="$R/run_nodes" > "$R/node$node.log" 2>&1 &
+done
+wait %1 && wait %2 || { tail -20 "$R"/node*.log; exit 1; }
+exported "$R/run_nodes"
+
+step "dl-eval gan on the separate still and video folders (Inception: a random-valued stand-in file here)"
+$BIN/python -c "import sys; from tests.helpers import write_random_inception_weights as w; w(sys.argv[1])" \
+  "$R/pt_inception-2015-12-05-6726825d.pth"
+$BIN/dl-eval gan --ckpt "$EMA" --data "$R/photos32" --video-data "$R/videos32" \
+  --features inception --inception-weights "$R/pt_inception-2015-12-05-6726825d.pth" --num 32 --batch 16 \
+  --kid-subset-size 16 --per-frame-videos 8 --frames 8 --videos 2 --motion-videos 0 --json "$R/eval.json"
+$BIN/python -c "import json, sys; r = json.load(open(sys.argv[1])); assert r['vs_videos']['fid'] > 0 and r['per_frame']" "$R/eval.json"
+
+step "make sweep: a 2-trial local bayes sweep (Optuna), ranked by the metric its trials log"
+$BIN/python - "$R" "${TINY[@]}" <<'PY'
+import sys, yaml
+root, tiny = sys.argv[1], sys.argv[2:]
+monitor = ["--trainer.callbacks+=dl_lightning.training.callbacks.QualityMonitor", "--trainer.callbacks.every_n_steps=1",
+           "--trainer.callbacks.num_samples=16", "--trainer.callbacks.features=random", "--trainer.callbacks.batch=8"]
+spec = {"program": "dl-train", "method": "bayes", "metric": {"name": "val/fd_random", "goal": "minimize"},
+        "parameters": {"model.init_args.lr_g": {"distribution": "log_uniform_values", "min": 0.001, "max": 0.004},
+                       "trainer.max_steps": {"value": 3}},
+        "command": ["${env}", "${program}", *tiny, f"--trainer.default_root_dir={root}/run_sweep", *monitor, "${args}"]}
+open(f"{root}/sweep.yaml", "w").write(yaml.safe_dump(spec))
+PY
+$BIN/python -m dl_lightning.sweep "$R/sweep.yaml" --count 2 --local
+grep -c "^| [12] |" "$R"/run_sweep/sweeps/*/results.md  # both trials ranked
+step "rehearsal passed"
