@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from data_prep.synthetic import Render, render, sample_daytime, video_schedule
 from dl_lightning.data.images import encode_image
+from dl_lightning.data.scenes import CLASSES
 from dl_lightning.data.shards import DatasetWriter
 
 NUM_STATIC, NUM_VIDEOS = 1024, 128  # the default dataset: stills, videos
@@ -75,6 +76,33 @@ def reference_stills(
     with Pool(max(1, workers)) as pool:
         done = list(tqdm(pool.imap(_reference, jobs, chunksize=8), total=num, desc=progress, disable=progress is None))
     return [d[0] for d in done], [d[1] for d in done]
+
+
+def _blob_trees(args: tuple[int, int]) -> np.ndarray:
+    """The reference still of scene ``seed`` with each tree replaced by a blurred disc of its area and mean colour,
+    drawn over the same scene rendered without trees (uint8 (size, size, 3))."""
+    from scipy import ndimage
+
+    seed, size = args
+    with_trees, _ = render_still(seed, size)
+    bare, _ = render_still(seed, size, ("trees",))
+    img, tree = bare.frames[0].copy(), with_trees.classes[0] == CLASSES.index("tree")
+    lab, n = ndimage.label(tree, structure=np.ones((3, 3)))
+    yy, xx = np.mgrid[0:size, 0:size]
+    for i in range(1, n + 1):
+        m = lab == i
+        cy, cx, r = yy[m].mean(), xx[m].mean(), max(1.0, np.sqrt(m.sum() / np.pi))
+        alpha = ndimage.gaussian_filter(((yy - cy) ** 2 + (xx - cx) ** 2 <= r**2).astype(np.float32), 1.0)[..., None]
+        img = img * (1 - alpha) + with_trees.frames[0][m].mean(0) * alpha
+    return (img * 255.0 + 0.5).astype(np.uint8)
+
+
+def blob_tree_stills(num: int, size: int, workers: int = 2, progress: str | None = None) -> list[np.ndarray]:
+    """The reference stills of :func:`reference_stills` with blob trees (:func:`_blob_trees`): the structure
+    metric's calibration rung for trees that are blurred discs instead of conifers."""
+    jobs = [(REFERENCE_SEED + i, size) for i in range(num)]
+    with Pool(max(1, workers)) as pool:
+        return list(tqdm(pool.imap(_blob_trees, jobs, chunksize=8), total=num, desc=progress, disable=progress is None))
 
 
 def _render_video(args: tuple[int, int, str, int, float]) -> dict:

@@ -128,7 +128,17 @@ def test_eval_gan_and_lpips_cli(tiny_data, tmp_path):
     flags = "--num 16 --batch 8 --videos 2 --frames 4 --workers 1".split()
     dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--json", str(out)] + flags)
     q = json.loads(out.read_text())["quality"]  # the default: scene-network features, floor and ladder
-    assert set(q["ladder"]) == {"no trees", "no ridges", "no water", "blur 1 px", "16 px upsampled"}
+    assert set(q["ladder"]) == {
+        "no trees",
+        "no ridges",
+        "no water",
+        "blur 1 px",
+        "16 px upsampled",
+        "fine grain",
+        "blob trees",
+    }
+    assert set(q["structure_ratio"]) == {"generated", "floor", *q["ladder"]}
+    assert q["structure"]["real"]["tree_count"] > 0
     assert q["generated"]["fd"] > q["floor"]["fd"] > 0  # an untrained generator is far from real scenes
     assert all(0 <= v <= 1 for k, v in q["scene_tv"]["generated"].items() if k.startswith("tv_"))
     assert q["pixels"]["isolated_ratio"] > 0 and q["pixels"]["laplacian_ratio"] > 0

@@ -123,12 +123,24 @@ def print_quality(G, args: argparse.Namespace) -> dict:
         tvs = " / ".join(f"{t[k]:.3f}" for k in ("tv_water", "tv_ridges", "tv_daytime", "tv_class_shares"))
         label = f"{name.split('_vs_')[0]} vs {against}"
         print(f"{label:<22} {tvs}, trees {trees:.2f} against {stats[against]['mean_trees']:.2f}")
+    print_structure(report["structure"], report["structure_ratio"])
     print(
         f"\npixels: isolated {px['generated']['isolated_rate']:.4f} vs real {px['real']['isolated_rate']:.4f} "
         f"({px['isolated_ratio']:.2f}x); mean |Laplacian| {px['generated']['mean_abs_laplacian']:.4f} vs "
         f"{px['real']['mean_abs_laplacian']:.4f} ({px['laplacian_ratio']:.2f}x)\n"
     )
     return report
+
+
+def print_structure(structure: dict, ratios: dict) -> None:
+    """The structure figures of every set (real first), each set's as a ratio to real's (1 = as real)."""
+    names = list(structure["real"])
+    short = {n: n.replace("edge_", "").replace("tree_", "t.") for n in names}
+    print("\nstructure (scene-network class maps; the real row in absolute values, the others as ratios to it)")
+    print(f"{'set':<22} " + " ".join(f"{short[n]:>11}" for n in names))
+    print(f"{'real':<22} " + " ".join(f"{structure['real'][n]:11.3f}" for n in names))
+    for name, r in ratios.items():
+        print(f"{name:<22} " + " ".join(f"{r[n]:10.2f}x" for n in names))
 
 
 def print_per_frame(G, args: argparse.Namespace, source: str) -> dict:

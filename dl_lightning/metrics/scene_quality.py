@@ -11,7 +11,10 @@ For generated frames against real stills, in :meth:`SceneNet.features`:
   tree count, daytime mix, class shares) against the renderer's prior (the labels of the reference renders) and
   against the real stills as the network reads them (its reading errors cancel there), as total variation
   distances;
-* **pixel statistics** (:mod:`~dl_lightning.metrics.pixel_stats`) against the real stills'.
+* **pixel statistics** (:mod:`~dl_lightning.metrics.pixel_stats`) against the real stills';
+* **structure figures** (:mod:`~dl_lightning.metrics.structure`: sky grain, boundary sharpness, tree size, shape
+  and count, sun) of every set through the network's class maps, and their ratios to the real stills', with two
+  more rungs for them (:data:`STRUCTURE_RUNGS`: fine grain, blob trees).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dl_lightning.data.scenes import CLASSES, MAX_RIDGES, scene_targets, tau_fro
 from dl_lightning.metrics.frechet import frechet_distance, kernel_distance
 from dl_lightning.metrics.pixel_stats import pixel_stats
 from dl_lightning.metrics.precision_recall import precision_recall
+from dl_lightning.metrics.structure import structure_ratios, structure_stats
 
 #: Times of day (fractions of a day) of each daytime bin; the rest of the day is "night". The renderer draws
 #: stills 60% in "day", 30% in "twilight", 10% at night (``data_prep.synthetic.sample_daytime``).
@@ -40,18 +44,25 @@ LADDER = {
     "blur 1 px": ((), 1.0, None),
     "16 px upsampled": ((), 0.0, 16),
 }
+#: The structure figures' rungs (:mod:`~dl_lightning.metrics.structure`), after the ladder's: the second real set
+#: with fine Gaussian grain of this std (grey levels in [0, 1]), and with its trees as blurred discs.
+GRAIN = 0.03
+STRUCTURE_RUNGS = ("fine grain", "blob trees")
 
 
 @torch.no_grad()
 def read_batches(net, batches: Iterable[torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Features (N, F) and readings (``SceneNet.read``, without the class maps but with per-image class shares
-    (N, C)) of a stream of (B, 3, H, W) batches in [-1, 1]."""
+    """Features (N, F) and readings (``SceneNet.read``: class maps (N, H, W) uint8 at the images' size, per-image
+    class shares (N, C), and the scalar heads) of a stream of (B, 3, H, W) batches in [-1, 1]."""
     feats, reads = [], []
     for x in batches:
         x = x.float()
         feats.append(net.features(x))
         r = net.read(x)
-        r["class_shares"] = F.one_hot(r.pop("classes"), len(CLASSES)).float().mean(dim=(1, 2))
+        r["class_shares"] = F.one_hot(r["classes"], len(CLASSES)).float().mean(dim=(1, 2))
+        if r["classes"].shape[-2:] != x.shape[-2:]:  # the class maps at the images' size, for the structure figures
+            r["classes"] = F.interpolate(r["classes"][:, None].float(), size=x.shape[-2:], mode="nearest")[:, 0]
+        r["classes"] = r["classes"].to(torch.uint8)
         reads.append(r)
     return torch.cat(feats), {k: torch.cat([r[k] for r in reads]) for k in reads[0]}
 
@@ -140,7 +151,7 @@ def reference_sets(
 ) -> tuple[torch.Tensor, list[dict], dict[str, torch.Tensor]]:
     """The second real set (``num`` renders of scenes no dataset uses, (N, 3, size, size) in [-1, 1]) with their
     labels, and the ladder's damaged copies of it ({rung: images}; empty without ``ladder``)."""
-    from data_prep.make_synthetic import reference_stills
+    from data_prep.make_synthetic import blob_tree_stills, reference_stills
 
     def as_tensor(frames) -> torch.Tensor:
         return from_uint8(torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2))
@@ -155,6 +166,10 @@ def reference_sets(
             rungs[name] = upsample_to(as_tensor(reference_stills(num, low, (), workers, progress=name)[0]), size)
         else:
             rungs[name] = damage(reference, blur)
+    if ladder:
+        gen = torch.Generator().manual_seed(0)
+        rungs["fine grain"] = (reference + 2 * GRAIN * torch.randn(reference.shape, generator=gen)).clamp(-1, 1)
+        rungs["blob trees"] = as_tensor(blob_tree_stills(num, size, workers, progress="blob trees"))
     return reference, labels, rungs
 
 
@@ -173,16 +188,21 @@ def scene_quality(
     variations); pixel statistics of both sets and their ratios."""
     f_real, r_real = read_batches(net, _chunks(real, batch))
     f_gen, r_gen = read_batches(net, _chunks(generated, batch))
-    f_ref = read_batches(net, _chunks(reference, batch))[0]
+    f_ref, r_ref = read_batches(net, _chunks(reference, batch))
+    read_rungs = {name: (x, *read_batches(net, _chunks(x, batch))) for name, x in (rungs or {}).items()}
     prior = scene_statistics(labels_as_reads(labels))
+    st_real = structure_stats(real, r_real["classes"])
+    structure = {"real": st_real, "generated": structure_stats(generated, r_gen["classes"]),
+                 "floor": structure_stats(reference, r_ref["classes"]),
+                 **{name: structure_stats(x, r["classes"]) for name, (x, _, r) in read_rungs.items()}}  # fmt: skip
     stats = {"prior": prior, "real": scene_statistics(r_real), "generated": scene_statistics(r_gen)}
     px_real, px_gen = pixel_stats(_chunks(real, batch)), pixel_stats(_chunks(generated, batch))
     return {
         "generated": distances(f_real, f_gen),
         "floor": distances(f_real, f_ref),
-        "ladder": {
-            name: distances(f_real, read_batches(net, _chunks(x, batch))[0]) for name, x in (rungs or {}).items()
-        },
+        "ladder": {name: distances(f_real, f) for name, (_, f, _) in read_rungs.items()},
+        "structure": structure,
+        "structure_ratio": {k: structure_ratios(v, st_real) for k, v in structure.items() if k != "real"},
         "scene_stats": stats,
         "scene_tv": {
             "generated": compare_statistics(stats["generated"], prior),
