@@ -24,7 +24,7 @@ COUNT ?= 4
 STAMP := $(VENV)/.installed
 STRATEGY := $(if $(filter 1,$(GPUS)),auto,ddp_gan)
 
-.PHONY: install data motion-segmenter segmenter photos photo-bench scene-net upsampler train lint test test-all \
+.PHONY: install data motion-segmenter segmenter photos photo-bench scene-net upsampler train train-long lint test test-all \
 	test-browser test-photos rehearse browser bench animate demo eval sweep clean
 
 install: $(STAMP)
@@ -72,6 +72,11 @@ upsampler: install
 
 train: install data motion-segmenter
 	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
+
+# The long recipe (configs/gan/synthetic64_long.yaml read over the default; 10000 iterations, hours on a CPU).
+train-long: install data motion-segmenter
+	$(BIN)/dl-train fit --config configs/gan/synthetic64.yaml --config configs/gan/synthetic64_long.yaml \
+		--trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -56,3 +56,12 @@ def test_shifted_crops_are_displaced():
     assert (shift > 0.09).all(), shift.min()
     same = shifted_crops(frames, 0.75, min_shift=0.0)
     assert same.shape == (32, 2, 3, 64, 64)
+
+
+def test_relativistic_pairing_loss():
+    from dl_lightning.training.losses import relativistic
+
+    a, b = torch.tensor([[3.0], [1.0]]), torch.tensor([[1.0], [-1.0]])
+    torch.testing.assert_close(relativistic(a, b), torch.nn.functional.softplus(torch.tensor(-2.0)))
+    assert relativistic(a + 5, b) < relativistic(a, b) < relativistic(b, a), "a wider margin costs less"
+    torch.testing.assert_close(relativistic(a + 7, b + 7), relativistic(a, b))  # only differences count

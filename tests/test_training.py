@@ -265,3 +265,16 @@ def test_optimisers_use_the_configured_rates_and_betas():
     groups = [opt.param_groups[0] for opt in gan.configure_optimizers()]
     assert [g["lr"] for g in groups] == [0.002, 0.003, 0.004]
     assert all(g["betas"] == (0.0, 0.99) for g in groups)
+
+
+def test_relativistic_loss_trains_all_three_networks_with_r1_and_r2(tiny_data):
+    module = make_module(loss="relativistic")
+    before = snapshot(module)
+    trainer = fit(module, make_data(tiny_data), 3)  # r1_every=2: steps 0 and 2 add R1 on reals and R2 on fakes
+    logged = trainer.callback_metrics
+    for name in ("st", "dyn"):
+        assert torch.isfinite(logged[f"reg/r2_{name}"]) and logged[f"reg/r2_{name}"] > 0
+        assert torch.isfinite(logged[f"loss/d_{name}"])
+    assert all(changed(before, module, n) for n in ("G", "D_st", "D_dyn"))
+    with pytest.raises(ValueError, match="loss must be"):
+        make_module(loss="hinge")

@@ -40,7 +40,14 @@ from dl_lightning.models.generator import VIEW_TRUNCATION
 from dl_lightning.training.crops import same_crop, shifted_crops
 from dl_lightning.training.ddp import GANDDPStrategy, seed_rank
 from dl_lightning.training.ema import ema_beta, update_ema
-from dl_lightning.training.losses import d_logistic, g_nonsaturating, path_length_penalty, r1_penalty, still_penalty
+from dl_lightning.training.losses import (
+    d_logistic,
+    g_nonsaturating,
+    path_length_penalty,
+    r1_penalty,
+    relativistic,
+    still_penalty,
+)
 from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs
 
 
@@ -59,6 +66,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         lr_d_dyn: Adam learning rate of D_dyn.
         beta1: Adam beta1 (0 in StyleGAN2).
         beta2: Adam beta2.
+        loss: ``logistic`` (StyleGAN2: non-saturating G, logistic D, R1 on reals) or ``relativistic`` (RpGAN: each
+            fake against a real of the same batch, both ways; R1 on reals and R2 on fakes with the same gamma).
         r1_gamma_st: R1 weight for D_st (the penalty is gamma/2 * ||grad||^2).
         r1_gamma_dyn: R1 weight for D_dyn.
         r1_every: lazy regularisation interval for R1 (0 disables R1).
@@ -103,6 +112,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         lr_d_dyn: float = 0.0025,
         beta1: float = 0.0,
         beta2: float = 0.99,
+        loss: Literal["logistic", "relativistic"] = "logistic",
         r1_gamma_st: float = 0.1,
         r1_gamma_dyn: float = 0.1,
         r1_every: int = 16,
@@ -131,6 +141,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         super().__init__()
         g_cfg, d_cfg = as_config(GeneratorConfig, generator), as_config(DiscriminatorConfig, discriminator)
         m_cfg = as_config(PairMotionConfig, pair_motion)
+        if loss not in ("logistic", "relativistic"):
+            raise ValueError(f"loss must be logistic or relativistic, got {loss!r}")
         if pair_mode not in ("warp", "independent"):
             raise ValueError(f"pair_mode must be warp or independent, got {pair_mode!r}")
         if not (0 <= dyn_prob <= 1 and 0 <= dyn_prob_final <= 1):
@@ -141,8 +153,8 @@ class DeepLandscapeGAN(pl.LightningModule):
             )
         if static_steps < 0:
             raise ValueError(f"static_steps must be >= 0, got {static_steps}")
-        if min(lr_g, lr_d_st, lr_d_dyn) <= 0:
-            raise ValueError(f"lr_g, lr_d_st and lr_d_dyn must be > 0, got {lr_g}, {lr_d_st}, {lr_d_dyn}")
+        if min(lr_g, lr_d_st, lr_d_dyn) < 0:
+            raise ValueError(f"lr_g, lr_d_st and lr_d_dyn must be >= 0, got {lr_g}, {lr_d_st}, {lr_d_dyn}")
         if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
             raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
         if crop_pair_prob > 0 and crop_fraction >= 1:
@@ -287,19 +299,22 @@ class DeepLandscapeGAN(pl.LightningModule):
         """One update of D (``name`` = 'st' or 'dyn'): logistic loss + lazy R1 on ``real``; returns logs."""
         self.toggle_optimizer(opt)
         real_logits, fake_logits = D(real), D(fake)
-        losses = {"d": d_logistic(real_logits, fake_logits)}
+        rel = self.hparams.loss == "relativistic"
+        losses = {"d": relativistic(real_logits, fake_logits) if rel else d_logistic(real_logits, fake_logits)}
         if do_r1:
             losses["r1"] = r1_penalty(D, real)
+            if rel:
+                losses["r2"] = r1_penalty(D, fake)
         if self._check_finite(losses):
-            self._step(opt, losses["d"] + gamma / 2 * self.hparams.r1_every * losses.get("r1", 0.0), False)
+            reg = losses.get("r1", 0.0) + losses.get("r2", 0.0)
+            self._step(opt, losses["d"] + gamma / 2 * self.hparams.r1_every * reg, False)
         self.untoggle_optimizer(opt)
         logs = {
             f"loss/d_{name}": losses["d"].detach(),
             f"d_{name}/real": real_logits.detach().float().mean(),
             f"d_{name}/fake": fake_logits.detach().float().mean(),
         }
-        if do_r1:
-            logs[f"reg/r1_{name}"] = losses["r1"].detach()
+        logs |= {f"reg/{k}_{name}": losses[k].detach() for k in ("r1", "r2") if k in losses}
         return logs
 
     def lazy_terms(self, step: int) -> list[str]:
@@ -314,17 +329,29 @@ class DeepLandscapeGAN(pl.LightningModule):
         }
         return [k for k, v in due.items() if v]
 
-    def _generator_step(self, opt_g, generated: GeneratedPairs, use_dyn: bool, lazy: list[str]) -> dict:
+    def _g_loss(self, D, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """G's loss against ``D`` on ``fake``: non-saturating, or relativistic against ``real`` (same batch)."""
+        if self.hparams.loss == "relativistic":
+            with torch.no_grad():
+                real_logits = D(real)
+            return relativistic(D(fake), real_logits)
+        return g_nonsaturating(D(fake))
+
+    def _generator_step(
+        self, opt_g, generated: GeneratedPairs, use_dyn: bool, lazy: list[str], real: torch.Tensor,
+        real_pairs: torch.Tensor,
+    ) -> dict:  # fmt: skip
         """One G update against D_st (and D_dyn if ``use_dyn``) plus the regularisers in ``lazy``, through the graph
-        of ``generated``; returns logs and ``stepped``."""
+        of ``generated`` (the relativistic loss compares with ``real`` stills and ``real_pairs``); returns logs and
+        ``stepped``."""
         hp, logs = self.hparams, {}
         self.toggle_optimizer(opt_g)
         pairs, b = generated.frames, generated.frames.shape[0]
-        losses = {"g_st": g_nonsaturating(self.D_st(self.either_frame(pairs)))}
+        losses = {"g_st": self._g_loss(self.D_st, self.either_frame(pairs), real)}
         w_dyn = self.current_dyn_weight() if use_dyn else 0.0
         loss_g = losses["g_st"]
         if use_dyn:
-            losses["g_dyn"] = g_nonsaturating(self.D_dyn(self.crop_pairs(pairs)))
+            losses["g_dyn"] = self._g_loss(self.D_dyn, self.crop_pairs(pairs), self.crop_pairs(real_pairs))
             loss_g = loss_g + w_dyn * losses["g_dyn"]
         if "pl" in lazy:
             pl_b = max(1, b // 2)
@@ -372,7 +399,7 @@ class DeepLandscapeGAN(pl.LightningModule):
                 logs |= self._discriminator_step("dyn", opt_dd, self.D_dyn, real_crops, fake, hp.r1_gamma_dyn, do_r1)
         # 3. G against both discriminators
         with record_function("+".join(["gan/g", *g_lazy])):
-            logs.update(self._generator_step(opt_g, generated, use_dyn, g_lazy))
+            logs.update(self._generator_step(opt_g, generated, use_dyn, g_lazy, real, real_pairs))
         with record_function("gan/ema"):
             if logs["stepped"]:
                 total = b * self.trainer.world_size

@@ -1,4 +1,5 @@
-"""GAN losses and regularisers (StyleGAN2): logistic losses, R1, path-length; and the stillness term."""
+"""GAN losses and regularisers: StyleGAN2's logistic losses, R1 and path length; the relativistic pairing loss
+with R1 and R2 (RpGAN, as R3GAN, Huang et al. NeurIPS 2024, uses it); and the stillness term."""
 
 from __future__ import annotations
 
@@ -18,8 +19,15 @@ def g_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-fake_logits.float()).mean()
 
 
+def relativistic(better: torch.Tensor, worse: torch.Tensor) -> torch.Tensor:
+    """Relativistic pairing loss softplus(-(D(better) - D(worse))), averaged over pairs matched by index: D's loss
+    with (real, fake), G's with (fake, real). Each fake is judged against a real, not against a fixed boundary, so
+    the loss has no mode that D can win by pushing all logits one way."""
+    return F.softplus(worse.float() - better.float()).mean()
+
+
 def r1_penalty(discriminator, real: torch.Tensor) -> torch.Tensor:
-    """R1 = E ||d D(x) / d x||^2 on real inputs, computed in fp32 (autocast off)."""
+    """R1 = E ||d D(x) / d x||^2 on real inputs (R2: the same on fakes), computed in fp32 (autocast off)."""
     real = real.detach().float().requires_grad_(True)
     with torch.autocast(device_type=real.device.type, enabled=False):
         logits = discriminator(real)
