@@ -163,6 +163,7 @@ def test_precision_is_measured_on_the_models_own_step_cached_and_recorded(tiny_d
     cache, cpu = tmp_path / "precision.json", ["--trainer.accelerator=cpu"]
     r = run(TRAIN + tiny_args(tiny_data, tmp_path, steps=1) + cpu, DL_PRECISION_CACHE=str(cache))
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "litlogger" not in r.stdout + r.stderr and "in eval mode" not in r.stderr, "notices nobody can act on"
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("precision: "))
     expected = line.split()[1]
     fp32, bf16 = (float(v) for v in re.findall(r"([\d.]+) ms in (?:fp32|bf16)", line))
