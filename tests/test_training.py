@@ -166,6 +166,8 @@ def test_quality_monitor_logs_metric_that_checkpoints_monitor(tiny_data, tmp_pat
     )
     assert trainer.callback_metrics["val/fd_scene"] > 0
     assert (tmp_path / "ck" / "best.ckpt").is_file() and best.best_model_score is not None
+    structure = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("val/structure_")}
+    assert "val/structure_sky_grain" in structure and all(torch.isfinite(v) and v >= 0 for v in structure.values())
 
 
 def test_generated_pairs_follow_the_pair_mode():

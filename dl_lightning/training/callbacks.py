@@ -157,7 +157,8 @@ class RunSummary(pl.Callback):
 
 class QualityMonitor(pl.Callback):
     """Every ``every_n_steps``, the Fréchet distance of EMA samples to the training stills in ``features``, logged as
-    ``val/fd_<features>`` (``val/fd_scene`` by default).
+    ``val/fd_<features>`` (``val/fd_scene`` by default); with the scene network also the structure figures of the
+    samples as ratios to the stills' (``val/structure_<figure>``, :mod:`~dl_lightning.metrics.structure`).
 
     Checkpoints can monitor it (``ModelCheckpoint(monitor="val/fd_scene", mode="min")``). Real features are
     computed once. ``features``: ``scene`` (default: the shipped scene network, which sees speckles, blur and
@@ -191,7 +192,17 @@ class QualityMonitor(pl.Callback):
         self.extractor = self.real = None
 
     def _features(self, batches) -> torch.Tensor:
-        return torch.cat([self.extractor(to_uint8(b).cpu()) for b in batches])
+        """Features of a stream of [-1, 1] batches; with the scene network also its structure figures
+        (:mod:`~dl_lightning.metrics.structure`) of the whole set, kept in ``self._structure``."""
+        from dl_lightning.metrics.scene_quality import read_batches
+        from dl_lightning.metrics.structure import structure_stats
+
+        if self.features != "scene":
+            return torch.cat([self.extractor(to_uint8(b).cpu()) for b in batches])
+        images = torch.cat([b.cpu() for b in batches])
+        feats, reads = read_batches(self.extractor.net, images.split(self.batch))
+        self._structure = structure_stats(images, reads["classes"])
+        return feats
 
     @torch.no_grad()
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
@@ -214,8 +225,14 @@ class QualityMonitor(pl.Callback):
             self.real = self._features(
                 real_batches(trainer.datamodule.static_root, "static", self.num, res, self.batch)
             )
+            self._real_structure = getattr(self, "_structure", None)
         fake = self._features(generated_batches(module.G_ema, self.num, self.batch, 1.0, seed=123))
         module.log(f"val/fd_{self.features}", frechet_distance(self.real, fake), on_step=True, prog_bar=True)
+        if self.features == "scene":  # each structure figure as a ratio to the real stills' (1 = as real)
+            from dl_lightning.metrics.structure import structure_ratios
+
+            ratios = structure_ratios(self._structure, self._real_structure)
+            module.log_dict({f"val/structure_{k}": v for k, v in ratios.items() if v == v}, on_step=True)
 
 
 class MotionMonitor(pl.Callback):
