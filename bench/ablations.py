@@ -1,7 +1,7 @@
-"""The ablations of the README: train each setting for each seed, evaluate, print one table.
+"""The ablations of docs/evaluation.md: train each setting for each seed, evaluate, print one table.
 
 Each run is ``dl-train fit`` on ``configs/gan/synthetic64.yaml`` with the setting's overrides and its own run
-folder (``<out>/<setting>_s<seed>``), then ``dl-eval gan`` on its last checkpoint (step 1500) with the README's
+folder (``<out>/<setting>_s<seed>``), then ``dl-eval gan`` on its last checkpoint (step 1500) with docs/evaluation.md's
 protocol (scene-network features, 1000 samples and the calibration ladder, 32 videos of 16 frames). Runs go
 ``--parallel`` at a time, each with ``--threads`` CPU threads; a run already evaluated is not run again.
 ``--steps N`` (other than 1500) writes ``<setting>_s<seed>_itN``; with ``--continue`` it trains on from the
@@ -224,7 +224,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--parallel", type=int, default=1, help="runs at a time")
     p.add_argument("--threads", type=int, default=1, help="CPU threads per run (OMP_NUM_THREADS)")
-    p.add_argument("--steps", type=int, default=1500, help="GAN iterations per run (the README's protocol: 1500)")
+    p.add_argument("--steps", type=int, default=1500, help="GAN iterations per run (docs/evaluation.md's protocol: 1500)")
     p.add_argument(
         "--continue",
         dest="continue_runs",

@@ -1,5 +1,5 @@
 #!/bin/bash
-# One lease of a lent GPU machine (the README's GPU figures came from this script):
+# One lease of a lent GPU machine (the GPU figures of docs/performance.md came from this script):
 #   1. the packages its image lacks, carried as wheels in .whl/ (kornia, webdataset, jsonargparse, lpips, av);
 #   2. the embedded synthetic data, rendered there;
 #   3. `bench/bench.py` on the GPU (train 64/256 px in fp32/bf16/fp16, memory, generation, inversion);

@@ -1,4 +1,4 @@
-"""The photo-animation table of the README: does an animated photo stay the photo?
+"""The photo-animation table of docs/photos.md: does an animated photo stay the photo?
 
 For each test photo (hills.jpg at 1024 px; an off-centre crop, a wide non-square crop and a tall one; a
 horizontal flip; a colour shift; a crop with the sky mirrored below into a lake; 256 px synthetic renders),
@@ -14,7 +14,7 @@ the moving region comes from the segmenter (``--segmenter``, default the shipped
 * timing of 48 frames at 1024 px and at 4K (``--size 2160``, an upscaled photo), encoded to MP4 and GIF
   (frames streamed), with the peak memory of the process.
 
-    python bench/photo_animation.py                    # the README's table
+    python bench/photo_animation.py                    # docs/photos.md's table
     python bench/photo_animation.py --photos DIR       # your own photos too
 
 Writes nothing into the repository (videos go to a temporary folder).

@@ -1,4 +1,4 @@
-"""The package's layers read top-down: no module imports from a layer above its own (README "Layout")."""
+"""The package's layers read top-down: no module imports from a layer above its own (docs/tests.md "Layout")."""
 
 import ast
 

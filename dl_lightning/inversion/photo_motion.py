@@ -88,7 +88,7 @@ def lanczos_taps(frac: float, a: int = 3) -> torch.Tensor:
 def shift_image(image: torch.Tensor, dx: float, dy: float) -> torch.Tensor:
     """(B, C, H, W) translated by (dx, dy) pixels (out[y, x] = image[y - dy, x - dx]), reflected at the border:
     whole pixels by indexing, the fraction by a separable Lanczos filter (:data:`LANCZOS`; sharper than bicubic
-    interpolation, README's photo table)."""
+    interpolation, docs/photos.md's photo table)."""
     h, w = image.shape[-2:]
     out = image
     for dim, d, n in ((-1, dx, w), (-2, dy, h)):

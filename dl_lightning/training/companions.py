@@ -157,7 +157,7 @@ def photo_network_paths(paths: PhotoNetworkPaths, need: dict[str, bool]) -> dict
     A needed one not given is the shipped one (the segmenter), else trained first (``paths.train``), else taken if
     current, else left out with a note.
     The encoder is never trained on the spot: latent optimisation from the mean latent ends within 0.4 dB of the
-    encoder's start on real photos (README, "Does the encoder earn its place?"); one current beside the GAN is
+    encoder's start on real photos (docs/photos.md, "Does the encoder earn its place?"); one current beside the GAN is
     used."""
     out: dict[str, str | None] = {}
     for name in ("encoder", "segmenter", "lighting", "upsampler"):
