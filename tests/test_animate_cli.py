@@ -72,3 +72,16 @@ def test_output_path_that_is_a_file(exported, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         animate(["--ckpt", str(exported), "--out", str(blocker / "sub"), "--frames", "2", "--num", "1"])
     assert exc.value.code == 2 and "cannot create" in capsys.readouterr().err
+
+
+def test_one_daytime_default_for_a_photo_on_the_command_and_the_page():
+    """``dl-animate --image`` keeps the photo's lighting unless asked, as the page does (PhotoOptions' default);
+    generated scenes still move through the day."""
+    from dl_lightning.cli.animate import build_parser
+    from dl_lightning.cli.animate_photo import options
+    from dl_lightning.demo.session import Settings
+    from dl_lightning.inversion.photo_job import PhotoOptions
+
+    args = build_parser().parse_args(["--ckpt", "g.ckpt", "--image", "photo.jpg"])
+    assert options(args, ["gif"], 3).daytime == PhotoOptions.daytime == Settings.daytime == "fixed"
+    assert build_parser().parse_args(["--ckpt", "g.ckpt"]).daytime is None  # -> slerp for generated scenes

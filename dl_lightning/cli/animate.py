@@ -50,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="normalised y in [-1, 1] below which motion is mirrored (water); 'none' disables; "
         "'auto': from the photo's mask, 0 (the middle) for generated scenes",
     )
-    p.add_argument("--daytime", default="slerp", choices=DAYTIME_PATHS, help="z_dyn path over the video")
+    p.add_argument(
+        "--daytime", default=None, choices=DAYTIME_PATHS,
+        help="z_dyn path over the video (default: slerp for generated scenes; for --image PhotoOptions' "
+        "default, fixed, as on the page: a moving time of day needs the lighting network A)",
+    )  # fmt: skip
     p.add_argument("--zdyn-start", help="start z_dyn as comma-separated values (default: random)")
     p.add_argument("--zdyn-end", help="end z_dyn as comma-separated values (default: random)")
     p.add_argument("--formats", default="mp4,gif", help="comma-separated subset of mp4,gif")
@@ -168,7 +172,7 @@ def animate(args: argparse.Namespace) -> list[Path]:
     n, dim = args.num, G.cfg.z_dyn_dim
     start, end = parse_vector(args.zdyn_start, dim, "--zdyn-start"), parse_vector(args.zdyn_end, dim, "--zdyn-end")
     frames = sample_timelapse(
-        G, n, args.frames, args.seed, motion, args.daytime, args.truncation, args.chunk, start, end
+        G, n, args.frames, args.seed, motion, args.daytime or "slerp", args.truncation, args.chunk, start, end
     )
     named = {f"scene_{i:03d}": (lambda batch, i=i: tensor_to_uint8(batch[i])) for i in range(n)}
     if n > 1 and not args.no_grid:

@@ -18,7 +18,7 @@ def options(args: argparse.Namespace, formats: list[str], z_dyn_dim: int) -> Pho
         fit=args.fit, size=args.size, frames=args.frames, fps=args.fps, formats=tuple(formats), motion=args.motion,
         speed=args.speed, direction=args.direction, water_speed=args.water_speed,
         water_direction=args.water_direction, horizon=horizon_arg(args.horizon, "auto"), loop=args.loop,
-        sky=args.sky, daytime=args.daytime, zdyn_end=parse_vector(args.zdyn_end, z_dyn_dim, "--zdyn-end"),
+        sky=args.sky, daytime=args.daytime or PhotoOptions.daytime, zdyn_end=parse_vector(args.zdyn_end, z_dyn_dim, "--zdyn-end"),
         seed=args.seed, chunk=args.chunk, optim_steps=args.optim_steps, finetune_steps=args.finetune_steps,
         lpips_weight=args.lpips_weight, raw_mask=args.raw_mask, refine=not args.no_refine,
         keep_thin=not args.no_thin, device=args.device,
@@ -35,7 +35,7 @@ def animate_photo_cli(args: argparse.Namespace, formats: list[str]) -> list[Path
     paths = PhotoNetworkPaths(args.ckpt, args.encoder, args.lighting, args.segmenter, args.upsampler, not args.no_train)
     need = {
         "segmenter": not args.mask,
-        "lighting": args.daytime != "fixed",
+        "lighting": (args.daytime or PhotoOptions.daytime) != "fixed",
         "upsampler": args.size != 0 and args.sky == "generator",
     }
     perceptual = PerceptualConfig(args.lpips_weight, args.lpips_net, args.lpips_weights, args.lpips_random)
