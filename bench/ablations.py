@@ -224,7 +224,9 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--parallel", type=int, default=1, help="runs at a time")
     p.add_argument("--threads", type=int, default=1, help="CPU threads per run (OMP_NUM_THREADS)")
-    p.add_argument("--steps", type=int, default=1500, help="GAN iterations per run (docs/evaluation.md's protocol: 1500)")
+    p.add_argument(
+        "--steps", type=int, default=1500, help="GAN iterations per run (docs/evaluation.md's protocol: 1500)"
+    )
     p.add_argument(
         "--continue",
         dest="continue_runs",

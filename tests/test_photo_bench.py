@@ -15,9 +15,9 @@ sys.path.insert(0, str(REPO / "bench"))
 from real_photos import benchmark_names, evaluate  # noqa: E402
 
 pytestmark = pytest.mark.slow
-#: What the shipped segmenter keeps on the seven photos today (docs/photos.md, "The moving region on real photos": 0.890,
-#: 0.758, 0.119, 0.439 measured), so that a change cannot lose it unseen. Not yet the bars of issue #37 (mean IoU
-#: 0.92, none under 0.85, both leaks at most 0.02).
+#: What the shipped segmenter keeps on the seven photos today (docs/photos.md, "The moving region on real
+#: photos": 0.890, 0.758, 0.119, 0.439 measured), so that a change cannot lose it unseen. Not yet the bars of
+#: issue #37 (mean IoU 0.92, none under 0.85, both leaks at most 0.02).
 MEAN_IOU, MIN_IOU, SKY_STILL, STRUCTURES_MOVING = 0.88, 0.74, 0.13, 0.45
 
 

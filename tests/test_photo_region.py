@@ -145,8 +145,8 @@ def _case(shipped, name: str, size: int):
 
 def test_towers_wider_than_two_segmenter_pixels_stay_still_at_256_px(shipped):
     """The overcast hard case at 256 px: every tower at least 5 px wide (two pixels of the segmenter's 128 px view)
-    stays still. Narrower ones still move (docs/photos.md, "The moving region on real photos"), as do white towers against
-    white clouds (the "towers" case)."""
+    stays still. Narrower ones still move (docs/photos.md, "The moving region on real photos"), as do white towers
+    against white clouds (the "towers" case)."""
     from scipy import ndimage
 
     r, moving = _case(shipped, "towers_overcast", 256)
@@ -163,8 +163,8 @@ def test_an_enclosed_dark_cloud_moves(shipped):
     assert r.dark_clouds.sum() > 500 and (r.dark_clouds & ~moving).sum() <= 0.02 * r.dark_clouds.sum()
 
 
-#: The hard cases that miss the bars today (docs/photos.md, "The moving region on real photos"): white towers against white
-#: clouds are read as sky, and towers under two segmenter pixels wide move.
+#: The hard cases that miss the bars today (docs/photos.md, "The moving region on real photos"): white towers against
+#: white clouds are read as sky, and towers under two segmenter pixels wide move.
 MISSED = {
     "towers": "white towers against white clouds move",
     "towers_overcast": "towers of 2-10 px move",

@@ -48,8 +48,8 @@ class GeneratorConfig:
         noise_per_channel: S_st's strength: one per channel (True, the paper's code and older checkpoints) or one
             scalar per layer (False, StyleGAN2's design). Per channel, the generator can turn one channel into a
             carrier of per-pixel noise that its toRGB passes straight to the image: the isolated dark pixels of the
-            per-channel models (docs/evaluation.md, "Speckles"). With one scalar, the same noise enters every channel of a
-            layer, so noise reaches RGB only through the layer's shared response.
+            per-channel models (docs/evaluation.md, "Speckles"). With one scalar, the same noise enters every
+            channel of a layer, so noise reaches RGB only through the layer's shared response.
         noise_channel_max_res: with ``noise_per_channel``, the finest resolution whose layers get per-channel S_st
             strengths; finer layers get one scalar each (None: every layer). Per-channel noise at 64 px drew texture
             and, on one seed in two, dark dashes; with 32 here one seed in two drew 2 px flecks instead
@@ -59,18 +59,18 @@ class GeneratorConfig:
         dyn_gate: multiply each layer's S_dyn term, per pixel, by a gate read from that layer's
             features (2 sigmoid(1x1 conv), exactly 1 at initialisation), so the network can keep
             S_dyn out of the land without turning its strength down in the sky. Not in the paper
-            (whose generator can only scale S_dyn per channel); see the docs/evaluation.md's motion table.
+            (whose generator can only scale S_dyn per channel); see docs/evaluation.md's motion table.
         dyn_gate_norm: divide each gate by its mean over the frame, so it can move S_dyn between
             regions (land -> sky) but not turn it down everywhere; needs ``dyn_gate``.
         dyn_min_res: the coarsest resolution whose layers add S_dyn (4: every layer, the paper). Coarser
             layers keep their S_dyn maps (the latent format is unchanged) but add nothing: at 64 px a
             4 px noise cell spans a quarter of the frame and an 8 px one an eighth, so warping them moves
             the horizon and the land with the clouds (the 64 px default config uses 16). Not in the paper;
-            see the docs/evaluation.md's motion table.
+            see docs/evaluation.md's motion table.
         last_noise: add S_st and S_dyn in the last conv too (True: StyleGAN2 and the paper). Noise added there
             reaches the image through nothing but a lrelu and the 1x1 toRGB, so a per-pixel noise map becomes
-            per-pixel dots in the image (the speckles: docs/evaluation.md, "Speckles"), whatever its strength's shape. With
-            False the last layer keeps its maps (the latent format is unchanged) but adds nothing, so every
+            per-pixel dots in the image (the speckles: docs/evaluation.md, "Speckles"), whatever its strength's
+            shape. With False the last layer keeps its maps (the latent format is unchanged) but adds nothing, so every
             noise map passes a modulated 3x3 conv before it reaches RGB.
     """
 
