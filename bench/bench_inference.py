@@ -54,9 +54,9 @@ def invert_seconds(config: str) -> float:
 
 
 def data_speed(res: int, samples: int) -> float:
-    from data_prep.make_synthetic import build_synthetic
     from dl_lightning.data.shards import shard_urls
     from dl_lightning.data.stream import LandscapeStream
+    from dl_lightning.data.synthetic.dataset import build_synthetic
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "d"

@@ -63,7 +63,7 @@ def variants(extra: Path | None) -> dict[str, Image.Image]:
         "colour shift (warm)": Image.fromarray((np.asarray(hills) * [1.1, 0.95, 0.8]).clip(0, 255).astype(np.uint8)),
         "sky over a lake 1024x700": Image.fromarray(lake),
     }  # fmt: skip
-    from data_prep.make_synthetic import render_still
+    from dl_lightning.data.synthetic.dataset import render_still
 
     for seed in (7, 8):
         frame = render_still(10**9 + seed, 256)[0].frames[0]  # seeds far from the training set's

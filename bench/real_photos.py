@@ -72,7 +72,7 @@ def evaluate(segmenter, photos: str | Path, options, hard: bool = True) -> list[
     cases, the share of dark-cloud pixels left still."""
     import numpy as np
 
-    from data_prep.photo_world import HARD_CASES, hard_case
+    from dl_lightning.data.synthetic.photo_world import HARD_CASES, hard_case
     from dl_lightning.metrics.region_scores import region_scores
 
     rows = []

@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from data_prep.make_synthetic import render_still
-from data_prep.synthetic import render, video_schedule
+from dl_lightning.data.synthetic.dataset import render_still
+from dl_lightning.data.synthetic.landscape import render, video_schedule
 from dl_lightning.errors import cli_entry
 from dl_lightning.media import write_video
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from data_prep.make_synthetic import build_synthetic
+from dl_lightning.data.synthetic.dataset import build_synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 # the DeepLandscape project page's hills.jpg (MIT licence), re-encoded at JPEG quality 80: always in the checkout

@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
-from data_prep.images_to_shards import images_to_shards
-from data_prep.videos_to_shards import videos_to_shards
 from dl_lightning.cli.data import main as dl_data
+from dl_lightning.data.convert_images import images_to_shards
+from dl_lightning.data.convert_videos import videos_to_shards
 from dl_lightning.data.images import open_rgb
 from dl_lightning.data.shards import read_manifest, shard_urls
 from dl_lightning.data.stream import LandscapeStream, consumer_shards

@@ -4,21 +4,25 @@ import ast
 
 from tests.conftest import REPO
 
-# bottom to top; the shared helpers at the package's top level (config, files, errors, media, checkpoints, ...)
-# are the bottom layer with data and models
+# bottom to top: one-line errors; the shared helpers; data (decoding, shards, the renderers); what builds on data (media,
+# the networks); the file formats; motion and metrics; the photo path; training; the page and sweeps; the CLIs.
+# data_prep (entry points: user folders, the benchmark photos) sits above them all, and nothing imports it.
 LAYERS = {
-    **dict.fromkeys(("config", "files", "errors", "frozen", "media", "hardware", "loggers", "checkpoints"), 0),
-    "data": 0,
-    "models": 0,
-    "metrics": 1,
-    "noise_warp": 1,
-    "animation": 1,
-    "inversion": 2,
-    "photo": 2,
-    "training": 3,
-    "demo": 4,
-    "sweep": 4,
-    "cli": 5,
+    "errors": 0,
+    **dict.fromkeys(("config", "files", "frozen", "hardware", "loggers"), 1),
+    "data": 2,
+    "media": 3,
+    "models": 3,
+    "noise_warp": 3,
+    "checkpoints": 4,
+    "animation": 5,
+    "metrics": 6,
+    "photo": 7,
+    "inversion": 7,
+    "training": 8,
+    "demo": 9,
+    "sweep": 9,
+    "cli": 10,
 }
 
 
@@ -42,3 +46,14 @@ def test_no_module_imports_from_a_layer_above_it():
             if LAYERS.get(t, 0) > LAYERS.get(part, 0)
         ]
     assert not upward, upward
+
+
+def test_nothing_in_the_package_imports_data_prep_and_data_prep_only_uses_the_package():
+    """data_prep holds entry points (a user's folders, the benchmark photos); the package never reaches up to it."""
+    for path in (REPO / "dl_lightning").rglob("*.py"):
+        text = path.read_text()
+        assert "import data_prep" not in text and "from data_prep" not in text, path.relative_to(REPO)
+    for path in (REPO / "data_prep").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("data_prep"):
+                raise AssertionError(f"{path.relative_to(REPO)}: entry points do not import one another")

@@ -214,10 +214,10 @@ def test_eval_gan_on_separate_still_and_video_folders(tmp_path, capsys):
     frame index of generated time-lapses, and --motion-videos 0 skips the motion table with a line."""
     import yaml
 
-    from data_prep.images_to_shards import images_to_shards
     from data_prep.user_folders import write_user_folders
-    from data_prep.videos_to_shards import videos_to_shards
     from dl_lightning.checkpoints import save_generator
+    from dl_lightning.data.convert_images import images_to_shards
+    from dl_lightning.data.convert_videos import videos_to_shards
     from dl_lightning.data.ordered import spread_frames
     from dl_lightning.models import Generator, GeneratorConfig
     from tests.conftest import TINY_G

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from data_prep.synthetic import render_scene
 from dl_lightning.animation import Motion
 from dl_lightning.checkpoints import load_segmenter
 from dl_lightning.data.ordered import dataset_videos
+from dl_lightning.data.synthetic.landscape import render_scene
 from dl_lightning.metrics.animation_metrics import frame_change
 from dl_lightning.metrics.motion import RegionChange, generated_motion, motion_by_layer, real_motion, region_change
 from dl_lightning.models import Generator, PairDiscriminator

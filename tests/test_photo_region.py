@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from data_prep.photo_world import HARD_CASES, KINDS, hard_case, render_world
 from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, export_segmenter, load_segmenter
 from dl_lightning.data.images import pil_to_tensor
+from dl_lightning.data.synthetic.photo_world import HARD_CASES, KINDS, hard_case, render_world
 from dl_lightning.metrics.region_scores import boundary_f, region_scores
 from dl_lightning.photo.region import RegionOptions, matte, moving_region, sky_islands, towers
 from tests.conftest import REPO

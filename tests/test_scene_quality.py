@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from data_prep.make_synthetic import build_synthetic, reference_stills, render_still
-from data_prep.synthetic import render
 from dl_lightning.checkpoints import load_generator, load_scene_net, save_generator
 from dl_lightning.data.ordered import dataset_samples
 from dl_lightning.data.scenes import CLASSES, decode_classes, load_scenes
+from dl_lightning.data.synthetic.dataset import build_synthetic, reference_stills, render_still
+from dl_lightning.data.synthetic.landscape import render
 from dl_lightning.metrics.frechet import frechet_distance, kernel_distance
 from dl_lightning.metrics.pixel_stats import isolated_pixels, mean_abs_laplacian, pixel_stats
 from dl_lightning.metrics.precision_recall import precision_recall

@@ -1,6 +1,6 @@
 import numpy as np
 
-from data_prep.synthetic import lighting, render_scene
+from dl_lightning.data.synthetic.landscape import lighting, render_scene
 
 
 def test_render_is_deterministic_per_seed():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from data_prep.make_synthetic import NUM_STATIC, NUM_VIDEOS
+from dl_lightning.data.synthetic.dataset import NUM_STATIC, NUM_VIDEOS
 from dl_lightning.errors import UserError, cli_entry
 
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.resolution < 8 or args.resolution & (args.resolution - 1):
         raise UserError(f"--resolution must be a power of two >= 8, got {args.resolution}")
     if args.command == "synthetic":
-        from data_prep.make_synthetic import build_synthetic
+        from dl_lightning.data.synthetic.dataset import build_synthetic
 
         if min(args.num_static, args.num_videos) < 0 or args.frames < 2:
             raise UserError("--num-static/--num-videos must be >= 0 and --frames >= 2")
@@ -94,21 +94,21 @@ def main(argv: list[str] | None = None) -> int:
             args.overwrite,
         )
     elif args.command == "world":
-        from data_prep.make_world import build_world
+        from dl_lightning.data.synthetic.world_dataset import build_world
 
         if args.num < 1 or args.num_val < 1:
             raise UserError("--num and --num-val must be >= 1")
         writer = build_world(args.out, args.resolution, args.num, args.num_val, args.seed, workers=args.workers,
                              overwrite=args.overwrite)  # fmt: skip
     elif args.command == "images":
-        from data_prep.images_to_shards import images_to_shards
+        from dl_lightning.data.convert_images import images_to_shards
 
         writer = images_to_shards(
             args.src, args.out, args.resolution, args.shard_size, args.upscale, args.fmt, args.overwrite,
             args.min_shards, args.seed,
         )  # fmt: skip
     else:
-        from data_prep.videos_to_shards import videos_to_shards
+        from dl_lightning.data.convert_videos import videos_to_shards
 
         writer = videos_to_shards(
             args.src,

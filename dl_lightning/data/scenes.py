@@ -3,7 +3,7 @@
 A synthetic sample (``dl-data synthetic``) carries, besides its image(s) and ``mask.png``:
 
 * ``classes.png``: (H, W) uint8 class indices into :data:`CLASSES` (a video: of its first frame);
-* ``json["scene"]``: the scene's parameters as plain numbers (``data_prep.synthetic.scene_labels``): horizon,
+* ``json["scene"]``: the scene's parameters as plain numbers (``synthetic.landscape.scene_labels``): horizon,
   visible ridges and their heights, water and shore, visible trees and their positions, cloud cover, wind, sun
   side, class shares; ``json["daytime"]`` is the time of day (a list per frame for a video).
 

@@ -34,7 +34,7 @@ from dl_lightning.metrics.precision_recall import precision_recall
 from dl_lightning.metrics.structure import structure_ratios, structure_stats
 
 #: Times of day (fractions of a day) of each daytime bin; the rest of the day is "night". The renderer draws
-#: stills 60% in "day", 30% in "twilight", 10% at night (``data_prep.synthetic.sample_daytime``).
+#: stills 60% in "day", 30% in "twilight", 10% at night (``dl_lightning.data.synthetic.landscape.sample_daytime``).
 DAYTIME_BINS = {"day": [(0.32, 0.68)], "twilight": [(0.22, 0.32), (0.68, 0.80)]}
 #: The ladder's rungs: name -> (parts left out of the scene, blur sigma in px, render side before upsampling).
 LADDER = {
@@ -151,7 +151,7 @@ def reference_sets(
 ) -> tuple[torch.Tensor, list[dict], dict[str, torch.Tensor]]:
     """The second real set (``num`` renders of scenes no dataset uses, (N, 3, size, size) in [-1, 1]) with their
     labels, and the ladder's damaged copies of it ({rung: images}; empty without ``ladder``)."""
-    from data_prep.make_synthetic import blob_tree_stills, reference_stills
+    from dl_lightning.data.synthetic.dataset import blob_tree_stills, reference_stills
 
     def as_tensor(frames) -> torch.Tensor:
         return from_uint8(torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2))

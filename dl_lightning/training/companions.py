@@ -95,7 +95,7 @@ def _train_args(name: str, gan_ckpt: Path, config: Path) -> list[str]:
         return []
     if name == "segmenter":
         raise UserError(f"the segmenter trains on the synthetic masks in {root}, which is missing: run `make data`")
-    from data_prep.make_synthetic import build_synthetic
+    from dl_lightning.data.synthetic.dataset import build_synthetic
 
     print(f"upsampler: rendering its training data to {root} ({UPSAMPLER_DATA})")
     build_synthetic(root, **UPSAMPLER_DATA)

@@ -1,6 +1,6 @@
 """The photo world's drawing parts: the canvas, still structures (towers, domes, trees), near ground and the camera.
 
-:func:`data_prep.photo_world.render_world` composes a scene from them; every draw takes the scene's generator, so a
+:func:`.photo_world.render_world` composes a scene from them; every draw takes the scene's generator, so a
 seed gives the same scene.
 """
 
@@ -11,7 +11,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from data_prep.synthetic import fbm
+from dl_lightning.data.synthetic.landscape import fbm
 
 #: The near ground's kinds (``foreground``), drawn over the lower part of the frame, still.
 FOREGROUNDS = ("boards", "road", "gravel", "rocks")

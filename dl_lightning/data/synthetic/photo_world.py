@@ -1,6 +1,6 @@
 """Photo-like scenes with their moving region: the photo segmenter's training world and the hard cases.
 
-The GAN's world (:mod:`data_prep.synthetic`) has ridges, grass, conifers and a lake. Real photos hold more, and a
+The GAN's world (:mod:`.landscape`) has ridges, grass, conifers and a lake. Real photos hold more, and a
 segmenter that has only seen that world moves a minaret with the clouds and leaves a storm cloud still. This
 world draws, at any size:
 
@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data_prep.photo_world_parts import (
+from dl_lightning.data.synthetic.landscape import fbm, fbm_1d, lerp, smoothstep
+from dl_lightning.data.synthetic.photo_world_parts import (
     _bare_tree,
     _camera,
     _Canvas,
@@ -40,7 +41,6 @@ from data_prep.photo_world_parts import (
     _structure_colour,
     _tower,
 )
-from data_prep.synthetic import fbm, fbm_1d, lerp, smoothstep
 
 #: Sky palettes: name -> (zenith, horizon) RGB in [0, 1]; each scene jitters its palette.
 SKIES = {

@@ -17,7 +17,7 @@ import av
 from PIL import Image
 from tqdm import tqdm
 
-from data_prep.images_to_shards import list_files, short_reason
+from dl_lightning.data.convert_images import list_files, short_reason
 from dl_lightning.data.images import IMAGE_EXTENSIONS, center_crop_resize, encode_image, open_rgb
 from dl_lightning.data.shards import DatasetWriter
 from dl_lightning.errors import UserError

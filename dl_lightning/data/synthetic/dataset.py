@@ -14,10 +14,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from data_prep.synthetic import Render, render, sample_daytime, video_schedule
 from dl_lightning.data.images import encode_image
 from dl_lightning.data.scenes import CLASSES
 from dl_lightning.data.shards import DatasetWriter
+from dl_lightning.data.synthetic.landscape import Render, render, sample_daytime, video_schedule
 
 NUM_STATIC, NUM_VIDEOS = 1024, 128  # the default dataset: stills, videos
 

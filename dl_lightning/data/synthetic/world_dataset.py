@@ -1,4 +1,4 @@
-"""Build the photo segmenter's dataset: photo-like stills (:mod:`data_prep.photo_world`) with their moving region.
+"""Build the photo segmenter's dataset: photo-like stills (:mod:`.photo_world`) with their moving region.
 
 Each sample stores the image and ``mask.png`` (white = moves), as the synthetic dataset does, so
 :class:`dl_lightning.data.masks.MaskDataModule` reads both. Training scenes use seeds ``seed*10**7 + i``; the
@@ -13,10 +13,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.make_synthetic import _mask_png, _to_pil
-from data_prep.photo_world import render_world
 from dl_lightning.data.images import encode_image
 from dl_lightning.data.shards import DatasetWriter
+from dl_lightning.data.synthetic.dataset import _mask_png, _to_pil
+from dl_lightning.data.synthetic.photo_world import render_world
 
 
 def _render(args: tuple[int, int, str]) -> dict:
