@@ -8,28 +8,26 @@ Validation reads held-out renders (:func:`dl_lightning.metrics.scene_reading.sce
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-import pytorch_lightning as pl
 import torch
 
-from dl_lightning.checkpoints import mark_checkpoint
-from dl_lightning.config import as_config, saved_hparams
+from dl_lightning.config import as_config
 from dl_lightning.metrics.scene_reading import scene_reading
 from dl_lightning.models.scene_net import SceneNet, SceneNetConfig, scene_loss
+from dl_lightning.training.network_module import NetworkModule
 
 
-class SceneNetModule(pl.LightningModule):
+class SceneNetModule(NetworkModule):
     """Args:
     scene_net: network size (see :class:`SceneNetConfig`).
     lr: Adam learning rate (cosine decay to 5% over ``trainer.max_steps``).
     """
 
+    kind = "scene_net"
+
     def __init__(self, scene_net: SceneNetConfig | None = None, lr: float = 0.003):
         super().__init__()
         cfg = as_config(SceneNetConfig, scene_net)
-        self.save_hyperparameters(saved_hparams(self, scene_net=cfg, lr=lr))
-        self.net = SceneNet(cfg)
+        self.keep(SceneNet(cfg), scene_net=cfg, lr=lr)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, classes, targets = batch
@@ -58,6 +56,3 @@ class SceneNetModule(pl.LightningModule):
             opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + torch.cos(torch.tensor(min(s, steps) / steps * torch.pi)).item())
         )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "scene_net", asdict(self.net.cfg))

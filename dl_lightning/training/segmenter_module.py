@@ -8,28 +8,26 @@ region) on video frames, whose scenes the training stills never show.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.checkpoints import mark_checkpoint
-from dl_lightning.config import as_config, saved_hparams
+from dl_lightning.config import as_config
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
+from dl_lightning.training.network_module import NetworkModule
 
 
-class SegmenterModule(pl.LightningModule):
+class SegmenterModule(NetworkModule):
     """Args:
     segmenter: network size (see :class:`SegmenterConfig`).
     lr: Adam learning rate.
     """
 
+    kind = "segmenter"
+
     def __init__(self, segmenter: SegmenterConfig | None = None, lr: float = 0.003):
         super().__init__()
         cfg = as_config(SegmenterConfig, segmenter)
-        self.save_hyperparameters(saved_hparams(self, segmenter=cfg, lr=lr))
-        self.net = Segmenter(cfg)
+        self.keep(Segmenter(cfg), segmenter=cfg, lr=lr)
 
     def on_fit_start(self) -> None:
         data = getattr(self.trainer, "datamodule", None)
@@ -47,9 +45,3 @@ class SegmenterModule(pl.LightningModule):
         pred, m = self.net.predict(x), m.bool()
         inter, union = (pred & m).sum().float(), (pred | m).sum().float()
         self.log_dict({"val/acc": (pred == m).float().mean(), "val/iou": inter / union.clamp(min=1)}, prog_bar=True)
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "segmenter", asdict(self.net.cfg))

@@ -8,29 +8,27 @@ difference ``val/psnr_gain``; ``dl-eval upsampler`` adds LPIPS when its weights 
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from dl_lightning.checkpoints import mark_checkpoint
-from dl_lightning.config import as_config, saved_hparams
+from dl_lightning.config import as_config
 from dl_lightning.metrics.reconstruction import recon_metrics
 from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig, bicubic
+from dl_lightning.training.network_module import NetworkModule
 
 
-class UpsamplerModule(pl.LightningModule):
+class UpsamplerModule(NetworkModule):
     """Args:
     upsampler: network size (see :class:`UpsamplerConfig`).
     lr: Adam learning rate.
     """
 
+    kind = "upsampler"
+
     def __init__(self, upsampler: UpsamplerConfig | None = None, lr: float = 0.001):
         super().__init__()
         cfg = as_config(UpsamplerConfig, upsampler)
-        self.save_hyperparameters(saved_hparams(self, upsampler=cfg, lr=lr))
-        self.net = Upsampler(cfg)
+        self.keep(Upsampler(cfg), upsampler=cfg, lr=lr)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         low, high = batch
@@ -45,9 +43,3 @@ class UpsamplerModule(pl.LightningModule):
             {"val/psnr": ours["psnr"], "val/psnr_bicubic": base["psnr"], "val/psnr_gain": ours["psnr"] - base["psnr"]},
             prog_bar=True,
         )
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        mark_checkpoint(checkpoint, "upsampler", asdict(self.net.cfg))
