@@ -4,8 +4,8 @@ import ast
 
 from tests.conftest import REPO
 
-# bottom to top: one-line errors; the shared helpers; data (decoding, shards, the renderers); what builds on data (media,
-# the networks); the file formats; motion and metrics; the photo path; training; the page and sweeps; the CLIs.
+# bottom to top: one-line errors; the shared helpers; data (decoding, shards, the renderers); what builds on data
+# (media, the networks); the file formats; motion and metrics; the photo path; training; the page and sweeps; CLIs.
 # data_prep (entry points: user folders, the benchmark photos) sits above them all, and nothing imports it.
 LAYERS = {
     "errors": 0,

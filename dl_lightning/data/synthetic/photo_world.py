@@ -14,9 +14,12 @@ world draws, at any size:
   lit (brighter or darker than the sky) or as silhouettes;
 * a camera: exposure, white balance, a colour grade (teal and orange, a blue cast, faded), gamma, vignetting,
   blur, noise and JPEG;
-* what real photos add (``extras``, drawn from a second random stream so the scenes above keep their pixels):
-  water that runs to the frame's bottom edge, reeds standing in still water, sun glare on the near ground and
-  the near ground out of focus (a shallow depth of field).
+* optionally (``extras``, off by default, drawn from a second random stream so the scenes above keep their
+  pixels): water that runs to the frame's bottom edge, reeds standing in still water, sun glare on the near ground
+  and the near ground out of focus (a shallow depth of field). Measured on the real-photo benchmark by fine-tuning
+  the shipped segmenter 1500 steps on 6000 such scenes (docs/photos.md): calm lakes that fill the frame's bottom
+  are found (summer_1am IoU 0.86 -> 0.96, the most sky left still 11.9% -> 5%), but docks and shingle move
+  (cold_ripple's structures moving 1% -> 21%, hills' IoU 0.98 -> 0.73): not in the shipped segmenter.
 
 Moving = sky (clouds, sun) and water, as DeepLandscape animates them; everything else is still. Every scene is
 seeded. :func:`render_world` returns the image and masks; :func:`hard_case` draws the benchmark's named cases.
@@ -142,7 +145,7 @@ def render_world(
     kinds: dict[str, bool] | None = None,
     camera: bool = True,
     tower_widths: tuple[float, ...] = (),
-    extras: bool = True,
+    extras: bool = False,
 ) -> WorldRender:
     """One seeded photo-like scene.
 
@@ -155,7 +158,7 @@ def render_world(
         camera: apply the camera (:func:`_camera`); off for exact hard cases.
         tower_widths: towers of these widths (px at a 1024 px short side) standing on the land, spread across.
         extras: draw the extras (water to the bottom edge, reeds, glare, a shallow depth of field), from their
-            own random stream.
+            own random stream (module docstring).
     """
     rng = np.random.default_rng([seed, 37])
     rx = np.random.default_rng([seed, 37, 2]) if extras else None
@@ -326,6 +329,4 @@ HARD_CASES = {
 def hard_case(name: str, size: int) -> WorldRender:
     """Hard case ``name`` of :data:`HARD_CASES` at ``size`` px (supersampled 2x up to 256 px), with the camera."""
     seed, mode, kinds, widths = HARD_CASES[name]
-    return render_world(
-        seed, size, supersample=2 if size <= 256 else 1, mode=mode, kinds=kinds, tower_widths=widths, extras=False
-    )
+    return render_world(seed, size, supersample=2 if size <= 256 else 1, mode=mode, kinds=kinds, tower_widths=widths)
