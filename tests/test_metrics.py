@@ -243,3 +243,31 @@ def test_eval_gan_on_separate_still_and_video_folders(tmp_path, capsys):
     assert "skipping the dynamic-region motion table" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tmp_path / "stills"), "--per-frame-videos", "2"])
+
+
+def test_eval_photo_on_an_animation_whose_sky_moves(tmp_path):
+    """A photo whose top half shifts by a pixel a frame while the bottom stays, written as an MP4: frame 0 is the
+    photo (up to the codec), the change is inside the mask and hardly any outside it."""
+    import numpy as np
+
+    from dl_lightning.media import write_video
+
+    from tests.conftest import REPO
+
+    photo = np.asarray(Image.open(REPO / "tests/data/hills.jpg").convert("RGB").resize((64, 48), Image.LANCZOS))
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    mask = np.zeros((48, 64), np.uint8)
+    mask[:24] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    frames = []
+    for t in range(6):
+        f = photo.copy()
+        f[:24] = np.roll(photo[:24], t, axis=1)
+        frames.append(f)
+    write_video(frames, tmp_path / "photo.mp4", fps=8)
+    out = tmp_path / "p.json"
+    dl_eval(["photo", "--image", str(tmp_path / "photo.png"), "--video", str(tmp_path / "photo.mp4"),
+             "--mask", str(tmp_path / "mask.png"), "--random-backbone", "--json", str(out)])  # fmt: skip
+    r = json.loads(out.read_text())
+    assert r["frames"] == 6 and r["ssim"] > 0.8 and r["lpips"] < 0.2  # MP4 is lossy; frame 0 is the photo
+    assert r["change_moving"] > 5 * r["change_still"] and r["ratio"] > 5

@@ -4,6 +4,7 @@
                 [--segmenter runs/segmenter64/checkpoints/last.ckpt]
     dl-eval videos --data data/synthetic64             # animation metrics of real videos (with masks)
     dl-eval lpips a.png b.png [--lpips-weights P]      # LPIPS between two images or two folders
+    dl-eval photo --image P --video V [--mask M]       # an animated photo: frame 0 vs the photo, motion in/out
     dl-eval lighting --ckpt CKPT --lighting A_CKPT     # how well A inverts the mapping (held-out latents)
     dl-eval segmenter --data data/synthetic64          # segmenter accuracy / IoU on held-out video frames
     dl-eval scene-net --data data/scenes64             # how well the scene network reads held-out renders
@@ -235,6 +236,24 @@ def eval_lpips(args: argparse.Namespace) -> dict:
     }
 
 
+def eval_photo(args: argparse.Namespace) -> dict:
+    """Frame 0 of an animated photo against the photo (SSIM, PSNR, LPIPS), and its motion in and out of the mask."""
+    from dl_lightning.data.convert_videos import read_video_frames
+    from dl_lightning.data.images import open_rgb, pil_to_tensor
+    from dl_lightning.metrics.photo_video import photo_video_metrics
+
+    photo = pil_to_tensor(open_rgb(args.image))[None]
+    mask = pil_to_tensor(open_rgb(args.mask))[0] > 0 if args.mask else None
+    model = lpips_or_none(args.net, args.lpips_weights, args.random_backbone, without="no LPIPS figure")
+    frames = (pil_to_tensor(f) for f in read_video_frames(args.video))
+    result = photo_video_metrics(photo, frames, mask, model)
+    print(f"frame 0 against {args.image}: SSIM {result['ssim']:.4f}, PSNR {result['psnr']:.2f} dB"
+          + (f", LPIPS {result['lpips']:.4f}" if "lpips" in result else ""))  # fmt: skip
+    print(f"motion over {result['frames']} frames: {result['change_moving']:.4f} in the moving region, "
+          f"{result['change_still']:.4f} outside (ratio {result['ratio']:.1f})")  # fmt: skip
+    return {"image": str(args.image), "video": str(args.video), "mask": args.mask, **result}
+
+
 def eval_lighting(args: argparse.Namespace) -> dict:
     G = load_generator(args.ckpt)
     return lighting_accuracy(G, load_lighting(args.lighting, G), args.num, args.seed)
@@ -356,6 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default=default_device())
     common(q)
 
+    q = sub.add_parser("photo", help="an animated photo: frame 0 against the photo, motion in and out of its mask")
+    q.add_argument("--image", required=True, help="the photo that was animated")
+    q.add_argument("--video", required=True, help="its animation (mp4 or gif)")
+    q.add_argument("--mask", help="its moving region (white = moves), e.g. the mask.png dl-animate writes")
+    q.add_argument("--net", default="alex", choices=["alex", "vgg"])
+    q.add_argument("--lpips-weights", help="local torchvision backbone weights (e.g. alexnet-owt-7be5be79.pth)")
+    q.add_argument("--random-backbone", action="store_true", help="random LPIPS backbone (smoke tests only)")
+    common(q)
+
     q = sub.add_parser("videos", help="animation metrics of a dataset's videos (inside/outside the dynamic mask)")
     q.add_argument("--data", default="data/synthetic64")
     q.add_argument("--num", type=int, default=32, help="number of clips")
@@ -421,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         "gan": eval_gan,
         "videos": eval_videos,
         "lpips": eval_lpips,
+        "photo": eval_photo,
         "lighting": eval_lighting,
         "segmenter": eval_segmenter,
         "scene-net": eval_scene_net,
