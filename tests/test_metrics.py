@@ -251,7 +251,6 @@ def test_eval_photo_on_an_animation_whose_sky_moves(tmp_path):
     import numpy as np
 
     from dl_lightning.media import write_video
-
     from tests.conftest import REPO
 
     photo = np.asarray(Image.open(REPO / "tests/data/hills.jpg").convert("RGB").resize((64, 48), Image.LANCZOS))
