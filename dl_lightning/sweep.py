@@ -27,7 +27,7 @@ import random
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -136,8 +136,6 @@ class Trial:
     folder: Path
     returncode: int | None = None
     value: float | None = None
-    measurements: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
