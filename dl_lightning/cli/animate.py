@@ -27,7 +27,7 @@ from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.hardware import default_device
-from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
+from dl_lightning.inversion.photo_job import PhotoOptions
 from dl_lightning.media import make_grid, write_streams
 from dl_lightning.models.generator import VIEW_TRUNCATION
 
@@ -79,29 +79,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not train missing networks (A, segmenter, upsampler) on the spot: go without them",
     )
-    g.add_argument("--optim-steps", type=int, default=OPTIM_STEPS, help="latent optimisation steps")
-    g.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS, help="generator fine-tuning steps")
+    g.add_argument("--optim-steps", type=int, default=PhotoOptions.optim_steps, help="latent optimisation steps")
+    g.add_argument(
+        "--finetune-steps", type=int, default=PhotoOptions.finetune_steps, help="generator fine-tuning steps"
+    )
     g.add_argument(
         "--fit",
-        default="crop",
+        default=PhotoOptions.fit,
         choices=["crop", "pad"],
         help="the generator's square covers the photo's centre square (crop) or the whole photo padded (pad)",
     )
     g.add_argument(
         "--size",
         type=int,
-        default=1024,
+        default=PhotoOptions.size,
         help="output short side in pixels, at most the photo's own (0: the generator's resolution, no compositing)",
     )
     g.add_argument(
         "--sky",
-        default="photo",
+        default=PhotoOptions.sky,
         choices=["photo", "generator"],
         help="photo: the photo's own sky and water move at full resolution, the generator only relights (default); "
         "generator: the generator's frames fill them (the paper, for models trained on real data at 256 px+)",
     )
     g.add_argument("--loop", action="store_true", help="seamless loop: the last frame leads into the first")
-    g.add_argument("--speed", type=float, default=1.0, help="multiplies the sky's motion (--motion)")
+    g.add_argument("--speed", type=float, default=PhotoOptions.speed, help="multiplies the sky's motion (--motion)")
     g.add_argument(
         "--direction", type=float, help="the sky's direction in degrees (0: to the right, 90: up; default: --motion's)"
     )
@@ -130,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
         "missing; 'none': bicubic)",
     )
     g.add_argument(
-        "--lpips-weight", type=float, default=1.0, help="LPIPS weight in the inversion loss (0: pixels only)"
+        "--lpips-weight",
+        type=float,
+        default=PhotoOptions.lpips_weight,
+        help="LPIPS weight in the inversion loss (0: pixels only)",
     )
     g.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
     g.add_argument("--lpips-weights", help="local torchvision backbone weights for LPIPS (no downloads here)")
@@ -147,8 +152,6 @@ def check_args(args: argparse.Namespace) -> list[str]:
         raise UserError(f"--num must be >= 1, got {args.num}")
     if args.chunk < 1:
         raise UserError(f"--chunk must be >= 1, got {args.chunk}")
-    if args.size < 0:
-        raise UserError(f"--size must be >= 0, got {args.size}")
     if str(args.horizon).lower() not in ("auto", "none"):
         try:
             args.horizon = float(args.horizon)

@@ -117,6 +117,10 @@ class PhotoOptions:
             raise UserError("--loop needs --sky photo (the generator's sky cannot be made to loop)")
         if self.speed < 0 or (self.water_speed is not None and self.water_speed < 0):
             raise UserError("--speed and --water-speed must be >= 0")
+        if self.size < 0:
+            raise UserError(f"--size must be >= 0, got {self.size}")
+        if self.fit not in ("crop", "pad"):
+            raise UserError(f"--fit must be crop or pad, got {self.fit!r}")
         get_motion(self.motion)  # an unknown preset fails now, not after the inversion
 
     def region(self) -> RegionOptions:
