@@ -40,11 +40,11 @@ from dl_lightning.animation import get_motion  # noqa: E402
 from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_segmenter  # noqa: E402
 from dl_lightning.data.images import tensor_to_uint8  # noqa: E402
 from dl_lightning.data.photos import photo_at, photo_square  # noqa: E402
-from dl_lightning.inversion.photo_animation import horizon_from_mask  # noqa: E402
-from dl_lightning.inversion.photo_job import region_alpha, region_on_square, segment  # noqa: E402
-from dl_lightning.inversion.photo_motion import PhotoMotion  # noqa: E402
 from dl_lightning.media import write_streams  # noqa: E402
 from dl_lightning.metrics.photo_fidelity import PhotoFidelity  # noqa: E402
+from dl_lightning.photo.frames import horizon_from_mask  # noqa: E402
+from dl_lightning.photo.job import region_alpha, region_on_square, segment  # noqa: E402
+from dl_lightning.photo.motion import PhotoMotion  # noqa: E402
 
 HILLS = REPO / "tests" / "data" / "hills.jpg"
 

@@ -113,9 +113,9 @@ def views(segmenter, img: Image.Image, options, frames: int = 24):
     from dl_lightning.animation import DEFAULT_MOTION, get_motion
     from dl_lightning.data.images import pil_to_tensor, tensor_to_uint8
     from dl_lightning.data.photos import Geometry
-    from dl_lightning.inversion.photo_animation import horizon_from_mask
-    from dl_lightning.inversion.photo_job import uncertain_overlay
-    from dl_lightning.inversion.photo_motion import PhotoMotion
+    from dl_lightning.photo.frames import horizon_from_mask
+    from dl_lightning.photo.job import uncertain_overlay
+    from dl_lightning.photo.motion import PhotoMotion
 
     alpha, region = predict(segmenter, img, options)
     photo = pil_to_tensor(img)[None]

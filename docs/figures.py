@@ -8,7 +8,7 @@
 * ``timelapse.gif``: the 4 scenes side by side, time of day moving (``slerp``);
 * with ``--photo PHOTO`` (and the shipped photo segmenter): ``photo_animation.gif`` and
   ``photo_animation_strip.png`` (frames 0, 16, 32, 47, and the mask), the default ``dl-animate --image`` path
-  (``--sky photo``, ``--motion right_wind``, the time of day fixed), through ``photo_job.animate_photo``;
+  (``--sky photo``, ``--motion right_wind``, the time of day fixed), through ``photo.job.animate_photo``;
 * with ``--demo``: ``demo_page.png``, the demo page's screenshot taken by its browser test
   (``tests/test_demo_browser.py``, here with ``--ckpt`` and the segmenter instead of the test's tiny model);
 * with ``--regions`` (no GAN needed, ``--ckpt`` optional): ``photo_regions.png``, three real photos of the
@@ -114,7 +114,7 @@ def photo_figures(G, photo: str, segmenter: str, out: Path) -> None:
     from PIL import Image
 
     from dl_lightning.checkpoints import load_segmenter
-    from dl_lightning.inversion.photo_job import PhotoNetworks, PhotoOptions, animate_photo
+    from dl_lightning.photo.job import PhotoNetworks, PhotoOptions, animate_photo
 
     nets = PhotoNetworks(G, segmenter=load_segmenter(segmenter))
     opts = PhotoOptions(size=512, frames=48, formats=("gif",), fit="pad")  # the defaults: right_wind

@@ -62,7 +62,7 @@ def alpha_from_mask(mask, photo, geometry, keep_thin: bool = True):
     """The moving region's alpha at the photo's size from a known coarse mask on the generator's square (1, 1, r, r),
     as :func:`dl_lightning.photo.region.refine_region` makes it without islands or matting (land-coloured water
     dropped, thin and upright structures kept as the flag says)."""
-    from dl_lightning.inversion.composite import frame_to_output
+    from dl_lightning.photo.composite import frame_to_output
     from dl_lightning.photo.region import RegionOptions, refine_region
 
     prob = frame_to_output(mask, geometry, tuple(photo.shape[-2:])).clamp(0, 1)

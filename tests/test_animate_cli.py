@@ -80,7 +80,7 @@ def test_one_daytime_default_for_a_photo_on_the_command_and_the_page():
     from dl_lightning.cli.animate import build_parser
     from dl_lightning.cli.animate_photo import options
     from dl_lightning.demo.session import Settings
-    from dl_lightning.inversion.photo_job import PhotoOptions
+    from dl_lightning.photo.job import PhotoOptions
 
     args = build_parser().parse_args(["--ckpt", "g.ckpt", "--image", "photo.jpg"])
     assert options(args, ["gif"], 3).daytime == PhotoOptions.daytime == Settings.daytime == "fixed"

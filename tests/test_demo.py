@@ -10,8 +10,8 @@ from PIL import Image, ImageOps
 
 from dl_lightning.demo.session import DISPLAY_SIDE, FULL, PhotoDemo, Settings, layer_mask
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.photo_job import PhotoOptions
 from dl_lightning.metrics.reconstruction import PerceptualConfig
+from dl_lightning.photo.job import PhotoOptions
 from dl_lightning.training.companions import PhotoNetworkPaths
 from tests.test_inversion import _png_header_only, gen_ckpt  # noqa: F401  (fixture)
 

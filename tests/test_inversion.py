@@ -18,10 +18,10 @@ from dl_lightning.cli.eval import main as dl_eval
 from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.data.photos import prepare_photo
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.photo_animation import animate_inversion
 from dl_lightning.inversion.pipeline import invert_photo
 from dl_lightning.metrics.lpips_metric import load_lpips
 from dl_lightning.models import Generator, GeneratorConfig
+from dl_lightning.photo.frames import animate_inversion
 from dl_lightning.training.encoder_module import EncoderModule
 from dl_lightning.training.lighting_module import LightingNetModule
 from tests.conftest import TINY_G

@@ -5,7 +5,7 @@ import ast
 from tests.conftest import REPO
 
 # bottom to top: one-line errors; the shared helpers; data (decoding, shards, the renderers); what builds on data
-# (media, the networks); the file formats; motion and metrics; the photo path; training; the page and sweeps; CLIs.
+# (media, the networks); the file formats; motion and metrics; inversion; the photo job; training; page, sweeps; CLIs.
 # data_prep (entry points: user folders, the benchmark photos) sits above them all, and nothing imports it.
 LAYERS = {
     "errors": 0,
@@ -17,12 +17,12 @@ LAYERS = {
     "checkpoints": 4,
     "animation": 5,
     "metrics": 6,
-    "photo": 7,
     "inversion": 7,
-    "training": 8,
-    "demo": 9,
-    "sweep": 9,
-    "cli": 10,
+    "photo": 8,
+    "training": 9,
+    "demo": 10,
+    "sweep": 10,
+    "cli": 11,
 }
 
 

@@ -10,10 +10,10 @@ from PIL import Image
 
 from dl_lightning.cli.animate import main as animate
 from dl_lightning.data.photos import photo_at, photo_square
-from dl_lightning.inversion.composite import composite, frame_to_output
 from dl_lightning.inversion.latent_optim import LatentOptimModule
-from dl_lightning.inversion.photo_animation import horizon_from_mask
 from dl_lightning.inversion.pipeline import repeat_target
+from dl_lightning.photo.composite import composite, frame_to_output
+from dl_lightning.photo.frames import horizon_from_mask
 from dl_lightning.photo.region import components, drop_land_coloured
 from tests.helpers import alpha_from_mask
 from tests.test_inversion import gen_ckpt, quiet_trainer, tiny_generator  # noqa: F401  (fixture)

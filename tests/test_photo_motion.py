@@ -12,10 +12,10 @@ from PIL import Image
 from dl_lightning.animation import get_motion
 from dl_lightning.data.photos import photo_at, photo_square
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.photo_job import PhotoNetworks, PhotoOptions, animate_photo
-from dl_lightning.inversion.photo_motion import PhotoMotion, shift_image, sky_plate
 from dl_lightning.metrics.photo_fidelity import PhotoFidelity, isolated_map, phase_shift, speckle_count
 from dl_lightning.metrics.pixel_stats import grey
+from dl_lightning.photo.job import PhotoNetworks, PhotoOptions, animate_photo
+from dl_lightning.photo.motion import PhotoMotion, shift_image, sky_plate
 from tests.helpers import alpha_from_mask
 from tests.test_inversion import tiny_generator
 

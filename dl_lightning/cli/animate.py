@@ -27,9 +27,9 @@ from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.hardware import default_device
-from dl_lightning.inversion.photo_job import PhotoOptions
 from dl_lightning.media import make_grid, write_streams
 from dl_lightning.models.generator import VIEW_TRUNCATION
+from dl_lightning.photo.job import PhotoOptions
 
 
 def build_parser() -> argparse.ArgumentParser:

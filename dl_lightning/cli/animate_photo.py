@@ -1,5 +1,5 @@
 """``dl-animate --image``: resolve the photo networks (trained on the spot when missing), then call
-:func:`dl_lightning.inversion.photo_job.animate_photo`; ``--inversion`` re-animates a saved inversion."""
+:func:`dl_lightning.photo.job.animate_photo`; ``--inversion`` re-animates a saved inversion."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from dl_lightning.checkpoints import load_generator, load_inversion, load_lighting, save_inversion
 from dl_lightning.cli.common import horizon_arg, parse_vector
-from dl_lightning.inversion.photo_job import PhotoOptions, animate_photo, animate_saved
 from dl_lightning.metrics.reconstruction import PerceptualConfig
+from dl_lightning.photo.job import PhotoOptions, animate_photo, animate_saved
 from dl_lightning.training.companions import PhotoNetworkPaths, photo_networks
 
 

@@ -7,9 +7,9 @@ import argparse
 from dl_lightning.checkpoints import DEFAULT_GAN
 from dl_lightning.errors import cli_entry
 from dl_lightning.hardware import default_device
-from dl_lightning.inversion.photo_job import PhotoOptions
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
 from dl_lightning.metrics.reconstruction import PerceptualConfig
+from dl_lightning.photo.job import PhotoOptions
 from dl_lightning.training.companions import PhotoNetworkPaths
 
 

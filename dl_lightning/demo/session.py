@@ -29,7 +29,9 @@ from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.data.photos import photo_at
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
-from dl_lightning.inversion.photo_job import (
+from dl_lightning.metrics.reconstruction import PerceptualConfig
+from dl_lightning.models.inversion import Inversion
+from dl_lightning.photo.job import (
     PhotoOptions,
     PreparedPhoto,
     invert_prepared,
@@ -37,8 +39,6 @@ from dl_lightning.inversion.photo_job import (
     render_photo,
     save_reconstruction,
 )
-from dl_lightning.metrics.reconstruction import PerceptualConfig
-from dl_lightning.models.inversion import Inversion
 from dl_lightning.training.companions import PhotoNetworkPaths, photo_network_paths, photo_networks
 
 DISPLAY_SIDE = 768  # the photo's long side on the mask editor's canvas, which has its aspect (enlarged if smaller)

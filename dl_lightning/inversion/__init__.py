@@ -1,3 +1,3 @@
-"""A real photo's latents and its animation: inversion (encoder -> latent optimisation -> generator fine-tuning,
-``pipeline``), masks and compositing, the photo's own sky moved at full resolution (``photo_motion``), and the whole
-job (``photo_job``). The lighting network A is a model (``models.lighting``), trained by ``training``."""
+"""A real photo's latents: encoder -> latent optimisation -> generator fine-tuning (``pipeline``, with the
+LightningModules ``latent_optim`` and ``finetune`` and their ``losses``). The photo job that uses them is
+:mod:`dl_lightning.photo`. The lighting network A is a model (``models.lighting``), trained by ``training``."""

@@ -33,9 +33,9 @@ from dl_lightning.checkpoints import (
     read_checkpoint,
 )
 from dl_lightning.errors import UserError, cli_entry
-from dl_lightning.inversion.photo_job import PhotoNetworks
 from dl_lightning.metrics.reconstruction import PerceptualConfig
 from dl_lightning.models.generator import Generator
+from dl_lightning.photo.job import PhotoNetworks
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ Stages, each a function of its own (the demo page calls them apart, to re-animat
 :func:`open_and_segment` (the photo's square and dynamic mask: a user mask, else the segmenter's, land-coloured
 regions dropped), :func:`invert_prepared` (encoder -> latent optimisation with S_dyn fitted in the mask and S_st
 outside -> fine-tuning), :func:`render_photo` (frames at the photo's resolution,
-:func:`dl_lightning.inversion.photo_animation.photo_frames`).
+:func:`dl_lightning.photo.frames.photo_frames`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,12 @@ from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.data.photos import Geometry, open_photo, photo_at, square_at
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
-from dl_lightning.inversion.photo_animation import (
+from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS, invert_photo
+from dl_lightning.media import make_grid, save_image, write_streams
+from dl_lightning.metrics.motion import RegionChange
+from dl_lightning.models.generator import Generator
+from dl_lightning.models.inversion import Inversion
+from dl_lightning.photo.frames import (
     animate_inversion,
     horizon_from_mask,
     inversion_ws,
@@ -39,11 +44,6 @@ from dl_lightning.inversion.photo_animation import (
     user_alpha,
     user_mask,
 )
-from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS, invert_photo
-from dl_lightning.media import make_grid, save_image, write_streams
-from dl_lightning.metrics.motion import RegionChange
-from dl_lightning.models.generator import Generator
-from dl_lightning.models.inversion import Inversion
 from dl_lightning.photo.region import Region, RegionOptions, moving_region
 
 SKIES = ("photo", "generator")

@@ -3,8 +3,8 @@
 The dynamic mask (sky, water) comes from a user mask (white = moves) or the moving region. At the generator's
 resolution it restricts the noise fitting (S_dyn in the mask, S_st outside) and sets the horizon below which
 motion is mirrored (water); at the photo's resolution (:mod:`dl_lightning.photo.region`, :func:`user_alpha`) it
-says which pixels move. :func:`photo_frames` moves the photo's own sky (:mod:`dl_lightning.inversion.photo_motion`)
-or blends the generator's frames into the photo (:mod:`dl_lightning.inversion.composite`); :func:`inversion_ws`
+says which pixels move. :func:`photo_frames` moves the photo's own sky (:mod:`dl_lightning.photo.motion`)
+or blends the generator's frames into the photo (:mod:`dl_lightning.photo.composite`); :func:`inversion_ws`
 gives the W+ of every frame, relit along a daytime path by network A.
 """
 
@@ -21,11 +21,11 @@ from dl_lightning.animation import Motion, render_frames, zdyn_path
 from dl_lightning.data.images import open_rgb
 from dl_lightning.data.photos import Geometry, photo_at, photo_square
 from dl_lightning.errors import UserError
-from dl_lightning.inversion.composite import composite, frame_to_output, lighting_gain
-from dl_lightning.inversion.photo_motion import PhotoMotion
 from dl_lightning.models.generator import seeded
 from dl_lightning.models.inversion import Inversion
 from dl_lightning.models.lighting import LightingNet, read_latents, relight
+from dl_lightning.photo.composite import composite, frame_to_output, lighting_gain
+from dl_lightning.photo.motion import PhotoMotion
 
 
 def open_user_mask(path: str | Path, photo_size: tuple[int, int], fit: str) -> Image.Image:
