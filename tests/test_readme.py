@@ -1,0 +1,73 @@
+"""Every command the README shows runs: its flags are checked against the parsers that read them (dl-data,
+dl-animate, dl-eval, dl-train through LightningCLI), its make targets and configs exist."""
+
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def readme_commands() -> list[list[str]]:
+    """The commands of the README's bash blocks (continuation lines joined, comments and #SBATCH lines dropped)."""
+    text = (REPO / "README.md").read_text()
+    out = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                out.append(shlex.split(line))
+    return out
+
+
+def test_the_readme_shows_the_two_commands_first_and_stays_short():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 300
+    assert readme_commands()[:2] == [["make", "train"], ["make", "test"]]
+    first_screen = "\n".join(text.splitlines()[:50])
+    assert "![" in first_screen and "## Results" in first_screen
+
+
+def test_every_make_target_and_file_the_readme_names_exists():
+    targets = set(re.findall(r"(?m)^([\w-]+):", (REPO / "Makefile").read_text()))
+    for cmd in readme_commands():
+        if cmd[0] == "make":
+            assert cmd[1] in targets, cmd
+            for arg in cmd[2:]:
+                if arg.startswith(("CONFIG=", "SWEEP=")):
+                    assert (REPO / arg.split("=", 1)[1]).is_file(), cmd
+        for i, arg in enumerate(cmd):
+            if arg == "--config" and cmd[i + 1].startswith("configs/"):
+                assert (REPO / cmd[i + 1]).is_file(), cmd
+
+
+@pytest.mark.parametrize("tool", ["dl-data", "dl-animate", "dl-eval"])
+def test_the_readme_flags_parse(tool):
+    from dl_lightning.cli import animate, data, eval
+
+    parser = {"dl-data": data, "dl-animate": animate, "dl-eval": eval}[tool].build_parser()
+    commands = [c for c in readme_commands() if c[0] == tool]
+    assert commands, f"the README shows no {tool} command"
+    for cmd in commands:
+        parser.parse_args(cmd[1:])  # an unknown flag or a bad choice exits here
+
+
+def test_the_readme_training_commands_parse():
+    """dl-train, torchrun -m dl_lightning.cli.train and srun lines, through LightningCLI's --print_config."""
+    for cmd in readme_commands():
+        if "dl_lightning.cli.train" in cmd:
+            args = cmd[cmd.index("dl_lightning.cli.train") + 1 :]
+        elif any(c.endswith("dl-train") for c in cmd):
+            args = cmd[next(i for i, c in enumerate(cmd) if c.endswith("dl-train")) + 1 :]
+        else:
+            continue
+        if "--ckpt_path" in args:  # a resume names a checkpoint that a fresh clone does not have
+            i = args.index("--ckpt_path")
+            args = args[:i] + args[i + 2 :]
+        r = subprocess.run([sys.executable, "-m", "dl_lightning.cli.train", *args, "--print_config"], cwd=REPO,
+                           capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin",
+                           "WANDB_MODE": "disabled", "DL_PRECISION_CHOSEN": "x"})  # fmt: skip
+        assert r.returncode == 0, (cmd, r.stderr[-500:])
