@@ -28,7 +28,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, METRIC_MOTION, load_motions
@@ -38,182 +37,22 @@ from dl_lightning.checkpoints import (
     load_generator,
     load_lighting,
     load_scene_net,
-    load_segmenter,
 )
+from dl_lightning.cli.eval_gan import eval_gan, segmenter_or_none
 from dl_lightning.data.images import from_uint8
-from dl_lightning.data.ordered import dataset_videos, real_batches
-from dl_lightning.data.shards import read_manifest
+from dl_lightning.data.ordered import dataset_videos
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.files import atomic_path
 from dl_lightning.hardware import default_device
-from dl_lightning.metrics.animation_metrics import animation_metrics, generated_animation, mean_of
-from dl_lightning.metrics.features import FEATURES, make_extractor
-from dl_lightning.metrics.fid import fid_vs_data, generated_batches
+from dl_lightning.metrics.animation_metrics import animation_metrics, mean_of
+from dl_lightning.metrics.features import FEATURES
 from dl_lightning.metrics.lighting_accuracy import lighting_accuracy
 from dl_lightning.metrics.lpips_metric import load_lpips, lpips_between, lpips_or_none
-from dl_lightning.metrics.motion import motion_by_layer, motion_table, real_motion
-from dl_lightning.metrics.scene_quality import reference_sets, scene_quality
+from dl_lightning.metrics.motion import real_motion
 from dl_lightning.metrics.segmentation import segmentation_metrics
-from dl_lightning.metrics.video_fid import features_of, per_frame_quality
 
 
 # ---------------------------------------------------------------- jobs
-def gan_data(args: argparse.Namespace) -> None:
-    """Fill ``--data`` / ``--video-data``: the flags, else the run's ``--config`` (its data section's
-    ``static_root`` / ``video_root``), else ``data/synthetic64``; videos default to the stills' folder."""
-    static = video = None
-    if args.config:
-        import yaml
-
-        try:
-            init = (yaml.safe_load(Path(args.config).read_text()).get("data") or {}).get("init_args") or {}
-        except (OSError, AttributeError, yaml.YAMLError) as err:
-            raise UserError(f"--config {args.config}: not a readable run config ({type(err).__name__})") from None
-        static, video = init.get("static_root"), init.get("video_root")
-    args.data = args.data or static or "data/synthetic64"
-    args.video_data = args.video_data or video or args.data
-
-
-def eval_gan(args: argparse.Namespace) -> dict:
-    gan_data(args)
-    G = load_generator(args.ckpt).to(args.device)
-    out: dict = {"ckpt": str(args.ckpt), "features": args.features, "truncation": args.truncation, "seed": args.seed}
-    out["data"], out["video_data"] = str(args.data), str(args.video_data)
-    has_videos = int(read_manifest(args.video_data).get("counts", {}).get("videos", 0)) > 0
-    if args.features == "scene":
-        out["quality"] = print_quality(G, args)
-    else:
-        feature = make_extractor(args.features, args.inception_weights)
-        for source, root in (("static", args.data), ("videos", args.video_data)):
-            if source == "static" or has_videos:
-                out[f"vs_{source}"] = fid_vs_data(
-                    G, root, source, feature, args.num, args.batch, args.truncation, args.seed, args.kid_subset_size
-                )
-    if args.per_frame_videos > 0:
-        out["per_frame"] = print_per_frame(G, args, "videos" if has_videos else "static")
-    out["animation_generated"] = generated_animation(
-        G, args.videos, args.frames, args.seed, args.motion, args.daytime, args.truncation
-    )
-    segmenter = _segmenter(args.segmenter) if args.motion_videos > 0 else None
-    if args.motion_videos <= 0:
-        print("--motion-videos 0: skipping the dynamic-region motion table")
-    if segmenter is not None:
-        out["motion"] = print_motion_table(G, segmenter, args)
-        if args.motion_by_layer:
-            out["motion_by_layer"] = print_motion_by_layer(G, segmenter, args)
-    return out
-
-
-def print_quality(G, args: argparse.Namespace) -> dict:
-    """The scene-network report (generated, floor, ladder; scene and pixel statistics), printed as tables."""
-    res = G.cfg.resolution
-    real = torch.cat(list(real_batches(args.data, "static", args.num, res, args.batch)))
-    generated = torch.cat([x.cpu() for x in generated_batches(G, args.num, args.batch, args.truncation, args.seed)])
-    reference, labels, rungs = reference_sets(len(real), res, ladder=not args.no_ladder, workers=args.workers)
-    report = scene_quality(load_scene_net(args.scene_net), real, generated, reference, labels, rungs, args.batch)
-    print(f"\nscene-network distances to {len(real)} real stills ({args.data})")
-    print(f"{'set':<28} {'FD':>8} {'KID x1e3':>9} {'precision':>9} {'recall':>7}")
-    rows = {"generated": report["generated"], "floor (other real scenes)": report["floor"], **report["ladder"]}
-    for name, d in rows.items():
-        print(f"{name:<28} {d['fd']:8.2f} {d['kid']:9.2f} {d['precision']:9.3f} {d['recall']:7.3f}")
-    tv, px = report["scene_tv"], report["pixels"]
-    print("\nscene statistics, total variation (water / ridges / daytime / classes), mean tree count")
-    stats = report["scene_stats"]
-    for name, against in (("generated", "prior"), ("real", "prior"), ("generated_vs_real", "real")):
-        t, trees = tv[name], stats[name.split("_vs_")[0]]["mean_trees"]
-        tvs = " / ".join(f"{t[k]:.3f}" for k in ("tv_water", "tv_ridges", "tv_daytime", "tv_class_shares"))
-        label = f"{name.split('_vs_')[0]} vs {against}"
-        print(f"{label:<22} {tvs}, trees {trees:.2f} against {stats[against]['mean_trees']:.2f}")
-    print_structure(report["structure"], report["structure_ratio"])
-    print(
-        f"\npixels: isolated {px['generated']['isolated_rate']:.4f} vs real {px['real']['isolated_rate']:.4f} "
-        f"({px['isolated_ratio']:.2f}x); mean |Laplacian| {px['generated']['mean_abs_laplacian']:.4f} vs "
-        f"{px['real']['mean_abs_laplacian']:.4f} ({px['laplacian_ratio']:.2f}x)\n"
-    )
-    return report
-
-
-def print_structure(structure: dict, ratios: dict) -> None:
-    """The structure figures of every set (real first), each set's as a ratio to real's (1 = as real)."""
-    names = list(structure["real"])
-    short = {n: n.replace("edge_", "").replace("tree_", "t.") for n in names}
-    print("\nstructure (scene-network class maps; the real row in absolute values, the others as ratios to it)")
-    print(f"{'set':<22} " + " ".join(f"{short[n]:>11}" for n in names))
-    print(f"{'real':<22} " + " ".join(f"{structure['real'][n]:11.3f}" for n in names))
-    for name, r in ratios.items():
-        print(f"{name:<22} " + " ".join(f"{r[n]:10.2f}x" for n in names))
-
-
-def print_per_frame(G, args: argparse.Namespace, source: str) -> dict:
-    """Quality per frame index of ``--per-frame-videos`` generated time-lapses against real ``source`` images."""
-    feature = make_extractor(args.features, args.scene_net if args.features == "scene" else args.inception_weights)
-    root = args.video_data if source == "videos" else args.data
-    real = features_of(real_batches(root, source, args.num, G.cfg.resolution, args.batch, args.seed), feature)
-    last = args.frames - 1
-    table = per_frame_quality(G, real, feature, args.per_frame_videos, args.frames, sorted({0, last // 2, last}),
-                              args.batch, args.seed, args.motion, args.daytime, args.truncation,
-                              args.kid_subset_size)  # fmt: skip
-    print(f"\nper frame index: {args.per_frame_videos} generated time-lapses ({args.motion}, {args.daytime}) "
-          f"against {len(real)} real {source} images of {root}, {args.features} features")  # fmt: skip
-    print(f"{'frame':>5} {'FD':>9} {'KID x1e3':>9} {'precision':>9} {'recall':>7}")
-    for t, d in table.items():
-        print(f"{t:5d} {d['fd']:9.2f} {d['kid_mean'] * 1e3:9.2f} {d['precision']:9.3f} {d['recall']:7.3f}")
-    return {str(t): d for t, d in table.items()}
-
-
-def _segmenter(path: str | None):
-    """The segmenter at ``path`` (default location if None); None with one line if there is none."""
-    if path is None and not Path(DEFAULT_SEGMENTER).is_file():
-        print(
-            f"no segmenter at {DEFAULT_SEGMENTER}: skipping the dynamic-region motion table "
-            "(dl-train fit --config configs/segmenter/synthetic64.yaml, or --segmenter PATH)"
-        )
-        return None
-    return load_segmenter(path or DEFAULT_SEGMENTER)
-
-
-def print_motion_table(G, segmenter, args: argparse.Namespace) -> dict:
-    """Dynamic-region motion of generated time-lapses (presets x daytime paths) and of real videos."""
-    table = motion_table(
-        G,
-        segmenter.to(args.device),
-        dataset_videos(args.video_data, args.motion_videos, G.cfg.resolution),
-        args.motion_presets.split(","),
-        args.motion_daytimes.split(","),
-        args.motion_videos,
-        args.frames,
-        args.truncation,
-        args.seed,
-    )
-    return _print_motion("dynamic-region motion", table)
-
-
-def print_motion_by_layer(G, segmenter, args: argparse.Namespace) -> dict:
-    """The first preset and daytime path of the motion table, with S_dyn acting in one layer at a time."""
-    preset, daytime = args.motion_presets.split(",")[0], args.motion_daytimes.split(",")[0]
-    table = motion_by_layer(
-        G,
-        segmenter,
-        num=args.motion_videos,
-        frames=args.frames,
-        motion=preset,
-        daytime=daytime,
-        truncation=args.truncation,
-        seed=args.seed,
-    )
-    return _print_motion(f"S_dyn in one layer ({preset}, {daytime})", table)
-
-
-def _print_motion(title: str, table: dict) -> dict:
-    print(f"\n{title:<36} {'dynamic':>8} {'static':>8} {'ratio':>7} {'excess':>8} {'videos':>6}")
-    for name, r in table.items():
-        print(
-            f"{name:<36} {r['dynamic']:8.4f} {r['static']:8.4f} {r['ratio']:7.2f} {r['excess']:8.4f} {r['videos']:6d}"
-        )
-    print()
-    return table
-
-
 def eval_videos(args: argparse.Namespace) -> dict:
     res = args.resolution
     videos = list(tqdm(dataset_videos(args.data, args.num, res), desc="videos", unit="video"))
@@ -221,7 +60,7 @@ def eval_videos(args: argparse.Namespace) -> dict:
         raise UserError(f"{args.data} has no videos")
     rows = [animation_metrics(v, m) for v, m in videos]
     out = {"data": str(args.data), "videos": len(rows), "animation_real": mean_of(rows)}
-    segmenter = _segmenter(args.segmenter)
+    segmenter = segmenter_or_none(args.segmenter)
     out["motion_real"] = real_motion(videos, segmenter)
     return out
 
@@ -263,7 +102,7 @@ def eval_segmenter(args: argparse.Namespace) -> dict:
     from dl_lightning.data.masks import load_masked
 
     images, masks = load_masked(args.data, "videos", args.resolution, args.num)
-    return segmentation_metrics(_segmenter(args.segmenter or DEFAULT_SEGMENTER), images, masks)
+    return segmentation_metrics(segmenter_or_none(args.segmenter or DEFAULT_SEGMENTER), images, masks)
 
 
 def eval_scene_net(args: argparse.Namespace) -> dict:

@@ -93,10 +93,9 @@ def structure_stats(images: torch.Tensor, classes: torch.Tensor) -> dict[str, fl
     grad = _sobel(g)
     for a_name, b_name in BOUNDARIES:
         a, b = CLASSES.index(a_name), CLASSES.index(b_name)
-        ratios = []
+        ratios, edges = [], _boundary(classes, a, b)
         for i in range(len(g)):
-            edge = _boundary(classes[i : i + 1], a, b)[0]
-            in_a, in_b = classes[i] == a, classes[i] == b
+            edge, in_a, in_b = edges[i], classes[i] == a, classes[i] == b
             if edge.sum() < 3 or not in_a.any() or not in_b.any():
                 continue
             step = (g[i, 0][in_a].mean() - g[i, 0][in_b].mean()).abs()

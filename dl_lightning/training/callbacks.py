@@ -10,7 +10,6 @@ import torch
 
 from dl_lightning.animation import DEFAULT_MOTION, METRIC_MOTION, sample_timelapse
 from dl_lightning.checkpoints import save_generator
-from dl_lightning.data.images import to_uint8
 from dl_lightning.errors import UserError
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 
@@ -189,20 +188,20 @@ class QualityMonitor(pl.Callback):
             weights,
             batch,
         )
-        self.extractor = self.real = None
+        self.extractor = self.real = self.real_structure = None
 
-    def _features(self, batches) -> torch.Tensor:
-        """Features of a stream of [-1, 1] batches; with the scene network also its structure figures
-        (:mod:`~dl_lightning.metrics.structure`) of the whole set, kept in ``self._structure``."""
+    def _features(self, batches) -> tuple[torch.Tensor, dict[str, float] | None]:
+        """Features of a stream of [-1, 1] batches and, with the scene network, the set's structure figures
+        (:mod:`~dl_lightning.metrics.structure`; None with other features)."""
         from dl_lightning.metrics.scene_quality import read_batches
         from dl_lightning.metrics.structure import structure_stats
+        from dl_lightning.metrics.video_fid import features_of
 
         if self.features != "scene":
-            return torch.cat([self.extractor(to_uint8(b).cpu()) for b in batches])
+            return features_of(batches, self.extractor), None
         images = torch.cat([b.cpu() for b in batches])
         feats, reads = read_batches(self.extractor.net, images.split(self.batch))
-        self._structure = structure_stats(images, reads["classes"])
-        return feats
+        return feats, structure_stats(images, reads["classes"])
 
     @torch.no_grad()
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
@@ -213,6 +212,7 @@ class QualityMonitor(pl.Callback):
         from dl_lightning.metrics.features import make_extractor
         from dl_lightning.metrics.fid import generated_batches
         from dl_lightning.metrics.frechet import frechet_distance
+        from dl_lightning.metrics.structure import structure_ratios
 
         if self.extractor is None:
             try:
@@ -222,16 +222,13 @@ class QualityMonitor(pl.Callback):
                 self.every = 0
                 return
             res = module.G.cfg.resolution
-            self.real = self._features(
+            self.real, self.real_structure = self._features(
                 real_batches(trainer.datamodule.static_root, "static", self.num, res, self.batch)
             )
-            self._real_structure = getattr(self, "_structure", None)
-        fake = self._features(generated_batches(module.G_ema, self.num, self.batch, 1.0, seed=123))
+        fake, structure = self._features(generated_batches(module.G_ema, self.num, self.batch, 1.0, seed=123))
         module.log(f"val/fd_{self.features}", frechet_distance(self.real, fake), on_step=True, prog_bar=True)
-        if self.features == "scene":  # each structure figure as a ratio to the real stills' (1 = as real)
-            from dl_lightning.metrics.structure import structure_ratios
-
-            ratios = structure_ratios(self._structure, self._real_structure)
+        if structure is not None:  # each structure figure as a ratio to the real stills' (1 = as real)
+            ratios = structure_ratios(structure, self.real_structure)
             module.log_dict({f"val/structure_{k}": v for k, v in ratios.items() if v == v}, on_step=True)
 
 

@@ -71,3 +71,24 @@ def shifted_crops(
     too_close = (c2 - c1).norm(dim=1) < min_shift * 0.999
     c2[too_close] = (c1[too_close] - (c2[too_close] - c1[too_close]).sign() * min_shift).clamp(-span, span)
     return torch.stack([_crop(frames, c1, fraction, size), _crop(frames, c2, fraction, size)], 1)
+
+
+def either_frame(pairs: torch.Tensor) -> torch.Tensor:
+    """One frame of each pair (B,2,3,R,R) -> (B,3,R,R), chosen at random, so D_st judges both frames (the frame
+    itself for the warm-up's (B,1,3,R,R))."""
+    pick = torch.randint(0, pairs.shape[1], (pairs.shape[0],), device=pairs.device)
+    return pairs[torch.arange(pairs.shape[0], device=pairs.device), pick]
+
+
+def mix_shifted_crops(
+    fake: torch.Tensor, real_frames: torch.Tensor, prob: float, fraction: float, min_shift: float, size: int
+) -> torch.Tensor:
+    """Cropped fake pairs (B,2,3,size,size), each replaced with probability ``prob`` by :func:`shifted_crops` of a
+    real frame (B,3,H,W): D_dyn's fakes include sharp, real-looking pairs whose whole scene moved."""
+    if prob <= 0:
+        return fake
+    use = torch.rand(fake.shape[0], device=fake.device) < prob
+    if not use.any():
+        return fake
+    shifted = shifted_crops(real_frames, fraction, min_shift, size)
+    return torch.where(use[:, None, None, None, None], shifted.to(fake.dtype), fake)

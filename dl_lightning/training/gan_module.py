@@ -37,18 +37,17 @@ from dl_lightning.config import as_config, saved_hparams
 from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.models.generator import VIEW_TRUNCATION
-from dl_lightning.training.crops import same_crop, shifted_crops
+from dl_lightning.training.crops import either_frame, mix_shifted_crops, same_crop
 from dl_lightning.training.ddp import GANDDPStrategy, seed_rank
 from dl_lightning.training.ema import ema_beta, update_ema
 from dl_lightning.training.losses import (
-    d_logistic,
-    g_nonsaturating,
+    LOSSES,
+    d_loss,
+    g_loss,
     path_length_penalty,
     r1_penalty,
-    relativistic,
-    still_penalty,
 )
-from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs
+from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs, land_change
 
 
 class NonFiniteLossError(UserError):
@@ -141,8 +140,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         super().__init__()
         g_cfg, d_cfg = as_config(GeneratorConfig, generator), as_config(DiscriminatorConfig, discriminator)
         m_cfg = as_config(PairMotionConfig, pair_motion)
-        if loss not in ("logistic", "relativistic"):
-            raise ValueError(f"loss must be logistic or relativistic, got {loss!r}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
         if pair_mode not in ("warp", "independent"):
             raise ValueError(f"pair_mode must be warp or independent, got {pair_mode!r}")
         if not (0 <= dyn_prob <= 1 and 0 <= dyn_prob_final <= 1):
@@ -223,21 +222,10 @@ class DeepLandscapeGAN(pl.LightningModule):
         return generate_frames(self.G, batch, self.hparams.style_mixing_prob, self.device)
 
     def stillness(self, pairs: GeneratedPairs) -> torch.Tensor:
-        """Land change caused by S_dyn alone: frame 1 vs frame 1 re-rendered with frame 2's S_dyn, inside the
-        segmenter's confidently static region (probability of 'dynamic' below 0.2) of frame 1."""
-        b = pairs.frames.shape[0]
-        first = pairs.frames[:, 0]
-        with torch.no_grad():
-            static = torch.sigmoid(self._segmenter[0](first.float())) < 0.2
-        moved = self.G.synthesis(pairs.ws[:b], [n[:b] for n in pairs.noise_st], [n[b:] for n in pairs.noise_dyn])
-        return still_penalty(moved, first, static)
+        """The stillness term (:func:`~dl_lightning.training.pairs.land_change`) with the module's segmenter."""
+        return land_change(self.G, self._segmenter[0], pairs)
 
-    @staticmethod
-    def either_frame(pairs: torch.Tensor) -> torch.Tensor:
-        """One frame of each pair (B,2,3,R,R) -> (B,3,R,R), chosen at random, so D_st judges both frames (the frame
-        itself for the warm-up's (B,1,3,R,R))."""
-        pick = torch.randint(0, pairs.shape[1], (pairs.shape[0],), device=pairs.device)
-        return pairs[torch.arange(pairs.shape[0], device=pairs.device), pick]
+    either_frame = staticmethod(either_frame)
 
     def crop_pairs(self, pairs: torch.Tensor) -> torch.Tensor:
         """Same random crop on both frames, resampled to D_dyn's resolution."""
@@ -246,15 +234,8 @@ class DeepLandscapeGAN(pl.LightningModule):
     def fake_pairs_for_d_dyn(self, generated: torch.Tensor, real_pairs: torch.Tensor) -> torch.Tensor:
         """Cropped generated pairs, each replaced with prob. ``crop_pair_prob`` by shifted crops of a real frame."""
         hp = self.hparams
-        fake = self.crop_pairs(generated)
-        if hp.crop_pair_prob > 0:
-            use = torch.rand(real_pairs.shape[0], device=self.device) < hp.crop_pair_prob
-            if use.any():
-                shifted = shifted_crops(
-                    real_pairs[:, 0], hp.crop_fraction, hp.min_crop_shift, self.D_dyn.cfg.dyn_resolution
-                )
-                fake = torch.where(use[:, None, None, None, None], shifted.to(fake.dtype), fake)
-        return fake
+        return mix_shifted_crops(self.crop_pairs(generated), real_pairs[:, 0], hp.crop_pair_prob, hp.crop_fraction,
+                                 hp.min_crop_shift, self.D_dyn.cfg.dyn_resolution)  # fmt: skip
 
     def _decayed(self, start: float, final: float, step: int) -> float:
         steps = self.hparams.dyn_decay_steps
@@ -296,14 +277,14 @@ class DeepLandscapeGAN(pl.LightningModule):
     def _discriminator_step(
         self, name: str, opt, D, real: torch.Tensor, fake: torch.Tensor, gamma: float, do_r1: bool
     ) -> dict[str, torch.Tensor]:
-        """One update of D (``name`` = 'st' or 'dyn'): logistic loss + lazy R1 on ``real``; returns logs."""
+        """One update of D (``name`` = 'st' or 'dyn'): its loss (``loss``) + lazy R1 on ``real`` (and R2 on ``fake``
+        with the relativistic loss); returns logs."""
         self.toggle_optimizer(opt)
         real_logits, fake_logits = D(real), D(fake)
-        rel = self.hparams.loss == "relativistic"
-        losses = {"d": relativistic(real_logits, fake_logits) if rel else d_logistic(real_logits, fake_logits)}
+        losses = {"d": d_loss(self.hparams.loss, real_logits, fake_logits)}
         if do_r1:
             losses["r1"] = r1_penalty(D, real)
-            if rel:
+            if self.hparams.loss == "relativistic":  # R2: the same penalty on the fakes
                 losses["r2"] = r1_penalty(D, fake)
         if self._check_finite(losses):
             reg = losses.get("r1", 0.0) + losses.get("r2", 0.0)
@@ -331,11 +312,9 @@ class DeepLandscapeGAN(pl.LightningModule):
 
     def _g_loss(self, D, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """G's loss against ``D`` on ``fake``: non-saturating, or relativistic against ``real`` (same batch)."""
-        if self.hparams.loss == "relativistic":
-            with torch.no_grad():
-                real_logits = D(real)
-            return relativistic(D(fake), real_logits)
-        return g_nonsaturating(D(fake))
+        with torch.no_grad():
+            real_logits = D(real) if self.hparams.loss == "relativistic" else None
+        return g_loss(self.hparams.loss, D(fake), real_logits)
 
     def _generator_step(
         self, opt_g, generated: GeneratedPairs, use_dyn: bool, lazy: list[str], real: torch.Tensor,

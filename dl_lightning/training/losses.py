@@ -26,6 +26,20 @@ def relativistic(better: torch.Tensor, worse: torch.Tensor) -> torch.Tensor:
     return F.softplus(worse.float() - better.float()).mean()
 
 
+#: The adversarial losses of ``DeepLandscapeGAN(loss=...)``.
+LOSSES = ("logistic", "relativistic")
+
+
+def d_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """D's loss of :data:`LOSSES` kind ``kind``."""
+    return relativistic(real_logits, fake_logits) if kind == "relativistic" else d_logistic(real_logits, fake_logits)
+
+
+def g_loss(kind: str, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """G's loss of kind ``kind``: non-saturating, or relativistic against ``real_logits`` (same batch, no grad)."""
+    return relativistic(fake_logits, real_logits) if kind == "relativistic" else g_nonsaturating(fake_logits)
+
+
 def r1_penalty(discriminator, real: torch.Tensor) -> torch.Tensor:
     """R1 = E ||d D(x) / d x||^2 on real inputs (R2: the same on fakes), computed in fp32 (autocast off)."""
     real = real.detach().float().requires_grad_(True)

@@ -21,6 +21,7 @@ import torch
 from dl_lightning.animation import Motion, slerp
 from dl_lightning.models.generator import Generator
 from dl_lightning.noise_warp import shift_noise_map, warp_noise_map
+from dl_lightning.training.losses import still_penalty
 
 
 @dataclass
@@ -170,3 +171,14 @@ def generate_frames(G: Generator, batch: int, style_mixing_prob: float = 0.0, de
     ws = mixed_ws(G, z_st, z_dyn, style_mixing_prob)
     noise_st, noise_dyn = G.sample_noise(batch, device=device), G.sample_noise(batch, device=device)
     return GeneratedPairs(G.synthesis(ws, noise_st, noise_dyn)[:, None], ws, noise_st, noise_dyn)
+
+
+def land_change(G: Generator, segmenter, pairs: GeneratedPairs) -> torch.Tensor:
+    """Land change caused by S_dyn alone: frame 1 vs frame 1 re-rendered with frame 2's S_dyn, inside the
+    segmenter's confidently static region (probability of 'dynamic' below 0.2) of frame 1 (the stillness term)."""
+    b = pairs.frames.shape[0]
+    first = pairs.frames[:, 0]
+    with torch.no_grad():
+        static = torch.sigmoid(segmenter(first.float())) < 0.2
+    moved = G.synthesis(pairs.ws[:b], [n[:b] for n in pairs.noise_st], [n[b:] for n in pairs.noise_dyn])
+    return still_penalty(moved, first, static)
