@@ -44,11 +44,12 @@ def open_benchmark_photo(photos: str | Path, name: str) -> Image.Image:
 HARD_SIZES = (256, 1024)
 #: The steps of :func:`dl_lightning.photo.region.moving_region`, cumulatively switched on by ``--ablate``.
 STEPS = {
-    "coarse": dict(islands=False, land_coloured=False, refine=False, keep_thin=False),
-    "+islands": dict(islands=True, land_coloured=False, refine=False, keep_thin=False),
-    "+land-coloured water": dict(islands=True, land_coloured=True, refine=False, keep_thin=False),
-    "+matting": dict(islands=True, land_coloured=True, refine=True, keep_thin=False),
-    "+thin": dict(islands=True, land_coloured=True, refine=True, keep_thin=True),
+    "coarse": dict(colour_vote=False, islands=False, land_coloured=False, refine=False, keep_thin=False),
+    "+colour vote": dict(colour_vote=True, islands=False, land_coloured=False, refine=False, keep_thin=False),
+    "+islands": dict(colour_vote=True, islands=True, land_coloured=False, refine=False, keep_thin=False),
+    "+land-coloured water": dict(colour_vote=True, islands=True, land_coloured=True, refine=False, keep_thin=False),
+    "+matting": dict(colour_vote=True, islands=True, land_coloured=True, refine=True, keep_thin=False),
+    "+thin": dict(colour_vote=True, islands=True, land_coloured=True, refine=True, keep_thin=True),
 }
 
 

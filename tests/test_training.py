@@ -1,5 +1,7 @@
 """Real optimisation steps of the GAN on the tiny synthetic dataset (32 px, batch 4)."""
 
+import json
+
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -8,6 +10,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from dl_lightning.checkpoints import load_generator
 from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.errors import UserError
+from dl_lightning.training.callbacks import SUMMARY_FILE, QualityMonitor, RunSummary
 from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
 from dl_lightning.training.pairs import PairMotionConfig, pair_dyn_noise
 from tests.conftest import TINY_D, TINY_G
@@ -77,7 +80,10 @@ def test_checkpoint_resume_continues_at_the_same_step(tiny_data, tmp_path):
         def on_train_batch_start(self, trainer, module, batch, batch_idx):
             keys.setdefault(trainer.global_step, batch["key"])
 
-    fit(make_module(), make_data(tiny_data), 3, tmp_path, callbacks=[ckpt, Keys()])  # "killed" after step 3
+    def monitors():
+        return [QualityMonitor(every_n_steps=1, num_samples=8, features="random", batch=4), RunSummary()]
+
+    fit(make_module(), make_data(tiny_data), 3, tmp_path, callbacks=[ckpt, Keys(), *monitors()])  # "killed" at 3
     first_run = dict(keys)
     keys.clear()
     path = tmp_path / "ckpt" / "s2.ckpt"
@@ -96,12 +102,15 @@ def test_checkpoint_resume_continues_at_the_same_step(tiny_data, tmp_path):
             seen["ema"] = module.G_ema.const.detach().clone()
 
     resumed = make_module()
-    trainer = fit(resumed, make_data(tiny_data), 4, tmp_path, ckpt_path=str(path), callbacks=[Probe(), Keys()])
+    callbacks = [Probe(), Keys(), *monitors()]
+    trainer = fit(resumed, make_data(tiny_data), 4, tmp_path, ckpt_path=str(path), callbacks=callbacks)
     assert seen["step"] == 2 and seen["adam_steps"] == [2, 2, 2]
     assert saved["datamodule_hyper_parameters"] and "LandscapeDataModule" in saved
     assert keys[2] not in first_run.values(), "the resumed stream goes on with unseen data, it does not replay"
     torch.testing.assert_close(seen["ema"], saved["state_dict"]["G_ema.const"])
     assert trainer.global_step == 4
+    curve = json.loads((tmp_path / SUMMARY_FILE).read_text())["history"]["val/fd_random"]
+    assert [step for step, _ in curve] == [1, 2, 3, 4], "the resumed run's summary keeps the curve measured before"
 
 
 def test_nan_loss_stops_with_step_number(tiny_data):

@@ -1,18 +1,22 @@
 """The moving region of a photo at its own resolution: sky, clouds and water move; land, towers and trees stay.
 
-:func:`moving_region` runs four steps on the photo (``bench/real_photos.py`` measures each on real photos with
+:func:`moving_region` runs five steps on the photo (``bench/real_photos.py`` measures each on real photos with
 hand masks and on synthetic hard cases):
 
 1. **coarse**: the photo segmenter's probability on the whole photo, at the short side it was trained at
    (``SegmenterConfig.resolution``);
-2. **topology** on the coarse mask: a still island that touches no border and lies above the horizon (a dark
+2. **the photo's own colours**: where the segmenter is unsure (probability between :data:`SURE` and
+   1 - :data:`SURE`), a pixel whose nearest sure pixels in colour, texture and height (:func:`colour_vote`) are
+   mostly still is made still: boards, boats and shingle that the segmenter half takes for water. The vote only
+   lowers the probability: a dark cloud or a blue distant hill is not pulled either way by its colour alone;
+3. **topology** on the coarse mask: a still island that touches no border and lies above the horizon (a dark
    cloud inside the sky) is sky; below the horizon (a rock in a lake), or touching only the top border, it is sky
    only where the segmenter doubted (mean probability above :data:`DOUBT`); a water region coloured like the land
    is land (:func:`drop_land_coloured`). Whatever is still and joined to the land stays still, whatever its width;
-3. **refinement**: closed-form matting (pymatting; Levin, Lischinski and Weiss 2008) at up to ``matte_side`` px,
+4. **refinement**: closed-form matting (pymatting; Levin, Lischinski and Weiss 2008) at up to ``matte_side`` px,
    in a trimap whose unknown band is ``band`` coarse pixels either side of the coarse edge, so a minaret, a
    branch or a roof line is cut where the photo's colours cut it;
-4. **thin and upright structures** at full resolution: masts, wires and twigs up to 1/200 of the short side wide
+5. **thin and upright structures** at full resolution: masts, wires and twigs up to 1/200 of the short side wide
    (:func:`thin_structures`), and towers, minarets and trunks up to 1/50 wide that stand out from the sky on either
    side and are three times taller than wide (:func:`towers`), that rise from the land, stay still: the segmenter
    at 128 px hardly sees what is narrower than two of its pixels.
@@ -35,6 +39,8 @@ from scipy import ndimage
 DOUBT = 0.3
 #: Pixels whose coarse probability lies in [UNSURE, 1 - UNSURE] are reported as uncertain.
 UNSURE = 0.2
+#: Pixels whose coarse probability is below SURE or above 1 - SURE are the colour vote's examples.
+SURE = 0.1
 #: The matting's regulariser, tried in turn until its solver converges (pymatting's default first).
 MATTE_EPSILONS = (1e-7, 1e-4)
 
@@ -46,10 +52,12 @@ class RegionOptions:
     Attributes:
         side: short side at which the segmenter sees the photo; None: the side it was trained at.
         flip: average the segmenter's probability over the photo and its mirror image.
-        islands: apply step 2's islands rule.
-        land_coloured: apply step 2's land-coloured water rule.
-        refine: apply step 3 (matting). Off: the coarse mask upsampled (bilinear) is the alpha.
-        keep_thin: apply step 4 (thin and upright structures stay still).
+        colour_vote: apply step 2 (:func:`colour_vote`).
+        neighbours: how many sure pixels vote for each unsure one.
+        islands: apply step 3's islands rule.
+        land_coloured: apply step 3's land-coloured water rule.
+        refine: apply step 4 (matting). Off: the coarse mask upsampled (bilinear) is the alpha.
+        keep_thin: apply step 5 (thin and upright structures stay still).
         thin_width: the widest thin structure, as a fraction of the short side.
         tower_width: the widest upright structure that stays still (:func:`towers`), as a fraction of the short side;
             0: off.
@@ -59,6 +67,8 @@ class RegionOptions:
 
     side: int | None = None
     flip: bool = False
+    colour_vote: bool = True
+    neighbours: int = 16
     islands: bool = True
     land_coloured: bool = True
     refine: bool = True
@@ -72,7 +82,7 @@ class RegionOptions:
 @dataclass
 class Region:
     """``alpha`` (1, 1, H, W) in [0, 1] at the photo's size, exactly 0 where the photo stays; ``uncertain``
-    (1, 1, H, W) bool; ``probability`` (1, 1, h, w), the segmenter's coarse answer; ``changes``: pixels (at the
+    (1, 1, H, W) bool; ``probability`` (1, 1, h, w), the coarse answer (the segmenter's, after the colour vote); ``changes``: pixels (at the
     coarse side) that each topology rule flipped."""
 
     alpha: torch.Tensor
@@ -102,6 +112,37 @@ def coarse_probability(
     net = segmenter.to(photo.device).eval()
     prob = net.probability(small.clamp(-1, 1))[:, None]
     return (prob + net.probability(small.clamp(-1, 1).flip(-1))[:, None].flip(-1)) / 2 if flip else prob
+
+
+def colour_vote(probability: torch.Tensor, photo: torch.Tensor, neighbours: int = 16, height: float = 30.0) -> torch.Tensor:
+    """Lower the coarse ``probability`` (1, 1, h, w) of ``photo`` (1, 3, H, W) in [-1, 1] where the photo's own sure
+    pixels say still (step 2 of the module docstring).
+
+    Each pixel is described by its CIELAB colour, the standard deviation of its lightness over 3 x 3 pixels and its
+    height in the frame (0 at the top, ``height`` at the bottom, in Lab units). An unsure pixel's probability
+    becomes the share of moving pixels among its ``neighbours`` nearest sure pixels, where that is lower.
+    """
+    import kornia
+
+    h, w = probability.shape[-2:]
+    p = probability.float().reshape(-1)
+    sure_moving, sure_still = p > 1 - SURE, p < SURE
+    unsure = torch.nonzero(~(sure_moving | sure_still))[:, 0]
+    if len(unsure) == 0 or int(sure_moving.sum()) < neighbours or int(sure_still.sum()) < neighbours:
+        return probability
+    small = F.interpolate(photo.float().cpu(), size=(h, w), mode="area")
+    lab = kornia.color.rgb_to_lab(((small + 1) / 2).clamp(0, 1))  # (1, 3, h, w), L in [0, 100]
+    mean = F.avg_pool2d(lab[:, :1], 3, 1, 1, count_include_pad=False)
+    spread = (F.avg_pool2d(lab[:, :1] ** 2, 3, 1, 1, count_include_pad=False) - mean**2).clamp_min(0).sqrt()
+    rows = torch.linspace(0, height, h)[:, None].expand(h, w)[None, None]
+    features = torch.cat([lab, spread, rows], 1).reshape(5, -1).T  # (h * w, 5)
+    examples = sure_moving | sure_still
+    reference, votes = features[examples], sure_moving[examples].float()
+    out = p.clone()
+    for chunk in unsure.split(2048):
+        nearest = torch.cdist(features[chunk], reference).topk(neighbours, largest=False).indices
+        out[chunk] = torch.minimum(votes[nearest].mean(1), p[chunk])
+    return out.reshape(probability.shape).to(probability.dtype)
 
 
 def horizon_row(moving: np.ndarray) -> int:
@@ -255,13 +296,17 @@ def moving_region(photo: torch.Tensor, segmenter: torch.nn.Module, options: Regi
 
 @torch.no_grad()
 def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: RegionOptions | None = None) -> Region:
-    """Steps 2-4 of the module docstring on a coarse ``probability`` (1, 1, h, w) of motion for ``photo``
+    """Steps 2-5 of the module docstring on a coarse ``probability`` (1, 1, h, w) of motion for ``photo``
     (1, 3, H, W) in [-1, 1]."""
     opts = options or RegionOptions()
     h, w = photo.shape[-2:]
     prob = probability.float().cpu()
-    moving = prob[0, 0].numpy() > 0.5
     changes = {}
+    if opts.colour_vote:
+        voted = colour_vote(prob, photo, opts.neighbours)
+        changes["colour_vote"] = int(((prob > 0.5) & (voted <= 0.5)).sum())
+        prob = voted
+    moving = prob[0, 0].numpy() > 0.5
     if opts.islands:
         islands = sky_islands(moving, prob[0, 0].numpy())
         changes["sky_islands"] = int(islands.sum())

@@ -113,7 +113,8 @@ SUMMARY_FILE = "summary.json"
 class RunSummary(pl.Callback):
     """Writes ``<default_root_dir>/summary.json``: every value the monitors log (``val/...``) at each step they log
     it, the last step, and ``finished`` (true once training ended). Written atomically whenever a value is added,
-    so a run that dies keeps what it measured. The local sweep runner ranks trials by it
+    so a run that dies keeps what it measured; the history travels in the checkpoints, so a resumed run
+    (``--ckpt_path``) writes its whole curve, not only what it measured since. The local sweep runner ranks trials by it
     (:mod:`dl_lightning.sweep`). List it after the monitors: it records a value at the step it sees it.
 
     Args:
@@ -144,6 +145,12 @@ class RunSummary(pl.Callback):
                     rows.append([trainer.global_step, float(value)])
                     added = True
         return added
+
+    def state_dict(self) -> dict:
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = {name: [list(row) for row in rows] for name, rows in state_dict.get("history", {}).items()}
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if self._collect(trainer):
