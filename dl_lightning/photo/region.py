@@ -82,8 +82,8 @@ class RegionOptions:
 @dataclass
 class Region:
     """``alpha`` (1, 1, H, W) in [0, 1] at the photo's size, exactly 0 where the photo stays; ``uncertain``
-    (1, 1, H, W) bool; ``probability`` (1, 1, h, w), the coarse answer (the segmenter's, after the colour vote); ``changes``: pixels (at the
-    coarse side) that each topology rule flipped."""
+    (1, 1, H, W) bool; ``probability`` (1, 1, h, w), the coarse answer (the segmenter's, after the colour vote);
+    ``changes``: pixels (at the coarse side) that the colour vote and each topology rule flipped."""
 
     alpha: torch.Tensor
     uncertain: torch.Tensor
@@ -114,7 +114,9 @@ def coarse_probability(
     return (prob + net.probability(small.clamp(-1, 1).flip(-1))[:, None].flip(-1)) / 2 if flip else prob
 
 
-def colour_vote(probability: torch.Tensor, photo: torch.Tensor, neighbours: int = 16, height: float = 30.0) -> torch.Tensor:
+def colour_vote(
+    probability: torch.Tensor, photo: torch.Tensor, neighbours: int = 16, height: float = 30.0
+) -> torch.Tensor:
     """Lower the coarse ``probability`` (1, 1, h, w) of ``photo`` (1, 3, H, W) in [-1, 1] where the photo's own sure
     pixels say still (step 2 of the module docstring).
 
