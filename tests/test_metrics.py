@@ -1,7 +1,9 @@
 """Metrics on known inputs, with a randomly initialised feature extractor / LPIPS backbone."""
 
 import json
+import math
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -270,3 +272,43 @@ def test_eval_photo_on_an_animation_whose_sky_moves(tmp_path):
     r = json.loads(out.read_text())
     assert r["frames"] == 6 and r["ssim"] > 0.8 and r["lpips"] < 0.2  # MP4 is lossy; frame 0 is the photo
     assert r["change_moving"] > 5 * r["change_still"] and r["ratio"] > 5
+
+
+def test_summarise_spreads_between_checkpoints_and_resamples():
+    from dl_lightning.metrics.spread import summarise
+
+    s = summarise({"a": [{"fd": 10.0, "trees": math.nan}, {"fd": 14.0, "trees": math.nan}],
+                   "b": [{"fd": 20.0, "trees": 2.0}, {"fd": 20.0, "trees": 4.0}]})  # fmt: skip
+    assert s["fd"]["mean"] == 16.0
+    assert s["fd"]["between_checkpoints"] == pytest.approx(np.std([12.0, 20.0], ddof=1))
+    assert s["fd"]["between_resamples"] == pytest.approx(np.mean([np.std([10.0, 14.0], ddof=1), 0.0]))
+    assert s["trees"] == {"mean": 3.0, "between_checkpoints": 0.0, "between_resamples": pytest.approx(2**0.5)}
+
+
+def test_eval_run_means_checkpoints_and_resamples(tiny_data, tmp_path, capsys):
+    """Two generators (different weights) x two resamples (different draws): four scene-network reports whose
+    summary is their mean, with a spread between the generators and between the draws."""
+    from dl_lightning.checkpoints import save_generator
+    from dl_lightning.models import Generator, GeneratorConfig
+    from tests.conftest import TINY_G
+
+    ckpts = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        ckpts += [
+            "--ckpt",
+            str(save_generator(Generator(GeneratorConfig(**TINY_G)), tmp_path / f"g{seed}.safetensors")),
+        ]
+    out = tmp_path / "run.json"
+    dl_eval(["run", *ckpts, "--data", str(tiny_data), "--num", "16", "--batch", "8", "--resamples", "2",
+             "--workers", "1", "--json", str(out)])  # fmt: skip
+    r = json.loads(out.read_text())
+    fds = [[row["fd"] for row in rows] for rows in r["figures"].values()]
+    assert len(fds) == 2 and all(len(v) == 2 and v[0] != v[1] for v in fds), "each resample is a new draw"
+    assert r["summary"]["fd"]["mean"] == pytest.approx(np.mean(fds))
+    assert r["summary"]["fd"]["between_checkpoints"] > 0 and r["summary"]["fd"]["between_resamples"] > 0
+    assert "structure_sky_grain" in r["summary"] and "sd resamples" in capsys.readouterr().out
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit):
+        dl_eval(["run", "--run", str(tmp_path / "empty")])
+    assert "no checkpoints/step*.ckpt there" in capsys.readouterr().err

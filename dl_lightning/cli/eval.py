@@ -2,6 +2,7 @@
 
     dl-eval gan --ckpt CKPT --data data/synthetic64 --num 1000 [--features inception --inception-weights P]
                 [--segmenter runs/segmenter64/checkpoints/last.ckpt]
+    dl-eval run --run RUN_DIR [--last 3 --resamples 3] # a run: mean of its last checkpoints, spreads of each figure
     dl-eval videos --data data/synthetic64             # animation metrics of real videos (with masks)
     dl-eval lpips a.png b.png [--lpips-weights P]      # LPIPS between two images or two folders
     dl-eval photo --image P --video V [--mask M]       # an animated photo: frame 0 vs the photo, motion in/out
@@ -38,7 +39,7 @@ from dl_lightning.checkpoints import (
     load_lighting,
     load_scene_net,
 )
-from dl_lightning.cli.eval_gan import eval_gan, segmenter_or_none
+from dl_lightning.cli.eval_gan import eval_gan, eval_run, segmenter_or_none
 from dl_lightning.data.images import from_uint8
 from dl_lightning.data.ordered import dataset_videos
 from dl_lightning.errors import UserError, cli_entry
@@ -134,7 +135,8 @@ def flatten(d: dict, prefix: str = "") -> dict[str, float | str]:
 
 
 def print_table(results: dict) -> None:
-    flat = flatten(results)
+    """Every scalar of ``results``, one per line (lists of records, such as ``dl-eval run``'s, are in the JSON)."""
+    flat = {k: v for k, v in flatten(results).items() if not (isinstance(v, list) and v and isinstance(v[0], dict))}
     width = max(len(k) for k in flat)
     for k, v in flat.items():
         print(f"{k:<{width}}  {v:.5g}" if isinstance(v, float) else f"{k:<{width}}  {v}")
@@ -214,6 +216,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default=default_device())
     common(q)
 
+    q = sub.add_parser(
+        "run",
+        help="a run's scene-network figures: the mean of its last checkpoints, with spreads between "
+        "checkpoints and between resamples",
+    )
+    q.add_argument("--run", help="the run folder (its default_root_dir): its --last latest checkpoints/step*.ckpt")
+    q.add_argument("--ckpt", action="append", help="a checkpoint (repeat the flag for several); instead of --run")
+    q.add_argument("--last", type=int, default=3, help="how many of --run's latest checkpoints")
+    q.add_argument("--resamples", type=int, default=3, help="independent generated sets per checkpoint")
+    q.add_argument("--num", type=int, default=1000, help="images per set (real, each generated resample, floor)")
+    q.add_argument("--data", help="dataset folder of the real stills (default data/synthetic64, or --config's)")
+    q.add_argument("--config", help="the run's config (its data section names --data)")
+    q.add_argument("--batch", type=int, default=50)
+    q.add_argument("--truncation", type=float, default=1.0)
+    q.add_argument("--seed", type=int, default=0, help="resample i draws with seed --seed + i")
+    q.add_argument("--scene-net", default=DEFAULT_SCENE_NET, help="scene network weights (.safetensors or .ckpt)")
+    q.add_argument("--workers", type=int, default=2, help="rendering processes for the floor set")
+    q.add_argument("--device", default=default_device())
+    common(q)
+
     q = sub.add_parser("photo", help="an animated photo: frame 0 against the photo, motion in and out of its mask")
     q.add_argument("--image", required=True, help="the photo that was animated")
     q.add_argument("--video", required=True, help="its animation (mp4 or gif)")
@@ -282,10 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "num", 2) < 2:
         raise UserError("--num must be >= 2")
+    if args.command == "run" and (bool(args.run) == bool(args.ckpt) or args.last < 1 or args.resamples < 1):
+        raise UserError("dl-eval run: give --run DIR or --ckpt PATH (not both), with --last and --resamples >= 1")
     if 0 < getattr(args, "per_frame_videos", 0) < 4:
         raise UserError("--per-frame-videos must be 0 (off) or at least 4 (precision and recall need k + 1 = 4)")
     job = {
         "gan": eval_gan,
+        "run": eval_run,
         "videos": eval_videos,
         "lpips": eval_lpips,
         "photo": eval_photo,

@@ -1,7 +1,8 @@
 """``dl-eval gan``: the quality report of a generator (scene-network distances, structure and pixel figures, or
 FID/KID in Inception's features against stills and video frames; quality per frame index of generated
-time-lapses) and its animation and dynamic-region motion tables. The parser and the other jobs are in
-:mod:`dl_lightning.cli.eval`."""
+time-lapses) and its animation and dynamic-region motion tables. ``dl-eval run``: a run's scene-network figures
+as the mean of its last checkpoints, each with its spread between checkpoints and between resamples. The parser
+and the other jobs are in :mod:`dl_lightning.cli.eval`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dl_lightning.metrics.features import make_extractor
 from dl_lightning.metrics.fid import fid_vs_data, generated_batches
 from dl_lightning.metrics.motion import motion_by_layer, motion_table
 from dl_lightning.metrics.scene_quality import reference_sets, scene_quality
+from dl_lightning.metrics.spread import headline, summarise
 from dl_lightning.metrics.video_fid import features_of, per_frame_quality
 
 
@@ -35,7 +37,7 @@ def gan_data(args: argparse.Namespace) -> None:
             raise UserError(f"--config {args.config}: not a readable run config ({type(err).__name__})") from None
         static, video = init.get("static_root"), init.get("video_root")
     args.data = args.data or static or "data/synthetic64"
-    args.video_data = args.video_data or video or args.data
+    args.video_data = getattr(args, "video_data", None) or video or args.data
 
 
 def eval_gan(args: argparse.Namespace) -> dict:
@@ -66,6 +68,45 @@ def eval_gan(args: argparse.Namespace) -> dict:
         if args.motion_by_layer:
             out["motion_by_layer"] = print_motion_by_layer(G, segmenter, args)
     return out
+
+
+def last_checkpoints(run: str | Path, n: int) -> list[Path]:
+    """The ``n`` latest periodic checkpoints (``checkpoints/step*.ckpt``) of the run folder ``run``."""
+    found = sorted((Path(run) / "checkpoints").glob("step*.ckpt"))
+    if not found:
+        raise UserError(f"--run {run}: no checkpoints/step*.ckpt there (the run folder, its default_root_dir)")
+    return found[-n:]
+
+
+def eval_run(args: argparse.Namespace) -> dict:
+    """Scene-network figures of every (checkpoint, resample) pair and their summary (:mod:`~dl_lightning.metrics.
+    spread`): the checkpoints are ``--ckpt`` or the ``--last`` latest of ``--run``; resample ``i`` draws its
+    ``--num`` samples with seed ``--seed + i``, against the same real stills and floor set."""
+    from tqdm import tqdm
+
+    gan_data(args)
+    ckpts = [Path(c) for c in args.ckpt] if args.ckpt else last_checkpoints(args.run, args.last)
+    generators = {str(c): load_generator(c).to(args.device) for c in ckpts}
+    res = next(iter(generators.values())).cfg.resolution
+    real = torch.cat(list(real_batches(args.data, "static", args.num, res, args.batch)))
+    reference, labels, _ = reference_sets(len(real), res, ladder=False, workers=args.workers)
+    net = load_scene_net(args.scene_net)
+    figures: dict[str, list[dict[str, float]]] = {name: [] for name in generators}
+    with tqdm(total=len(generators) * args.resamples, desc="checkpoints x resamples") as bar:
+        for name, G in generators.items():
+            for i in range(args.resamples):
+                batches = generated_batches(G, len(real), args.batch, args.truncation, args.seed + i)
+                generated = torch.cat([x.cpu() for x in batches])
+                figures[name].append(headline(scene_quality(net, real, generated, reference, labels, None, args.batch)))
+                bar.update()
+    summary = summarise(figures)
+    print(f"\n{len(generators)} checkpoint(s) x {args.resamples} resample(s) of {len(real)} samples against "
+          f"{len(real)} real stills ({args.data}); structure and pixel figures as ratios to real")  # fmt: skip
+    print(f"{'figure':<26} {'mean':>9} {'sd ckpts':>9} {'sd resamples':>12}")
+    for fig, s in summary.items():
+        print(f"{fig:<26} {s['mean']:9.3f} {s['between_checkpoints']:9.3f} {s['between_resamples']:12.3f}")
+    return {"checkpoints": list(generators), "num": len(real), "resamples": args.resamples, "figures": figures,
+            "summary": summary}  # fmt: skip
 
 
 def print_quality(G, args: argparse.Namespace) -> dict:
