@@ -93,3 +93,28 @@ def test_one_daytime_default_for_a_photo_on_the_command_and_the_page():
 
     with pytest.raises(UserError, match="--size must be >= 0"):
         options(build_parser().parse_args(["--ckpt", "g", "--image", "p.jpg", "--size", "-1"]), ["gif"], 3)
+
+
+def test_the_photo_flags_are_photo_options_fields():
+    """Each photo flag comes from one PhotoOptions field: unset, the options equal PhotoOptions' defaults; set, it
+    changes exactly its field."""
+    from dataclasses import fields
+
+    from dl_lightning.cli.animate import build_parser
+    from dl_lightning.cli.animate_photo import options
+    from dl_lightning.cli.photo_flags import PHOTO_FLAGS
+    from dl_lightning.photo.job import PhotoOptions
+
+    base = ["--ckpt", "g.ckpt", "--image", "photo.jpg"]
+    default = options(build_parser().parse_args(base), ["mp4", "gif"], 3)
+    plain = {f.name for f in fields(PhotoOptions)} - {"device", "zdyn_end"}  # the CLI's device: the machine's
+    assert {n: getattr(default, n) for n in plain} == {n: getattr(PhotoOptions(), n) for n in plain}
+    values = {bool: None, int: "7", float: "0.5"}
+    assert len(PHOTO_FLAGS) >= 14
+    for f in PHOTO_FLAGS:
+        flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
+        value = [] if f.metadata["kind"] is bool else [f.metadata["choices"][-1] if f.metadata["choices"] else
+                                                         values[f.metadata["kind"]]]  # fmt: skip
+        changed = options(build_parser().parse_args(base + [flag, *value]), ["mp4", "gif"], 3)
+        diff = {n for n in plain if getattr(changed, n) != getattr(default, n)}
+        assert diff == {f.name}, (flag, diff)

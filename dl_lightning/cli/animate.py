@@ -24,12 +24,12 @@ from pathlib import Path
 from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, get_motion, load_motions, sample_timelapse
 from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
 from dl_lightning.cli.common import horizon_arg, parse_vector
+from dl_lightning.cli.photo_flags import add_photo_flags
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.hardware import default_device
 from dl_lightning.media import make_grid, write_streams
 from dl_lightning.models.generator import VIEW_TRUNCATION
-from dl_lightning.photo.job import PhotoOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--daytime", default=None, choices=DAYTIME_PATHS,
-        help="z_dyn path over the video (default: slerp for generated scenes; for --image PhotoOptions' "
-        "default, fixed, as on the page: a moving time of day needs the lighting network A)",
+        help="z_dyn path over the video (default: slerp for generated scenes, fixed for --image as on the page: a "
+        "photo's moving time of day needs the lighting network A)",
     )  # fmt: skip
     p.add_argument("--zdyn-start", help="start z_dyn as comma-separated values (default: random)")
     p.add_argument("--zdyn-end", help="end z_dyn as comma-separated values (default: random)")
@@ -79,63 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not train missing networks (A, segmenter, upsampler) on the spot: go without them",
     )
-    g.add_argument("--optim-steps", type=int, default=PhotoOptions.optim_steps, help="latent optimisation steps")
-    g.add_argument(
-        "--finetune-steps", type=int, default=PhotoOptions.finetune_steps, help="generator fine-tuning steps"
-    )
-    g.add_argument(
-        "--fit",
-        default=PhotoOptions.fit,
-        choices=["crop", "pad"],
-        help="the generator's square covers the photo's centre square (crop) or the whole photo padded (pad)",
-    )
-    g.add_argument(
-        "--size",
-        type=int,
-        default=PhotoOptions.size,
-        help="output short side in pixels, at most the photo's own (0: the generator's resolution, no compositing)",
-    )
-    g.add_argument(
-        "--sky",
-        default=PhotoOptions.sky,
-        choices=["photo", "generator"],
-        help="photo: the photo's own sky and water move at full resolution, the generator only relights (default); "
-        "generator: the generator's frames fill them (the paper, for models trained on real data at 256 px+)",
-    )
-    g.add_argument("--loop", action="store_true", help="seamless loop: the last frame leads into the first")
-    g.add_argument("--speed", type=float, default=PhotoOptions.speed, help="multiplies the sky's motion (--motion)")
-    g.add_argument(
-        "--direction", type=float, help="the sky's direction in degrees (0: to the right, 90: up; default: --motion's)"
-    )
-    g.add_argument("--water-speed", type=float, help="the water's speed multiplier (default: the sky's, mirrored)")
-    g.add_argument("--water-direction", type=float, help="the water's direction in degrees (default: the sky's)")
-    g.add_argument(
-        "--no-thin", action="store_true", help="let thin and upright things (masts, twigs, towers) move with the sky"
-    )
-    g.add_argument(
-        "--no-refine", action="store_true", help="keep the moving region's coarse edges (no matting at up to 1024 px)"
-    )
+    add_photo_flags(g)
     g.add_argument("--mask", help="dynamic mask image of the photo's size, white = moves (default: the segmenter's)")
     g.add_argument(
         "--segmenter",
         help=f"segmenter for the moving region (.safetensors or .ckpt; default: the shipped {DEFAULT_PHOTO_SEGMENTER})",
     )
     g.add_argument(
-        "--raw-mask",
-        action="store_true",
-        help="keep the segmenter's coarse mask as predicted (default: islands in the sky move, land-coloured water "
-        "stays, edges follow the photo, thin structures stay)",
-    )
-    g.add_argument(
         "--upsampler",
         help=f"x4 super-resolution checkpoint for --sky generator (default: {DEFAULT_UPSAMPLER}, trained first if "
         "missing; 'none': bicubic)",
-    )
-    g.add_argument(
-        "--lpips-weight",
-        type=float,
-        default=PhotoOptions.lpips_weight,
-        help="LPIPS weight in the inversion loss (0: pixels only)",
     )
     g.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
     g.add_argument("--lpips-weights", help="local torchvision backbone weights for LPIPS (no downloads here)")

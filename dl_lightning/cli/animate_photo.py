@@ -8,21 +8,20 @@ from pathlib import Path
 
 from dl_lightning.checkpoints import load_generator, load_inversion, load_lighting, save_inversion
 from dl_lightning.cli.common import horizon_arg, parse_vector
+from dl_lightning.cli.photo_flags import PHOTO_FLAGS
 from dl_lightning.metrics.reconstruction import PerceptualConfig
 from dl_lightning.photo.job import PhotoOptions, animate_photo, animate_saved
 from dl_lightning.training.companions import PhotoNetworkPaths, photo_networks
 
 
 def options(args: argparse.Namespace, formats: list[str], z_dyn_dim: int) -> PhotoOptions:
+    """The photo flags (:func:`add_photo_flags`) and the general ones they share with generated scenes."""
     return PhotoOptions(
-        fit=args.fit, size=args.size, frames=args.frames, fps=args.fps, formats=tuple(formats), motion=args.motion,
-        speed=args.speed, direction=args.direction, water_speed=args.water_speed,
-        water_direction=args.water_direction, horizon=horizon_arg(args.horizon, "auto"), loop=args.loop,
-        sky=args.sky, daytime=args.daytime or PhotoOptions.daytime,
-        zdyn_end=parse_vector(args.zdyn_end, z_dyn_dim, "--zdyn-end"),
-        seed=args.seed, chunk=args.chunk, optim_steps=args.optim_steps, finetune_steps=args.finetune_steps,
-        lpips_weight=args.lpips_weight, raw_mask=args.raw_mask, refine=not args.no_refine,
-        keep_thin=not args.no_thin, device=args.device,
+        **{f.name: getattr(args, f.name) for f in PHOTO_FLAGS},
+        frames=args.frames, fps=args.fps, formats=tuple(formats), motion=args.motion,
+        horizon=horizon_arg(args.horizon, "auto"), daytime=args.daytime or PhotoOptions.daytime,
+        zdyn_end=parse_vector(args.zdyn_end, z_dyn_dim, "--zdyn-end"), seed=args.seed, chunk=args.chunk,
+        device=args.device,
     )  # fmt: skip
 
 
@@ -36,8 +35,8 @@ def animate_photo_cli(args: argparse.Namespace, formats: list[str]) -> list[Path
     paths = PhotoNetworkPaths(args.ckpt, args.encoder, args.lighting, args.segmenter, args.upsampler, not args.no_train)
     need = {
         "segmenter": not args.mask,
-        "lighting": (args.daytime or PhotoOptions.daytime) != "fixed",
-        "upsampler": args.size != 0 and args.sky == "generator",
+        "lighting": opts.daytime != "fixed",
+        "upsampler": opts.size != 0 and opts.sky == "generator",
     }
     perceptual = PerceptualConfig(args.lpips_weight, args.lpips_net, args.lpips_weights, args.lpips_random)
     nets = photo_networks(paths, need, perceptual, args.device, G)

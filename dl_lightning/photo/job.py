@@ -49,6 +49,14 @@ from dl_lightning.photo.region import Region, RegionOptions, moving_region
 SKIES = ("photo", "generator")
 
 
+def _opt(default, help: str, choices: tuple | None = None, kind: type | None = None, flag: str | None = None):
+    """A :class:`PhotoOptions` field that is a ``dl-animate`` flag: its default, help and choices; ``kind``, the
+    value's type where the default is None; ``flag``, the flag's name where it is not ``--<name>`` (a True
+    default: the flag turns it off)."""
+    meta = {"help": help, "choices": choices, "kind": kind or type(default), "flag": flag}
+    return field(default=default, metadata=meta)
+
+
 @dataclass
 class PhotoNetworks:
     """The networks of a photo animation; None: go without (as each field says)."""
@@ -64,49 +72,41 @@ class PhotoNetworks:
 
 @dataclass
 class PhotoOptions:
-    """How a photo is animated (``dl-animate --image``'s flags have the same names).
+    """How a photo is animated. The fields with a ``flag`` in their metadata are ``dl-animate --image``'s photo
+    flags, built from them (:func:`dl_lightning.cli.animate_photo.add_photo_flags`: one default and one help
+    each, checked once, in ``__post_init__``); the others share ``dl-animate``'s general flags of the same name."""
 
-    Attributes:
-        fit: the generator's square covers the photo's centre square (``crop``) or the whole photo (``pad``).
-        size: output short side in pixels, at most the photo's own.
-        frames, fps, formats: the video.
-        motion: the sky's motion preset (``motions.yaml``); ``speed`` multiplies it, ``direction`` (degrees,
-            counter-clockwise from "to the right") turns its shift.
-        water_speed, water_direction: the water's own motion (below the horizon); both None: the sky's, mirrored.
-            With only a speed, the sky's shift mirrored, at that speed.
-        horizon: normalised y of the horizon on the square, None for none, or "auto" (from the mask).
-        loop: the last frame leads into the first (forward and backward moves cross-faded; ``sky="photo"``).
-        sky: ``photo`` (the photo's own sky moves; the generator relights) or ``generator`` (the paper).
-        daytime: z_dyn path (``fixed``, ``linear``, ``slerp``, ``cycle``); needs ``networks.lighting``.
-        zdyn_end: the path's end (z_dyn_dim,), or None for a random one from ``seed``.
-        raw_mask: keep the segmenter's coarse mask as predicted (no topology, matting or thin structures).
-        refine: cut the moving region's edges where the photo's colours cut them (matting, at up to 1024 px).
-        keep_thin: thin and upright things against the sky (masts, wires, twigs, towers) stay still.
-    """
-
-    fit: str = "crop"
-    size: int = 1024
+    fit: str = _opt("crop", "the generator's square covers the photo's centre square (crop) or the whole photo "
+                    "padded (pad)", choices=("crop", "pad"))  # fmt: skip
+    size: int = _opt(1024, "output short side in pixels, at most the photo's own (0: the generator's resolution, "
+                     "no compositing)")  # fmt: skip
     frames: int = 48
     fps: int = 12
     formats: tuple[str, ...] = ("mp4", "gif")
-    motion: str = DEFAULT_MOTION
-    speed: float = 1.0
-    direction: float | None = None
-    water_speed: float | None = None
-    water_direction: float | None = None
-    horizon: float | str | None = "auto"
-    loop: bool = False
-    sky: str = "photo"
-    daytime: str = "fixed"
-    zdyn_end: torch.Tensor | None = None
+    motion: str = DEFAULT_MOTION  # the sky's motion preset (motions.yaml)
+    speed: float = _opt(1.0, "multiplies the sky's motion (--motion)")
+    direction: float | None = _opt(None, "the sky's direction in degrees (0: to the right, 90: up; default: "
+                                   "--motion's)", kind=float)  # fmt: skip
+    water_speed: float | None = _opt(None, "the water's speed multiplier (default: the sky's, mirrored)", kind=float)
+    water_direction: float | None = _opt(None, "the water's direction in degrees (default: the sky's)", kind=float)
+    horizon: float | str | None = "auto"  # normalised y of the horizon on the square, None, or "auto" (the mask's)
+    loop: bool = _opt(False, "seamless loop: the last frame leads into the first (--sky photo)")
+    sky: str = _opt("photo", "photo: the photo's own sky and water move at full resolution, the generator only "
+                    "relights (default); generator: the generator's frames fill them (the paper, for models "
+                    "trained on real data at 256 px+)", choices=SKIES)  # fmt: skip
+    daytime: str = "fixed"  # z_dyn path (fixed, linear, slerp, cycle): moving needs network A
+    zdyn_end: torch.Tensor | None = None  # the path's end (z_dyn_dim,), or None for a random one from seed
     seed: int = 0
     chunk: int = 8
-    optim_steps: int = OPTIM_STEPS
-    finetune_steps: int = FINETUNE_STEPS
-    lpips_weight: float = 1.0
-    raw_mask: bool = False
-    refine: bool = True
-    keep_thin: bool = True
+    optim_steps: int = _opt(OPTIM_STEPS, "latent optimisation steps")
+    finetune_steps: int = _opt(FINETUNE_STEPS, "generator fine-tuning steps")
+    lpips_weight: float = _opt(1.0, "LPIPS weight in the inversion loss (0: pixels only)")
+    raw_mask: bool = _opt(False, "keep the segmenter's coarse mask as predicted (default: the colour vote, islands "
+                          "in the sky move, land-coloured water stays, edges follow the photo, thin structures "
+                          "stay)")  # fmt: skip
+    refine: bool = _opt(True, "keep the moving region's coarse edges (no matting at up to 1024 px)", flag="--no-refine")
+    keep_thin: bool = _opt(True, "let thin and upright things (masts, twigs, towers) move with the sky",
+                           flag="--no-thin")  # fmt: skip
     device: str = "cpu"
     stage_kwargs: dict = field(default_factory=dict)
 
@@ -127,8 +127,9 @@ class PhotoOptions:
         """How the moving region is found (:mod:`dl_lightning.photo.region`)."""
         raw = self.raw_mask
         return RegionOptions(
-            islands=not raw, land_coloured=not raw, refine=self.refine and not raw, keep_thin=self.keep_thin and not raw
-        )
+            colour_vote=not raw, islands=not raw, land_coloured=not raw, refine=self.refine and not raw,
+            keep_thin=self.keep_thin and not raw,
+        )  # fmt: skip
 
     def motions(self, horizon: float | None) -> tuple[Motion, Motion | None]:
         """(the sky's motion with ``horizon``, the water's own motion or None for the sky's mirrored)."""
