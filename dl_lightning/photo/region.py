@@ -18,8 +18,9 @@ hand masks and on synthetic hard cases):
    branch or a roof line is cut where the photo's colours cut it;
 5. **thin and upright structures** at full resolution: masts, wires and twigs up to 1/200 of the short side wide
    (:func:`thin_structures`), and towers, minarets and trunks up to 1/50 wide that stand out from the sky on either
-   side and are three times taller than wide (:func:`towers`), that rise from the land, stay still: the segmenter
-   at 128 px hardly sees what is narrower than two of its pixels.
+   side and are three times taller than wide (:func:`towers`), and upright things up to 1/25 wide that show only
+   by their two straight sides, such as a white tower against white clouds (:func:`paired_edges`), that rise from
+   the land, stay still: the segmenter at 128 px hardly sees what is narrower than two of its pixels.
 
 :class:`Region` also says where the answer is doubtful: the pixels whose coarse probability lies between
 :data:`UNSURE` and 1 - :data:`UNSURE`, the places a user may want to paint.
@@ -61,6 +62,8 @@ class RegionOptions:
         thin_width: the widest thin structure, as a fraction of the short side.
         tower_width: the widest upright structure that stays still (:func:`towers`), as a fraction of the short side;
             0: off.
+        pair_width: the widest upright structure found by its two sides (:func:`paired_edges`), as a fraction of
+            the short side; 0: off.
         matte_side: the largest side the matting works at (the photo is downsampled to it; the alpha upsampled).
         band: half-width of the matting's unknown band, in coarse pixels.
     """
@@ -75,6 +78,7 @@ class RegionOptions:
     keep_thin: bool = True
     thin_width: float = 1 / 200
     tower_width: float = 1 / 50
+    pair_width: float = 1 / 25
     matte_side: int = 1024
     band: float = 1.5
 
@@ -289,6 +293,67 @@ def towers(
     return torch.from_numpy(keep[labels]).to(alpha.device)[None, None]
 
 
+def paired_edges(
+    alpha: torch.Tensor,
+    photo: torch.Tensor,
+    width: float = 1 / 25,
+    contrast: float = 0.03,
+    agree: float = 0.7,
+    aspect: float = 2.0,
+    straight: float = 0.7,
+) -> torch.Tensor:
+    """(1, 1, H, W) bool: upright things up to ``width`` x the short side wide that show only by their two straight
+    sides (a white tower against white clouds, which the segmenter and the top-hats of :func:`towers` take for sky),
+    rising from the land (``alpha`` < 0.5).
+
+    1. The horizontal colour gradient, averaged over ``L`` rows (about the widest width): a straight vertical edge
+       keeps its contrast while noise and cloud texture average out.
+    2. Pairs: an edge at column x and an opposite one (gradient vectors with cosine below -``agree``) at most
+       ``width`` to its right, both stronger than ``contrast`` ([0, 1] colour per pixel), with moving pixels just
+       outside both; the columns between are candidates.
+    3. Candidates closed vertically over ``2 L`` rows (a tower in front of a cloud of its own colour has no sides for
+       a while) are kept when they touch the land, are ``aspect`` times taller than wide and have straight sides: at
+       least ``straight`` of their rows with the left and right ends within 15% of the width (2 px at least) of
+       their medians. The gap between two leaning branches is not straight and does not pass.
+    """
+    h, w = photo.shape[-2:]
+    widest = max(2, round(width * min(h, w)))
+    L = 2 * max(3, widest // 2) + 1
+    rgb = (photo[0].float().cpu() + 1) / 2
+    gx = rgb[:, :, 1:] - rgb[:, :, :-1]  # (3, H, W - 1): the edge between columns x and x + 1
+    v = F.avg_pool2d(gx[None], (L, 1), 1, (L // 2, 0), count_include_pad=False)[0]
+    norm = v.norm(dim=0)
+    strong = norm > contrast
+    moving = alpha[0, 0].cpu() > 0.5
+    starts = torch.zeros(h, w + 1)  # +1 where a pair's inside begins, -1 after it ends: a running sum marks it
+    n = v.shape[2]
+    for d in range(1, min(widest, n - 1) + 1):
+        cos = (v[:, :, : n - d] * v[:, :, d:]).sum(0) / (norm[:, : n - d] * norm[:, d:]).clamp_min(1e-8)
+        pair = (cos < -agree) & strong[:, : n - d] & strong[:, d:] & moving[:, : n - d] & moving[:, d + 1 :]
+        ys, xs = torch.nonzero(pair, as_tuple=True)
+        starts.index_put_((ys, xs + 1), torch.ones(len(ys)), accumulate=True)
+        starts.index_put_((ys, xs + d + 1), -torch.ones(len(ys)), accumulate=True)
+    inside = (starts.cumsum(1)[:, :w] > 0).numpy()
+    land = ~moving.numpy()
+    candidates = ndimage.binary_closing(inside, np.ones((2 * L, 1))) & ~land
+    labels, count = ndimage.label(candidates, np.ones((3, 3)))
+    if count == 0:
+        return torch.zeros_like(alpha, dtype=torch.bool)
+    touching = set(np.unique(labels[ndimage.binary_dilation(land, np.ones((L, 3))) & candidates]).tolist())
+    keep = np.zeros(count + 1, bool)
+    for i, box in enumerate(ndimage.find_objects(labels), start=1):  # labels are 1..count: every box exists
+        bw = box[1].stop - box[1].start
+        if i not in touching or box[0].stop - box[0].start < aspect * bw:
+            continue
+        part = labels[box] == i
+        rows = part[part.any(1)]
+        left, right = rows.argmax(1), bw - 1 - rows[:, ::-1].argmax(1)
+        tol = max(2.0, 0.15 * bw)
+        ok = (np.abs(left - np.median(left)) <= tol) & (np.abs(right - np.median(right)) <= tol)
+        keep[i] = ok.mean() >= straight
+    return torch.from_numpy(keep[labels]).to(alpha.device)[None, None]
+
+
 @torch.no_grad()
 def moving_region(photo: torch.Tensor, segmenter: torch.nn.Module, options: RegionOptions | None = None) -> Region:
     """The moving region of ``photo`` (1, 3, H, W) in [-1, 1], any size (see the module docstring)."""
@@ -329,6 +394,8 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
         alpha = alpha.masked_fill(thin_structures(alpha, photo.cpu(), opts.thin_width), 0.0)
         if opts.tower_width > 0:
             alpha = alpha.masked_fill(towers(alpha, photo.cpu(), opts.tower_width), 0.0)
+        if opts.pair_width > 0:
+            alpha = alpha.masked_fill(paired_edges(alpha, photo.cpu(), opts.pair_width), 0.0)
     alpha = torch.where(alpha < 0.01, torch.zeros_like(alpha), torch.where(alpha > 0.99, torch.ones_like(alpha), alpha))
     p = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
     return Region(alpha, (p >= UNSURE) & (p <= 1 - UNSURE), prob, changes)
