@@ -9,7 +9,15 @@ from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, export_segmenter, 
 from dl_lightning.data.images import pil_to_tensor
 from dl_lightning.data.synthetic.photo_world import HARD_CASES, KINDS, hard_case, render_world
 from dl_lightning.metrics.region_scores import boundary_f, region_scores
-from dl_lightning.photo.region import RegionOptions, colour_vote, matte, moving_region, paired_edges, sky_islands, towers
+from dl_lightning.photo.region import (
+    RegionOptions,
+    colour_vote,
+    matte,
+    moving_region,
+    paired_edges,
+    sky_islands,
+    towers,
+)
 from tests.conftest import REPO
 
 
