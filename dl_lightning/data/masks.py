@@ -6,11 +6,11 @@ validation the first and last frame of each video (other scenes, other times of 
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from dl_lightning.data.images import to_uint8
+from dl_lightning.data.in_memory import InMemoryDataModule
 from dl_lightning.data.ordered import dataset_samples
 from dl_lightning.data.stream import decode_image, frame_fields, image_field
 from dl_lightning.errors import UserError
@@ -71,7 +71,7 @@ class MaskedImages(Dataset):
         return x * 2 - 1, m
 
 
-class MaskDataModule(pl.LightningDataModule):
+class MaskDataModule(InMemoryDataModule):
     """Stills (training) and video frames (validation) with their dynamic masks.
 
     Args:
@@ -95,18 +95,11 @@ class MaskDataModule(pl.LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.train_set: MaskedImages | None = None
-        self.val_set: MaskedImages | None = None
 
-    def setup(self, stage: str | None = None) -> None:
+    def load_sets(self) -> tuple[MaskedImages, MaskedImages]:
         hp = self.hparams
-        if self.train_set is None:
-            self.train_set = MaskedImages(*load_masked(hp.root, "static", hp.resolution, hp.max_train), augment=True)
-            val = (hp.val_root, "static") if hp.val_root else (hp.root, "videos")
-            self.val_set = MaskedImages(*load_masked(*val, hp.resolution, hp.max_val), augment=False)
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True, drop_last=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, batch_size=self.hparams.batch_size)
+        val = (hp.val_root, "static") if hp.val_root else (hp.root, "videos")
+        return (
+            MaskedImages(*load_masked(hp.root, "static", hp.resolution, hp.max_train), augment=True),
+            MaskedImages(*load_masked(*val, hp.resolution, hp.max_val), augment=False),
+        )

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import math
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from dl_lightning.data.images import from_uint8, to_uint8
+from dl_lightning.data.in_memory import InMemoryDataModule
 from dl_lightning.data.ordered import dataset_samples
 from dl_lightning.data.stream import decode_image, image_field
 from dl_lightning.errors import UserError
@@ -110,7 +110,7 @@ class SceneImages(Dataset):
         return x, c, {k: v[i] for k, v in self.targets.items()}
 
 
-class SceneDataModule(pl.LightningDataModule):
+class SceneDataModule(InMemoryDataModule):
     """Labelled stills for the scene network: the first ``num_train`` for training, the next ``num_val`` held out.
 
     Args:
@@ -127,17 +127,10 @@ class SceneDataModule(pl.LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.train_set: SceneImages | None = None
-        self.val_set: SceneImages | None = None
 
-    def setup(self, stage: str | None = None) -> None:
+    def load_sets(self) -> tuple[SceneImages, SceneImages]:
         hp = self.hparams
-        if self.train_set is None:
-            self.train_set = SceneImages(*load_scenes(hp.root, hp.resolution, hp.num_train), augment=True)
-            self.val_set = SceneImages(*load_scenes(hp.root, hp.resolution, hp.num_val, hp.num_train), augment=False)
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True, drop_last=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, batch_size=self.hparams.batch_size)
+        return (
+            SceneImages(*load_scenes(hp.root, hp.resolution, hp.num_train), augment=True),
+            SceneImages(*load_scenes(hp.root, hp.resolution, hp.num_val, hp.num_train), augment=False),
+        )

@@ -9,12 +9,12 @@ last frames of the videos (other scenes), whole.
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from dl_lightning.data.images import from_uint8
+from dl_lightning.data.in_memory import InMemoryDataModule
 from dl_lightning.data.masks import load_masked
 
 SCALE = 4
@@ -45,7 +45,7 @@ class HighRes(Dataset):
         return downscale(x[None])[0], x
 
 
-class SuperResDataModule(pl.LightningDataModule):
+class SuperResDataModule(InMemoryDataModule):
     """Args:
     root: synthetic dataset rendered at ``resolution`` (``make upsampler`` builds ``data/synthetic256``).
     resolution: side of the high-resolution images (a multiple of 4).
@@ -54,6 +54,8 @@ class SuperResDataModule(pl.LightningDataModule):
     max_train: most stills loaded (kept in memory as uint8).
     max_val: most validation frames.
     """
+
+    val_batch_size = 8  # whole frames at ``resolution``
 
     def __init__(
         self,
@@ -68,17 +70,10 @@ class SuperResDataModule(pl.LightningDataModule):
         if resolution % SCALE or crop % SCALE or crop > resolution:
             raise ValueError(f"resolution and crop must be multiples of {SCALE} with crop <= resolution")
         self.save_hyperparameters()
-        self.train_set: HighRes | None = None
-        self.val_set: HighRes | None = None
 
-    def setup(self, stage: str | None = None) -> None:
+    def load_sets(self) -> tuple[HighRes, HighRes]:
         hp = self.hparams
-        if self.train_set is None:
-            self.train_set = HighRes(load_masked(hp.root, "static", hp.resolution, hp.max_train)[0], crop=hp.crop)
-            self.val_set = HighRes(load_masked(hp.root, "videos", hp.resolution, hp.max_val)[0], crop=None)
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True, drop_last=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, batch_size=8)
+        return (
+            HighRes(load_masked(hp.root, "static", hp.resolution, hp.max_train)[0], crop=hp.crop),
+            HighRes(load_masked(hp.root, "videos", hp.resolution, hp.max_val)[0], crop=None),
+        )
