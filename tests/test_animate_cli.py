@@ -101,8 +101,7 @@ def test_the_photo_flags_are_photo_options_fields():
     from dataclasses import fields
 
     from dl_lightning.cli.animate import build_parser
-    from dl_lightning.cli.animate_photo import options
-    from dl_lightning.cli.photo_flags import PHOTO_FLAGS
+    from dl_lightning.cli.animate_photo import PHOTO_FLAGS, options
     from dl_lightning.photo.job import PhotoOptions
 
     base = ["--ckpt", "g.ckpt", "--image", "photo.jpg"]

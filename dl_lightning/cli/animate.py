@@ -23,8 +23,8 @@ from pathlib import Path
 
 from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, get_motion, load_motions, sample_timelapse
 from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
+from dl_lightning.cli.animate_photo import add_photo_flags, animate_photo_cli
 from dl_lightning.cli.common import horizon_arg, parse_vector
-from dl_lightning.cli.photo_flags import add_photo_flags
 from dl_lightning.data.images import tensor_to_uint8
 from dl_lightning.errors import UserError, cli_entry
 from dl_lightning.hardware import default_device
@@ -120,8 +120,6 @@ def animate(args: argparse.Namespace) -> list[Path]:
     """Render and write the videos; returns the written paths."""
     formats = check_args(args)
     if args.image or args.inversion:
-        from dl_lightning.cli.animate_photo import animate_photo_cli
-
         return animate_photo_cli(args, formats)
     motion = get_motion(args.motion, horizon=horizon_arg(args.horizon, 0.0))
     G = load_generator(args.ckpt).to(args.device)

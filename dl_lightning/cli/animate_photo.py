@@ -1,17 +1,33 @@
-"""``dl-animate --image``: resolve the photo networks (trained on the spot when missing), then call
-:func:`dl_lightning.photo.job.animate_photo`; ``--inversion`` re-animates a saved inversion."""
+"""``dl-animate --image``: the photo flags, one per :class:`~dl_lightning.photo.job.PhotoOptions` field that has a
+help text (its default, help and choices; checked once, in its ``__post_init__``); resolve the photo networks
+(trained on the spot when missing), then call :func:`dl_lightning.photo.job.animate_photo`; ``--inversion``
+re-animates a saved inversion."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 
 from dl_lightning.checkpoints import load_generator, load_inversion, load_lighting, save_inversion
 from dl_lightning.cli.common import horizon_arg, parse_vector
-from dl_lightning.cli.photo_flags import PHOTO_FLAGS
 from dl_lightning.metrics.reconstruction import PerceptualConfig
 from dl_lightning.photo.job import PhotoOptions, animate_photo, animate_saved
 from dl_lightning.training.companions import PhotoNetworkPaths, photo_networks
+
+PHOTO_FLAGS = [f for f in fields(PhotoOptions) if "help" in f.metadata]
+
+
+def add_photo_flags(group: argparse._ArgumentGroup) -> None:
+    """One flag per :data:`PHOTO_FLAGS` field of :class:`PhotoOptions`, with its default, help and choices."""
+    for f in PHOTO_FLAGS:
+        m = f.metadata
+        flag = m["flag"] or "--" + f.name.replace("_", "-")
+        if m["kind"] is bool:
+            group.add_argument(flag, dest=f.name, action="store_false" if f.default else "store_true", help=m["help"])
+        else:
+            group.add_argument(flag, dest=f.name, type=m["kind"], default=f.default, choices=m["choices"],
+                               help=m["help"] + ("" if f.default is None else f" (default {f.default})"))  # fmt: skip
 
 
 def options(args: argparse.Namespace, formats: list[str], z_dyn_dim: int) -> PhotoOptions:
