@@ -14,7 +14,6 @@ from dl_lightning.inversion.latent_optim import LatentOptimModule
 from dl_lightning.inversion.pipeline import repeat_target
 from dl_lightning.photo.composite import composite, frame_to_output
 from dl_lightning.photo.frames import horizon_from_mask
-from dl_lightning.photo.region import components, drop_land_coloured
 from tests.helpers import alpha_from_mask
 from tests.test_inversion import gen_ckpt, quiet_trainer, tiny_generator  # noqa: F401  (fixture)
 
@@ -66,27 +65,6 @@ def test_pad_continues_the_sky_above_and_the_ground_below():
     assert square.size == (100, 100) and geometry.box == (0, 20, 100, 60)
     assert (arr[:20] == (90, 140, 230)).all() and (arr[80:] == (60, 160, 40)).all()
     assert (np.asarray(photo_at(square, geometry, 60)[0].permute(1, 2, 0).add(1).mul(127.5).round()) == img).all()
-
-
-def test_regions_coloured_like_the_land_leave_the_dynamic_mask():
-    r = 32
-    photo = torch.empty(1, 3, r, r)
-    photo[:, :, :] = torch.tensor([-0.5, 0.1, 0.8])[:, None, None]  # bluish sky ...
-    photo[:, :, 10:] = torch.tensor([-0.6, 0.3, -0.7])[:, None, None]  # ... over grass
-    photo[:, :, 26:, :12] = torch.tensor([-0.8, -0.5, -0.1])[:, None, None]  # a darker lake: the sky's hue
-    mask = torch.zeros(1, 1, r, r)
-    mask[..., :10, :] = 1  # sky
-    mask[..., 26:, :12] = 1  # lake
-    mask[..., 15:19, 20:26] = 1  # the segmenter took a patch of grass for water
-    labels, n = components(mask[0, 0] > 0.5)
-    assert n == 3 and len(set(labels[15:19, 20:26].flatten().tolist())) == 1
-    cleaned, dropped = drop_land_coloured(mask, photo)
-    expected = mask.clone()
-    expected[..., 15:19, 20:26] = 0
-    assert dropped == 24 and torch.equal(cleaned, expected)
-    no_sky = mask.clone()
-    no_sky[..., :10, :] = 0  # nothing to compare with: the mask stays as predicted
-    assert torch.equal(drop_land_coloured(no_sky, photo)[0], no_sky)
 
 
 @pytest.mark.parametrize("size,fit", [((300, 180), "pad"), ((180, 300), "crop"), ((257, 257), "crop")])

@@ -12,6 +12,8 @@ from dl_lightning.metrics.region_scores import boundary_f, region_scores
 from dl_lightning.photo.region import (
     RegionOptions,
     colour_vote,
+    components,
+    drop_land_coloured,
     matte,
     moving_region,
     paired_edges,
@@ -82,6 +84,27 @@ def test_a_pale_tower_is_found_by_its_straight_sides_and_a_gap_between_branches_
     assert found[tower].mean() > 0.9, found[tower].mean()
     assert not found[260:400, 390:420].any(), "the sky between the branches moves"
     assert found[:, :190].sum() + found[:, 230:].sum() == 0
+
+
+def test_regions_coloured_like_the_land_leave_the_dynamic_mask():
+    r = 32
+    photo = torch.empty(1, 3, r, r)
+    photo[:, :, :] = torch.tensor([-0.5, 0.1, 0.8])[:, None, None]  # bluish sky ...
+    photo[:, :, 10:] = torch.tensor([-0.6, 0.3, -0.7])[:, None, None]  # ... over grass
+    photo[:, :, 26:, :12] = torch.tensor([-0.8, -0.5, -0.1])[:, None, None]  # a darker lake: the sky's hue
+    mask = torch.zeros(1, 1, r, r)
+    mask[..., :10, :] = 1  # sky
+    mask[..., 26:, :12] = 1  # lake
+    mask[..., 15:19, 20:26] = 1  # the segmenter took a patch of grass for water
+    labels, n = components(mask[0, 0] > 0.5)
+    assert n == 3 and len(set(labels[15:19, 20:26].flatten().tolist())) == 1
+    cleaned, dropped = drop_land_coloured(mask, photo)
+    expected = mask.clone()
+    expected[..., 15:19, 20:26] = 0
+    assert dropped == 24 and torch.equal(cleaned, expected)
+    no_sky = mask.clone()
+    no_sky[..., :10, :] = 0  # nothing to compare with: the mask stays as predicted
+    assert torch.equal(drop_land_coloured(no_sky, photo)[0], no_sky)
 
 
 def test_matting_moves_a_misplaced_coarse_edge_to_the_photos_edge():

@@ -1,5 +1,4 @@
-"""The scene-aware quality metric: labels through shards, the scene network, distances, pixel statistics, and the
-noise design that removed the speckles."""
+"""The scene-aware quality metric: labels through shards, the scene network, distances, pixel statistics."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl_lightning.checkpoints import load_generator, load_scene_net, save_generator
+from dl_lightning.checkpoints import load_scene_net
 from dl_lightning.data.ordered import dataset_samples
 from dl_lightning.data.scenes import CLASSES, decode_classes, load_scenes
 from dl_lightning.data.synthetic.dataset import build_synthetic, reference_stills, render_still
@@ -18,8 +17,6 @@ from dl_lightning.metrics.frechet import frechet_distance, kernel_distance
 from dl_lightning.metrics.pixel_stats import isolated_pixels, mean_abs_laplacian, pixel_stats
 from dl_lightning.metrics.precision_recall import precision_recall
 from dl_lightning.metrics.scene_quality import damage, distances, reference_sets, upsample_to
-from dl_lightning.models.generator import Generator, GeneratorConfig
-from tests.conftest import TINY_G
 
 
 def test_scene_labels_round_trip_through_shards(tmp_path):
@@ -132,80 +129,6 @@ def test_scene_net_trains_and_exports(tiny_data, tmp_path):
         torch.testing.assert_close(load_scene_net(p).features(x), module.net.eval().features(x))
     extractor = make_extractor("scene", str(path))
     assert extractor(torch.zeros(2, 3, 32, 32, dtype=torch.uint8)).shape == (2, extractor.num_features)
-
-
-def _layer_response(per_channel: bool, strengths: list[float]) -> torch.Tensor:
-    """The change of one synthesis layer's output (C, H, W) when its S_st map gets +1 at one pixel (4, 5)."""
-    G = Generator(GeneratorConfig(**TINY_G, noise_per_channel=per_channel))
-    layer = G.layers[2]
-    with torch.no_grad():
-        layer.strength_st.copy_(torch.tensor(strengths[: layer.strength_st.numel()]))
-        layer.bias.fill_(50.0)  # every unit in lrelu's linear part: the change is the noise term itself
-    x, w = torch.randn(1, G.layers[1].bias.numel(), 8, 8), torch.randn(1, G.cfg.w_dim)  # layer 2: 8 px -> 8 px
-    n = torch.randn(1, 1, 8, 8)
-    bumped = n.clone()
-    bumped[0, 0, 4, 5] += 1.0
-    zeros = torch.zeros_like(n)
-    with torch.no_grad():
-        return (layer(x, w, bumped, zeros) - layer(x, w, n, zeros))[0]
-
-
-def test_one_noise_strength_per_layer_reaches_every_channel_alike():
-    """StyleGAN2's scalar strength: a lone noise pixel changes every channel of the layer by the same amount, so no
-    channel can become a private carrier of per-pixel noise for toRGB (the speckles of per-channel strengths)."""
-    channels = Generator(GeneratorConfig(**TINY_G)).layers[2].strength_st.numel()
-    strengths = [0.0] * channels
-    strengths[0] = 0.3  # the old design: one channel carries the noise, the others none
-    old = _layer_response(True, strengths)
-    assert old[0, 4, 5] > 0.3 and old[1:, 4, 5].abs().max() == 0
-    new = _layer_response(False, [0.3])
-    assert Generator(GeneratorConfig(**TINY_G, noise_per_channel=False)).layers[2].strength_st.shape == (1,)
-    torch.testing.assert_close(new[:, 4, 5], torch.full((new.shape[0],), new[0, 4, 5].item()))
-    assert new[0, 4, 5] > 0.3 and new[:, :4].abs().max() == 0  # only that pixel changes
-
-
-def test_per_channel_checkpoints_still_load(tmp_path):
-    """A generator saved before the option existed (config without ``noise_per_channel``) loads per channel."""
-    G = Generator(GeneratorConfig(**TINY_G))
-    path = save_generator(G, tmp_path / "old.safetensors")
-    assert load_generator(path).layers[2].strength_st.shape == (G.layers[2].bias.numel(),)
-    new = save_generator(Generator(GeneratorConfig(**TINY_G, noise_per_channel=False)), tmp_path / "new.safetensors")
-    assert load_generator(new).layers[2].strength_st.shape == (1,)
-    # per channel up to 16 px, one scalar in the finest (32 px) layers; saved and loaded with that shape
-    mixed = Generator(GeneratorConfig(**TINY_G, noise_channel_max_res=16))
-    shapes = {r: layer.strength_st.numel() for r, layer in zip(mixed.layer_res, mixed.layers)}
-    assert shapes == {r: 1 if r > 16 else G.cfg.channels(r) for r in mixed.layer_res} and shapes[32] == 1
-    loaded = load_generator(save_generator(mixed, tmp_path / "mixed.safetensors"))
-    assert [layer.strength_st.numel() for layer in loaded.layers] == [
-        layer.strength_st.numel() for layer in mixed.layers
-    ]
-    with pytest.raises(ValueError, match="noise_channel_max_res"):
-        GeneratorConfig(**TINY_G, noise_channel_max_res=24)
-
-
-def test_without_last_noise_no_noise_map_reaches_rgb_unfiltered(tmp_path):
-    """``last_noise: false``: the last conv adds no noise (its strengths are fixed zero buffers, so training cannot
-    turn them on), and a lone pixel of the previous layer's noise reaches the image only through the last 3x3
-    conv, spread over its neighbours; the latent format (one map per layer) and loading are unchanged."""
-    G = Generator(GeneratorConfig(**TINY_G, last_noise=False)).eval()
-    last = G.layers[-1]
-    assert "strength_st" not in dict(last.named_parameters()) and "strength_dyn" not in dict(last.named_parameters())
-    assert all(p.requires_grad for n, p in G.layers[-2].named_parameters() if n.startswith("strength"))
-    for layer in G.layers:
-        layer.strength_st.data.fill_(0.5)
-    z_st, z_dyn, s_st, s_dyn = G.sample_latents(1, torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        base = G(z_st, z_dyn, noise_st=s_st, noise_dyn=s_dyn)
-        other = [n.clone() for n in s_st]
-        other[-1] = torch.randn_like(other[-1]) * 5
-        torch.testing.assert_close(G(z_st, z_dyn, noise_st=other, noise_dyn=s_dyn), base)
-        bumped = [n.clone() for n in s_st]
-        bumped[-2][0, 0, 10, 10] += 3.0
-        change = (G(z_st, z_dyn, noise_st=bumped, noise_dyn=s_dyn) - base).abs().amax(1)[0]
-    assert change[10, 10] > 0 and (change[9:12, 9:12] > 1e-3 * change[10, 10]).sum() >= 5, "spread by the 3x3 conv"
-    assert change[10, 10] < 0.5 * change[9:12, 9:12].sum(), "not a lone pixel"
-    loaded = load_generator(save_generator(G, tmp_path / "g.safetensors"))
-    assert not loaded.cfg.last_noise and not loaded.layers[-1].static
 
 
 def test_distances_rank_a_damaged_set_below_a_clean_one():
