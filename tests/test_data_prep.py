@@ -194,3 +194,34 @@ def test_converted_videos_mix_in_every_batch_and_long_videos_are_used_whole(tmp_
                               max_clips_per_video=3)  # fmt: skip
     assert read_manifest(tmp_path / "capped")["counts"]["videos"] == 60
     assert sum(capped.skipped.values()) == 20 and "kept its first 3 clips" in capsys.readouterr().out
+
+
+def test_user_videos_get_clip_masks_that_match_their_true_moving_region(tmp_path):
+    """8 rendered MP4 time-lapses converted as a user would, with the default ``--masks photo``: every clip stores
+    its mask, the masks match the renderer's true regions (IoU, ``bench/clip_masks.py``'s measure), and the motion
+    segmenter's data module trains on them; ``--masks none`` stores none."""
+    import sys
+
+    from data_prep.user_folders import write_user_folders
+    from dl_lightning.data.masks import MaskDataModule
+    from tests.conftest import REPO
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from clip_masks import measure
+
+    write_user_folders(tmp_path / "user", num_videos=8, frames=32, num_photos=0, size=64, workers=1)
+    dl_data(["videos", str(tmp_path / "user" / "videos"), "--out", str(tmp_path / "out"), "--resolution", "64",
+             "--min-shards", "1"])  # fmt: skip
+    rows = measure(tmp_path / "out", tmp_path / "user" / "truth")
+    ious = [r["iou"] for r in rows]
+    assert len(rows) == 16 and np.mean(ious) >= 0.8, ious
+    assert all(r["mask_change_ratio"] is None or r["mask_change_ratio"] > 0 for r in rows)
+    assert read_manifest(tmp_path / "out")["settings"]["masks"] is True
+    data = MaskDataModule(str(tmp_path / "out"), resolution=64, batch_size=4, train_source="videos")
+    data.setup()
+    images, masks = data.train_set.images, data.train_set.masks
+    assert len(images) == 32 and 0.1 < masks.float().mean() < 0.9  # first and last frame of each clip
+    dl_data(["videos", str(tmp_path / "user" / "videos"), "--out", str(tmp_path / "bare"), "--resolution", "64",
+             "--min-shards", "1", "--masks", "none"])  # fmt: skip
+    with pytest.raises(UserError, match="--masks photo"):
+        MaskDataModule(str(tmp_path / "bare"), resolution=64, train_source="videos").setup()

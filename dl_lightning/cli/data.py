@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--upscale", action="store_true", help="enlarge frames smaller than --resolution instead of skipping"
     )
+    p.add_argument(
+        "--masks", default="photo", choices=["photo", "none"],
+        help="each clip's dynamic mask (mask.png) for the motion segmenter, the stillness term and the motion "
+        "metrics: photo = the shipped photo segmenter on the clip's median frame (dl_lightning/photo/clip_mask.py)",
+    )  # fmt: skip
+    p.add_argument("--segmenter", help="photo segmenter for --masks photo (default: the shipped one)")
     return parser
 
 
@@ -110,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
     else:
         from dl_lightning.data.convert_videos import videos_to_shards
+        from dl_lightning.photo.clip_mask import clip_masker
 
+        masker = clip_masker(args.segmenter) if args.masks == "photo" else None
         writer = videos_to_shards(
             args.src,
             args.out,
@@ -124,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             args.overwrite,
             args.min_shards,
             args.seed,
+            masker,
         )
     print(writer.summary())
     return 0

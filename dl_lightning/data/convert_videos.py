@@ -1,19 +1,22 @@
 """Convert timelapse videos (mp4/mov/webm/..., via PyAV) or folders of frames into video shards.
 
-Each shard sample is one clip of ``frames_per_clip`` frames: ``f000.jpg`` ... plus a ``json``
-with its source. A video gives as many clips as it holds (all of it, unless ``max_clips_per_video`` caps it, which
-is said per video and counted in the manifest); ``every`` keeps one frame in ``every``. The clips of all videos
-are written in a seeded random order into at least ``min_shards`` shards (:class:`DatasetWriter`'s mixing), so a
-shuffle buffer and every rank's share hold many videos.
+Each shard sample is one clip of ``frames_per_clip`` frames: ``f000.jpg`` ... plus a ``json`` with its source and,
+given a ``masker`` (``dl-data videos --masks``: :func:`dl_lightning.photo.clip_mask.clip_masker`), the clip's
+dynamic mask ``mask.png`` (white = moves) with its check in the ``json`` (``mask_change_ratio``). A video gives as
+many clips as it holds (all of it, unless ``max_clips_per_video`` caps it, which is said per video and counted in
+the manifest); ``every`` keeps one frame in ``every``. The clips of all videos are written in a seeded random order
+into at least ``min_shards`` shards (:class:`DatasetWriter`'s mixing), so a shuffle buffer and every rank's share
+hold many videos.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
+import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
@@ -76,13 +79,14 @@ def videos_to_shards(
     overwrite: bool = False,
     min_shards: int = 32,
     seed: int = 0,
+    masker: Callable[[list[Image.Image]], tuple[Image.Image, float]] | None = None,
 ) -> DatasetWriter:
     """Cut every video under ``src`` into clips of ``frames_per_clip`` frames and write ``out/videos`` shards.
 
     A video's last clip may be shorter (>= 2 frames). Videos with fewer than 2 usable frames,
     unreadable files and too-small frames are skipped with a reason and counted. ``max_clips_per_video`` (None:
     no cap) keeps a video's first clips only, with a line per capped video. ``min_shards`` and ``seed``: the mixing
-    (module docstring).
+    (module docstring). ``masker``: a clip's frames -> (its mask, a check figure), stored with the clip.
     """
     if max_clips_per_video is not None and max_clips_per_video < 1:
         raise UserError(f"--max-clips-per-video must be >= 1, got {max_clips_per_video}")
@@ -103,6 +107,7 @@ def videos_to_shards(
         upscale=upscale,
         format=fmt,
         mix_seed=seed,
+        masks=masker is not None,
     )
     with DatasetWriter(
         out, shard_size=shard_size, overwrite=overwrite, settings=settings, mix_seed=seed, min_shards=min_shards
@@ -114,7 +119,7 @@ def videos_to_shards(
                 for img in frames:
                     clip.append(center_crop_resize(img, resolution, upscale=upscale))
                     if len(clip) == frames_per_clip:
-                        _write_clip(writer, v, clips, clip, path, src, fmt)
+                        _write_clip(writer, v, clips, clip, path, src, fmt, masker)
                         clips, clip = clips + 1, []
                         if max_clips_per_video is not None and clips >= max_clips_per_video:
                             break
@@ -127,7 +132,7 @@ def videos_to_shards(
                 tqdm.write(f"{path}: kept its first {clips} clips (--max-clips-per-video); the rest is not used")
                 writer.skip("clips over --max-clips-per-video (videos capped)")
             elif len(clip) >= 2:
-                _write_clip(writer, v, clips, clip, path, src, fmt)
+                _write_clip(writer, v, clips, clip, path, src, fmt, masker)
                 clips += 1
             if clips == 0:
                 tqdm.write(f"skip {path}: fewer than 2 frames")
@@ -135,8 +140,15 @@ def videos_to_shards(
     return writer
 
 
-def _write_clip(writer: DatasetWriter, v: int, c: int, clip: list[Image.Image], path: Path, src, fmt: str) -> None:
+def _write_clip(
+    writer: DatasetWriter, v: int, c: int, clip: list[Image.Image], path: Path, src, fmt: str, masker=None
+) -> None:
     sample = {f"f{i:03d}.{fmt}": encode_image(img, fmt) for i, img in enumerate(clip)}
     sample["__key__"] = f"v{v:06d}c{c:04d}"
-    sample["json"] = json.dumps({"path": str(Path(path).relative_to(src)), "clip": c, "frames": len(clip)}).encode()
+    meta = {"path": str(Path(path).relative_to(src)), "clip": c, "frames": len(clip)}
+    if masker is not None:
+        mask, ratio = masker(clip)
+        sample["mask.png"] = encode_image(mask, "png")
+        meta["mask_change_ratio"] = round(ratio, 3) if np.isfinite(ratio) else None
+    sample["json"] = json.dumps(meta).encode()
     writer.write("videos", sample)

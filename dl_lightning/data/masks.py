@@ -38,7 +38,10 @@ def load_masked(root: str, source: str, resolution: int, limit: int) -> tuple[to
         if len(images) >= limit:
             break
     if not images:
-        raise UserError(f"{root} has no {source} samples with mask.png (build one with `dl-data synthetic`)")
+        raise UserError(
+            f"{root} has no {source} samples with mask.png (build one with `dl-data synthetic`, or convert videos "
+            "with `dl-data videos --masks photo`)"
+        )
     return torch.stack(images[:limit]), torch.stack(masks[:limit])
 
 
@@ -82,6 +85,9 @@ class MaskDataModule(InMemoryDataModule):
         max_val: most validation frames.
         val_root: a dataset folder of held-out stills to validate on instead of ``root``'s video frames (the photo
             world's ``val/``, ``dl-data world``).
+        train_source: ``static`` (stills with masks: the synthetic data) or ``videos`` (the first and last frames
+            of clips with masks: a user's videos converted with ``dl-data videos --masks photo``; without
+            ``val_root`` the validation frames are then among the training ones).
     """
 
     def __init__(
@@ -92,14 +98,17 @@ class MaskDataModule(InMemoryDataModule):
         max_train: int = 4096,
         max_val: int = 512,
         val_root: str | None = None,
+        train_source: str = "static",
     ):
         super().__init__()
+        if train_source not in ("static", "videos"):
+            raise UserError(f"train_source must be static or videos, got {train_source!r}")
         self.save_hyperparameters()
 
     def load_sets(self) -> tuple[MaskedImages, MaskedImages]:
         hp = self.hparams
         val = (hp.val_root, "static") if hp.val_root else (hp.root, "videos")
         return (
-            MaskedImages(*load_masked(hp.root, "static", hp.resolution, hp.max_train), augment=True),
+            MaskedImages(*load_masked(hp.root, hp.train_source, hp.resolution, hp.max_train), augment=True),
             MaskedImages(*load_masked(*val, hp.resolution, hp.max_val), augment=False),
         )
