@@ -47,6 +47,15 @@ done
 wait %1 && wait %2 || { tail -20 "$R"/node*.log; exit 1; }
 exported "$R/run_nodes"
 
+step "the motion segmenter on the videos' own clip masks (dl-data videos --masks photo), then the stillness term"
+$BIN/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root="$R/videos32" \
+  --data.init_args.train_source=videos --data.init_args.resolution=32 --data.init_args.batch_size=8 \
+  --trainer.max_steps=4 --trainer.val_check_interval=2 --trainer.accelerator=cpu --trainer.logger=false \
+  --trainer.default_root_dir="$R/segmenter"
+$BIN/dl-train "${TINY[@]}" --model.init_args.still_weight=2.0 --model.init_args.static_steps=0 \
+  --model.init_args.segmenter="$R/segmenter/checkpoints/last.ckpt" --trainer.default_root_dir="$R/run_still"
+test -f "$R/run_still/checkpoints/last.ckpt"
+
 step "dl-eval gan on the separate still and video folders (Inception: a random-valued stand-in file here)"
 $BIN/python -c "import sys; from tests.helpers import write_random_inception_weights as w; w(sys.argv[1])" \
   "$R/pt_inception-2015-12-05-6726825d.pth"

@@ -56,9 +56,13 @@ def test_the_readme_flags_parse(tool):
 
 
 def test_the_readme_training_commands_parse():
-    """dl-train, torchrun -m dl_lightning.cli.train and srun lines, through LightningCLI's --print_config."""
+    """dl-train, torchrun -m dl_lightning.cli.train, srun and ``make train CONFIG=... ARGS=...`` lines, through
+    LightningCLI's --print_config."""
     for cmd in readme_commands():
-        if "dl_lightning.cli.train" in cmd:
+        given = dict(a.split("=", 1) for a in cmd[2:] if "=" in a and not a.startswith("-"))
+        if cmd[:2] == ["make", "train"] and "ARGS" in given:
+            args = ["fit", "--config", given.get("CONFIG", "configs/gan/synthetic64.yaml"), *shlex.split(given["ARGS"])]
+        elif "dl_lightning.cli.train" in cmd:
             args = cmd[cmd.index("dl_lightning.cli.train") + 1 :]
         elif any(c.endswith("dl-train") for c in cmd):
             args = cmd[next(i for i, c in enumerate(cmd) if c.endswith("dl-train")) + 1 :]
