@@ -127,9 +127,13 @@ def test_eval_gan_and_lpips_cli(tiny_data, tmp_path):
 
     ckpt = save_generator(Generator(GeneratorConfig(**TINY_G)), tmp_path / "g.safetensors")
     out = tmp_path / "g.json"
-    flags = "--num 16 --batch 8 --videos 2 --frames 4 --workers 1".split()
+    flags = "--num 16 --batch 8 --videos 2 --frames 4 --workers 1 --relight-pairs 8".split()
     dl_eval(["gan", "--ckpt", str(ckpt), "--data", str(tiny_data), "--json", str(out)] + flags)
-    q = json.loads(out.read_text())["quality"]  # the default: scene-network features, floor and ladder
+    r = json.loads(out.read_text())
+    q = r["quality"]  # the default: scene-network features, floor and ladder
+    assert r["relighting"]["renderer"] > 0 and r["relighting"]["ratio"] == pytest.approx(
+        r["relighting"]["generated"] / r["relighting"]["renderer"]
+    )
     assert set(q["ladder"]) == {
         "no trees",
         "no ridges",

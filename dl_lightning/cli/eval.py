@@ -189,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--scene-net", default=DEFAULT_SCENE_NET, help="scene network weights (.safetensors or .ckpt)")
     q.add_argument("--no-ladder", action="store_true", help="skip the calibration ladder (5 x --num renders)")
+    q.add_argument(
+        "--relight-pairs", type=int, default=200,
+        help="generated and rendered pairs for the relighting figure (the land's structure change between two times "
+        "of day, against the renderer's; 0: skip)",
+    )  # fmt: skip
     q.add_argument("--workers", type=int, default=2, help="rendering processes for the reference set and ladder")
     q.add_argument("--inception-weights", help="local InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth)")
     q.add_argument("--kid-subset-size", type=int, default=1000)

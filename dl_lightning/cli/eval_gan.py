@@ -48,6 +48,8 @@ def eval_gan(args: argparse.Namespace) -> dict:
     has_videos = int(read_manifest(args.video_data).get("counts", {}).get("videos", 0)) > 0
     if args.features == "scene":
         out["quality"] = print_quality(G, args)
+        if args.relight_pairs > 0:
+            out["relighting"] = print_relighting(G, args)
     else:
         feature = make_extractor(args.features, args.inception_weights)
         for source, root in (("static", args.data), ("videos", args.video_data)):
@@ -136,6 +138,20 @@ def print_quality(G, args: argparse.Namespace) -> dict:
         f"{px['real']['mean_abs_laplacian']:.4f} ({px['laplacian_ratio']:.2f}x)\n"
     )
     return report
+
+
+def print_relighting(G, args: argparse.Namespace) -> dict:
+    """The land's structure change between two times of day (:mod:`dl_lightning.metrics.relighting`): generated
+    pairs against the renderer's own (the reference of the synthetic world)."""
+    from dl_lightning.metrics.relighting import generator_change, renderer_change
+
+    n = args.relight_pairs
+    generated = generator_change(G, load_scene_net(args.scene_net), n, args.seed, args.truncation, args.batch)
+    reference = renderer_change(n, G.cfg.resolution, args.seed)
+    ratio = generated / reference
+    print(f"relighting ({n} pairs, one z_st and noise, two z_dyn): the land's structure change {generated:.3f}, "
+          f"the renderer's at two times of day {reference:.3f}: {ratio:.2f}x (1: as the renderer)\n")  # fmt: skip
+    return {"generated": generated, "renderer": reference, "ratio": ratio}
 
 
 def print_structure(structure: dict, ratios: dict) -> None:
