@@ -72,7 +72,7 @@ class PhotoNetworks:
 
 @dataclass
 class PhotoOptions:
-    """How a photo is animated. The fields with a ``flag`` in their metadata are ``dl-animate --image``'s photo
+    """How a photo is animated. The fields with a help text in their metadata are ``dl-animate --image``'s photo
     flags, built from them (:func:`dl_lightning.cli.animate_photo.add_photo_flags`: one default and one help
     each, checked once, in ``__post_init__``); the others share ``dl-animate``'s general flags of the same name."""
 
@@ -104,9 +104,10 @@ class PhotoOptions:
     raw_mask: bool = _opt(False, "keep the segmenter's coarse mask as predicted (default: the colour vote, islands "
                           "in the sky move, land-coloured water stays, edges follow the photo, thin structures "
                           "stay)")  # fmt: skip
-    refine: bool = _opt(True, "keep the moving region's coarse edges (no matting at up to 1024 px)", flag="--no-refine")
-    keep_thin: bool = _opt(True, "let thin and upright things (masts, twigs, towers) move with the sky",
-                           flag="--no-thin")  # fmt: skip
+    refine: bool = _opt(True, "the moving region's edges follow the photo's (matting at up to 1024 px); the flag "
+                        "keeps the coarse edges", flag="--no-refine")  # fmt: skip
+    keep_thin: bool = _opt(True, "thin and upright things (masts, twigs, towers) stay still; the flag lets them move "
+                           "with the sky", flag="--no-thin")  # fmt: skip
     device: str = "cpu"
     stage_kwargs: dict = field(default_factory=dict)
 
