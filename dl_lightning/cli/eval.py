@@ -163,23 +163,30 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--wandb-run", help="also log results to this W&B run id")
         q.add_argument("--wandb-project", default="dl_lightning")
 
+    def generated_vs_real(q):
+        """The flags ``gan`` and ``run`` share: the real stills, the sample size and how samples are drawn."""
+        q.add_argument("--data", help="dataset folder of the real stills (default data/synthetic64, or --config's)")
+        q.add_argument("--config", help="the run's config (its data section names --data and --video-data)")
+        q.add_argument("--num", type=int, default=1000, help="images per set (real, generated, each ladder rung)")
+        q.add_argument("--batch", type=int, default=50)
+        q.add_argument("--truncation", type=float, default=1.0)
+        q.add_argument("--seed", type=int, default=0, help="the samples' seed (dl-eval run: resample i uses seed + i)")
+        q.add_argument("--scene-net", default=DEFAULT_SCENE_NET, help="scene network weights (.safetensors or .ckpt)")
+        q.add_argument("--workers", type=int, default=2, help="rendering processes for the reference set and ladder")
+        q.add_argument("--device", default=default_device())
+
     q = sub.add_parser(
         "gan", help="quality of generated frames (scene-network distances, statistics) + animation metrics"
     )
     q.add_argument("--ckpt", required=True, help="GAN .ckpt or exported .safetensors")
-    q.add_argument("--data", help="dataset folder of the real stills (default data/synthetic64, or --config's)")
+    generated_vs_real(q)
     q.add_argument(
         "--video-data", help="dataset folder of the real videos (default: --config's video_root, else --data)"
     )
-    q.add_argument("--config", help="the run's config (its data section names --data and --video-data)")
-    q.add_argument("--num", type=int, default=1000, help="images per side (real, generated, each ladder rung)")
     q.add_argument(
         "--per-frame-videos", type=int, default=0,
         help="also the quality per frame index (first, middle, last) of this many generated time-lapses",
     )  # fmt: skip
-    q.add_argument("--batch", type=int, default=50)
-    q.add_argument("--truncation", type=float, default=1.0)
-    q.add_argument("--seed", type=int, default=0)
     q.add_argument(
         "--features",
         default="scene",
@@ -187,14 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="scene: the shipped scene network (the project's quality metric); inception: FID/KID with local "
         "weights; random: a smoke test of the code path (an untrained network does not see picture quality)",
     )
-    q.add_argument("--scene-net", default=DEFAULT_SCENE_NET, help="scene network weights (.safetensors or .ckpt)")
     q.add_argument("--no-ladder", action="store_true", help="skip the calibration ladder (5 x --num renders)")
     q.add_argument(
         "--relight-pairs", type=int, default=200,
         help="generated and rendered pairs for the relighting figure (the land's structure change between two times "
         "of day, against the renderer's; 0: skip)",
     )  # fmt: skip
-    q.add_argument("--workers", type=int, default=2, help="rendering processes for the reference set and ladder")
     q.add_argument("--inception-weights", help="local InceptionV3 weights (pt_inception-2015-12-05-6726825d.pth)")
     q.add_argument("--kid-subset-size", type=int, default=1000)
     q.add_argument("--videos", type=int, default=8, help="generated time-lapses for animation metrics")
@@ -218,7 +223,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also the first preset / daytime row with S_dyn in one synthesis layer at a time (which layers move what)",
     )
-    q.add_argument("--device", default=default_device())
     common(q)
 
     q = sub.add_parser(
@@ -230,15 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--ckpt", action="append", help="a checkpoint (repeat the flag for several); instead of --run")
     q.add_argument("--last", type=int, default=3, help="how many of --run's latest checkpoints")
     q.add_argument("--resamples", type=int, default=3, help="independent generated sets per checkpoint")
-    q.add_argument("--num", type=int, default=1000, help="images per set (real, each generated resample, floor)")
-    q.add_argument("--data", help="dataset folder of the real stills (default data/synthetic64, or --config's)")
-    q.add_argument("--config", help="the run's config (its data section names --data)")
-    q.add_argument("--batch", type=int, default=50)
-    q.add_argument("--truncation", type=float, default=1.0)
-    q.add_argument("--seed", type=int, default=0, help="resample i draws with seed --seed + i")
-    q.add_argument("--scene-net", default=DEFAULT_SCENE_NET, help="scene network weights (.safetensors or .ckpt)")
-    q.add_argument("--workers", type=int, default=2, help="rendering processes for the floor set")
-    q.add_argument("--device", default=default_device())
+    generated_vs_real(q)
     common(q)
 
     q = sub.add_parser("photo", help="an animated photo: frame 0 against the photo, motion in and out of its mask")
