@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from dl_lightning.data.scenes import CLASSES
 from dl_lightning.metrics.pixel_stats import grey
+from dl_lightning.metrics.structure import sobel
 
 #: Classes that are not land (their pixels move or change with the sky).
 NOT_LAND = tuple(CLASSES.index(c) for c in ("sky", "cloud", "water"))
@@ -33,11 +34,7 @@ def _edges(x: torch.Tensor, land: torch.Tensor) -> torch.Tensor:
     n = w.sum((1, 2)).clamp_min(1)
     mean = (g * w).sum((1, 2)) / n
     std = (((g - mean[:, None, None]) ** 2 * w).sum((1, 2)) / n).sqrt().clamp_min(1e-3)
-    g = (g - mean[:, None, None]) / std[:, None, None]
-    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]) / 8
-    k = torch.stack([kx, kx.T])[:, None].to(g)
-    d = F.conv2d(F.pad(g[:, None], (1, 1, 1, 1), mode="replicate"), k)
-    return d.square().sum(1).sqrt()
+    return sobel(((g - mean[:, None, None]) / std[:, None, None])[:, None])
 
 
 def structure_change(a: torch.Tensor, b: torch.Tensor, land: torch.Tensor) -> float:

@@ -37,7 +37,7 @@ MIN_TREE_PX = 4
 SKY, TREE = CLASSES.index("sky"), CLASSES.index("tree")
 
 
-def _sobel(g: torch.Tensor) -> torch.Tensor:
+def sobel(g: torch.Tensor) -> torch.Tensor:
     """(B, 1, H, W) -> (B, H, W) gradient magnitude (Sobel / 8, so a unit step gives 0.5)."""
     kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]) / 8
     k = torch.stack([kx, kx.T])[:, None].to(g)
@@ -90,7 +90,7 @@ def structure_stats(images: torch.Tensor, classes: torch.Tensor) -> dict[str, fl
     inner_sky = -F.max_pool2d(-(classes == SKY).float()[:, None], 5, 1, 2)[:, 0] > 0  # 2 px from other classes
     hf = (g - F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, 1))[:, 0].abs()
     out["sky_grain"] = float(hf[inner_sky].mean()) if inner_sky.any() else float("nan")
-    grad = _sobel(g)
+    grad = sobel(g)
     for a_name, b_name in BOUNDARIES:
         a, b = CLASSES.index(a_name), CLASSES.index(b_name)
         ratios, edges = [], _boundary(classes, a, b)
