@@ -16,10 +16,9 @@ from dl_lightning.photo.region import (
     drop_land_coloured,
     matte,
     moving_region,
-    paired_edges,
     sky_islands,
-    towers,
 )
+from dl_lightning.photo.upright import paired_edges, towers
 from tests.conftest import REPO
 
 

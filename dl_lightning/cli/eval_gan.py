@@ -19,7 +19,7 @@ from dl_lightning.metrics.animation_metrics import generated_animation
 from dl_lightning.metrics.features import make_extractor
 from dl_lightning.metrics.fid import fid_vs_data, generated_batches
 from dl_lightning.metrics.motion import motion_by_layer, motion_table
-from dl_lightning.metrics.scene_quality import reference_sets, scene_quality
+from dl_lightning.metrics.scene_quality import real_side, reference_sets, scene_quality
 from dl_lightning.metrics.spread import headline, summarise
 from dl_lightning.metrics.video_fid import features_of, per_frame_quality
 
@@ -93,13 +93,15 @@ def eval_run(args: argparse.Namespace) -> dict:
     real = torch.cat(list(real_batches(args.data, "static", args.num, res, args.batch)))
     reference, labels, _ = reference_sets(len(real), res, ladder=False, workers=args.workers)
     net = load_scene_net(args.scene_net)
+    fixed = real_side(net, real, reference, labels, None, args.batch)  # once for every checkpoint and resample
     figures: dict[str, list[dict[str, float]]] = {name: [] for name in generators}
     with tqdm(total=len(generators) * args.resamples, desc="checkpoints x resamples") as bar:
         for name, G in generators.items():
             for i in range(args.resamples):
                 batches = generated_batches(G, len(real), args.batch, args.truncation, args.seed + i)
                 generated = torch.cat([x.cpu() for x in batches])
-                figures[name].append(headline(scene_quality(net, real, generated, reference, labels, None, args.batch)))
+                report = scene_quality(net, real, generated, reference, labels, None, args.batch, fixed)
+                figures[name].append(headline(report))
                 bar.update()
     summary = summarise(figures)
     print(f"\n{len(generators)} checkpoint(s) x {args.resamples} resample(s) of {len(real)} samples against "

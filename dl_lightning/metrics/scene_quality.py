@@ -173,6 +173,28 @@ def reference_sets(
     return reference, labels, rungs
 
 
+def real_side(
+    net, real: torch.Tensor, reference: torch.Tensor, labels: list[dict], rungs: dict | None = None, batch: int = 100
+) -> dict:
+    """What :func:`scene_quality` computes from the real stills, the floor set and the ladder alone: computed once,
+    it serves any number of generated sets (``dl-eval run``'s checkpoints and resamples)."""
+    f_real, r_real = read_batches(net, _chunks(real, batch))
+    f_ref, r_ref = read_batches(net, _chunks(reference, batch))
+    read_rungs = {name: (x, *read_batches(net, _chunks(x, batch))) for name, x in (rungs or {}).items()}
+    structure = {"real": structure_stats(real, r_real["classes"]),
+                 "floor": structure_stats(reference, r_ref["classes"]),
+                 **{name: structure_stats(x, r["classes"]) for name, (x, _, r) in read_rungs.items()}}  # fmt: skip
+    return {
+        "f_real": f_real,
+        "f_ref": f_ref,
+        "f_rungs": {name: f for name, (_, f, _) in read_rungs.items()},
+        "structure": structure,
+        "prior": scene_statistics(labels_as_reads(labels)),
+        "stats_real": scene_statistics(r_real),
+        "pixels_real": pixel_stats(_chunks(real, batch)),
+    }
+
+
 def scene_quality(
     net,
     real: torch.Tensor,
@@ -181,26 +203,24 @@ def scene_quality(
     labels: list[dict],
     rungs: dict[str, torch.Tensor] | None = None,
     batch: int = 100,
+    fixed: dict | None = None,
 ) -> dict:
     """The whole report for generated frames (N, 3, H, W) in [-1, 1] against real stills: distances (FD, KID x 1000,
     precision, recall) of the generated set, of the floor (``reference``, a second real set) and of each ladder rung;
     scene statistics (network readings of the generated and real sets, the renderer's prior from ``labels``, total
-    variations); pixel statistics of both sets and their ratios."""
-    f_real, r_real = read_batches(net, _chunks(real, batch))
+    variations); pixel statistics of both sets and their ratios. ``fixed``: :func:`real_side` of the same real,
+    reference, labels and rungs, when computed already."""
+    fixed = fixed or real_side(net, real, reference, labels, rungs, batch)
+    f_real, prior, st_real, px_real = fixed["f_real"], fixed["prior"], fixed["structure"]["real"], fixed["pixels_real"]
     f_gen, r_gen = read_batches(net, _chunks(generated, batch))
-    f_ref, r_ref = read_batches(net, _chunks(reference, batch))
-    read_rungs = {name: (x, *read_batches(net, _chunks(x, batch))) for name, x in (rungs or {}).items()}
-    prior = scene_statistics(labels_as_reads(labels))
-    st_real = structure_stats(real, r_real["classes"])
     structure = {"real": st_real, "generated": structure_stats(generated, r_gen["classes"]),
-                 "floor": structure_stats(reference, r_ref["classes"]),
-                 **{name: structure_stats(x, r["classes"]) for name, (x, _, r) in read_rungs.items()}}  # fmt: skip
-    stats = {"prior": prior, "real": scene_statistics(r_real), "generated": scene_statistics(r_gen)}
-    px_real, px_gen = pixel_stats(_chunks(real, batch)), pixel_stats(_chunks(generated, batch))
+                 **{k: v for k, v in fixed["structure"].items() if k != "real"}}  # fmt: skip
+    stats = {"prior": prior, "real": fixed["stats_real"], "generated": scene_statistics(r_gen)}
+    px_gen = pixel_stats(_chunks(generated, batch))
     return {
         "generated": distances(f_real, f_gen),
-        "floor": distances(f_real, f_ref),
-        "ladder": {name: distances(f_real, f) for name, (_, f, _) in read_rungs.items()},
+        "floor": distances(f_real, fixed["f_ref"]),
+        "ladder": {name: distances(f_real, f) for name, f in fixed["f_rungs"].items()},
         "structure": structure,
         "structure_ratio": {k: structure_ratios(v, st_real) for k, v in structure.items() if k != "real"},
         "scene_stats": stats,

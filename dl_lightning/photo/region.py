@@ -20,7 +20,8 @@ hand masks and on synthetic hard cases):
    (:func:`thin_structures`), and towers, minarets and trunks up to 1/50 wide that stand out from the sky on either
    side and are three times taller than wide (:func:`towers`), and upright things up to 1/25 wide that show only
    by their two straight sides, such as a white tower against white clouds (:func:`paired_edges`), that rise from
-   the land, stay still: the segmenter at 128 px hardly sees what is narrower than two of its pixels.
+   the land, stay still: the segmenter at 128 px hardly sees what is narrower than two of its pixels
+   (:mod:`dl_lightning.photo.upright`).
 
 :class:`Region` also says where the answer is doubtful: the pixels whose coarse probability lies between
 :data:`UNSURE` and 1 - :data:`UNSURE`, the places a user may want to paint.
@@ -34,6 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
+
+from dl_lightning.photo.upright import paired_edges, thin_structures, towers
 
 #: A still island below the horizon (or on the top border) becomes sky when the segmenter's mean probability on
 #: it is above this.
@@ -237,121 +240,6 @@ def drop_land_coloured(mask: torch.Tensor, photo: torch.Tensor, margin: float = 
         if (c - land).norm() < margin * (c - sky).norm():
             keep &= labels != k
     return keep.to(mask.dtype)[None, None], int((dyn & ~keep).sum())
-
-
-def thin_structures(
-    alpha: torch.Tensor, photo: torch.Tensor, width: float = 1 / 200, contrast: float = 0.08
-) -> torch.Tensor:
-    """(1, 1, h, w) bool: thin things against the sky that rise from the land (towers, masts, antennas, tree tops,
-    roof edges), too thin for the generator's 64 px mask.
-
-    A pixel is a candidate when it stands out from its surroundings by more than ``contrast`` (grey, [0, 1]) at
-    a scale up to ``width`` x the short side (4-5 px at 1024: the black and white top-hats, a closing or an
-    opening with that square less the photo). Candidates are kept only when connected, through candidates, to
-    the land (``alpha`` < 0.5): a mast or a tree top is, the texture inside a cloud is not.
-    """
-    h, w = photo.shape[-2:]
-    k = 2 * max(1, round(width * min(h, w))) + 1
-
-    def dilate(x: torch.Tensor) -> torch.Tensor:  # a square's max is separable: a row, then a column
-        return F.max_pool2d(F.max_pool2d(x, (1, k), 1, (0, k // 2)), (k, 1), 1, (k // 2, 0))
-
-    def erode(x: torch.Tensor) -> torch.Tensor:
-        return -dilate(-x)
-
-    grey = ((photo.float() + 1) / 2).mean(1, keepdim=True)
-    standout = torch.maximum(erode(dilate(grey)) - grey, grey - dilate(erode(grey)))
-    land = (alpha < 0.5)[0, 0].cpu().numpy()
-    labels, _ = ndimage.label((standout[0, 0] > contrast).cpu().numpy() | land, np.ones((3, 3)))  # 8-connected
-    thin = np.isin(labels, np.unique(labels[land])) & ~land
-    thin = torch.from_numpy(thin).to(alpha.device)[None, None].float()
-    return F.max_pool2d(thin, 3, 1, 1) > 0  # their anti-aliased edges too
-
-
-def towers(
-    alpha: torch.Tensor, photo: torch.Tensor, width: float = 1 / 50, contrast: float = 0.08, aspect: float = 3.0
-) -> torch.Tensor:
-    """(1, 1, h, w) bool: narrow upright things (towers, minarets, chimneys, trunks) up to ``width`` x the short side
-    wide, standing out in some colour channel by more than ``contrast`` from the sky on either side of them (a top-hat
-    with a horizontal line), that rise from the land (``alpha`` < 0.5) and are at least ``aspect`` times taller than
-    wide. Clouds are wider than tall and do not pass."""
-    h, w = photo.shape[-2:]
-    k = 2 * max(1, round(width * min(h, w))) + 1
-    rgb = (photo.float() + 1) / 2
-    row_max = lambda x: F.max_pool2d(x, (1, k), 1, (0, k // 2))  # noqa: E731
-    standout = torch.maximum(-row_max(-row_max(rgb)) - rgb, rgb - row_max(-row_max(-rgb))).amax(1, keepdim=True)
-    land = (alpha < 0.5)[0, 0].cpu().numpy()
-    candidates = (standout[0, 0] > contrast).cpu().numpy() & ~land
-    labels, n = ndimage.label(candidates, np.ones((3, 3)))
-    if n == 0:
-        return torch.zeros_like(alpha, dtype=torch.bool)
-    touching = np.unique(labels[ndimage.binary_dilation(land, np.ones((3, 3))) & candidates])
-    keep = np.zeros(n + 1, bool)
-    for i, box in enumerate(ndimage.find_objects(labels), start=1):
-        if box is not None and i in touching:
-            keep[i] = (box[0].stop - box[0].start) >= aspect * (box[1].stop - box[1].start)
-    return torch.from_numpy(keep[labels]).to(alpha.device)[None, None]
-
-
-def paired_edges(
-    alpha: torch.Tensor,
-    photo: torch.Tensor,
-    width: float = 1 / 25,
-    contrast: float = 0.03,
-    agree: float = 0.7,
-    aspect: float = 2.0,
-    straight: float = 0.7,
-) -> torch.Tensor:
-    """(1, 1, H, W) bool: upright things up to ``width`` x the short side wide that show only by their two straight
-    sides (a white tower against white clouds, which the segmenter and the top-hats of :func:`towers` take for sky),
-    rising from the land (``alpha`` < 0.5).
-
-    1. The horizontal colour gradient, averaged over ``L`` rows (about the widest width): a straight vertical edge
-       keeps its contrast while noise and cloud texture average out.
-    2. Pairs: an edge at column x and an opposite one (gradient vectors with cosine below -``agree``) at most
-       ``width`` to its right, both stronger than ``contrast`` ([0, 1] colour per pixel), with moving pixels just
-       outside both; the columns between are candidates.
-    3. Candidates closed vertically over ``2 L`` rows (a tower in front of a cloud of its own colour has no sides for
-       a while) are kept when they touch the land, are ``aspect`` times taller than wide and have straight sides: at
-       least ``straight`` of their rows with the left and right ends within 15% of the width (2 px at least) of
-       their medians. The gap between two leaning branches is not straight and does not pass.
-    """
-    h, w = photo.shape[-2:]
-    widest = max(2, round(width * min(h, w)))
-    L = 2 * max(3, widest // 2) + 1
-    rgb = (photo[0].float().cpu() + 1) / 2
-    gx = rgb[:, :, 1:] - rgb[:, :, :-1]  # (3, H, W - 1): the edge between columns x and x + 1
-    v = F.avg_pool2d(gx[None], (L, 1), 1, (L // 2, 0), count_include_pad=False)[0]
-    norm = v.norm(dim=0)
-    strong = norm > contrast
-    moving = alpha[0, 0].cpu() > 0.5
-    starts = torch.zeros(h, w + 1)  # +1 where a pair's inside begins, -1 after it ends: a running sum marks it
-    n = v.shape[2]
-    for d in range(1, min(widest, n - 1) + 1):
-        cos = (v[:, :, : n - d] * v[:, :, d:]).sum(0) / (norm[:, : n - d] * norm[:, d:]).clamp_min(1e-8)
-        pair = (cos < -agree) & strong[:, : n - d] & strong[:, d:] & moving[:, : n - d] & moving[:, d + 1 :]
-        ys, xs = torch.nonzero(pair, as_tuple=True)
-        starts.index_put_((ys, xs + 1), torch.ones(len(ys)), accumulate=True)
-        starts.index_put_((ys, xs + d + 1), -torch.ones(len(ys)), accumulate=True)
-    inside = (starts.cumsum(1)[:, :w] > 0).numpy()
-    land = ~moving.numpy()
-    candidates = ndimage.binary_closing(inside, np.ones((2 * L, 1))) & ~land
-    labels, count = ndimage.label(candidates, np.ones((3, 3)))
-    if count == 0:
-        return torch.zeros_like(alpha, dtype=torch.bool)
-    touching = set(np.unique(labels[ndimage.binary_dilation(land, np.ones((L, 3))) & candidates]).tolist())
-    keep = np.zeros(count + 1, bool)
-    for i, box in enumerate(ndimage.find_objects(labels), start=1):  # labels are 1..count: every box exists
-        bw = box[1].stop - box[1].start
-        if i not in touching or box[0].stop - box[0].start < aspect * bw:
-            continue
-        part = labels[box] == i
-        rows = part[part.any(1)]
-        left, right = rows.argmax(1), bw - 1 - rows[:, ::-1].argmax(1)
-        tol = max(2.0, 0.15 * bw)
-        ok = (np.abs(left - np.median(left)) <= tol) & (np.abs(right - np.median(right)) <= tol)
-        keep[i] = ok.mean() >= straight
-    return torch.from_numpy(keep[labels]).to(alpha.device)[None, None]
 
 
 @torch.no_grad()
