@@ -39,7 +39,8 @@ $(DATA)/manifest.json: | $(STAMP)
 
 motion-segmenter: $(SEGMENTER)
 $(SEGMENTER): $(DATA)/manifest.json | $(STAMP)
-	$(BIN)/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root=$(DATA)
+	$(BIN)/dl-train fit --config configs/segmenter/synthetic64.yaml --data.init_args.root=$(DATA) \
+		--trainer.default_root_dir=$(patsubst %/checkpoints/last.ckpt,%,$(SEGMENTER))
 
 # The photo segmenter, shipped in dl_lightning/assets/: rebuild it (6000 photo-world renders, ~8 min; 2500 steps,
 # ~70 min on one core) and export the mean of its last two checkpoints there. `make photo-bench` then measures it.
@@ -71,12 +72,13 @@ upsampler: install
 	$(BIN)/python -m dl_lightning.training.companions upsampler
 
 train: install data motion-segmenter
-	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
+	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) \
+		--model.init_args.segmenter=$(SEGMENTER) $(ARGS)
 
 # The long recipe (configs/gan/synthetic64_long.yaml read over the default; 10000 iterations, hours on a CPU).
 train-long: install data motion-segmenter
 	$(BIN)/dl-train fit --config configs/gan/synthetic64.yaml --config configs/gan/synthetic64_long.yaml \
-		--trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) $(ARGS)
+		--trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) --model.init_args.segmenter=$(SEGMENTER) $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

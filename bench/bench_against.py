@@ -1,5 +1,6 @@
-"""Before/after on this machine (``make bench ARGS="--against REV"``): the 64 px iteration (non-fused and grouped
-modulated conv, fp32) and generation of another commit's code, timed in alternation with this checkout's.
+"""Before/after on this machine (``make bench ARGS="--against REV"``, or alone: ``python bench/bench_against.py
+REV``): the 64 px iteration (non-fused and grouped modulated conv, fp32) and generation of another commit's code,
+timed in alternation with this checkout's.
 
 Both run that commit's ``configs/gan/synthetic64.yaml`` (the model as it was then, which this checkout's code
 also builds), each in a fresh process whose ``dl_lightning`` comes from the tree being timed, with the same
@@ -104,6 +105,20 @@ def against(rev: str, rounds: int = 3, steps: int = 32) -> dict:
     }
 
 
-if __name__ == "__main__":  # the worker process of `_run` (bench.py --against is the command for people)
-    tree, config, steps = sys.argv[2], sys.argv[3], int(sys.argv[4])
-    print(json.dumps(measure(tree, config, steps)), flush=True)
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:  # the worker process of `_run`
+        tree, config, steps = sys.argv[2], sys.argv[3], int(sys.argv[4])
+        print(json.dumps(measure(tree, config, steps)), flush=True)
+    elif len(sys.argv) == 2 and not sys.argv[1].startswith("-"):  # the comparison alone, without the rest of make bench
+        try:
+            result = against(sys.argv[1])
+        except Unavailable as e:
+            raise SystemExit(f"error: {e}") from None
+        for name in ("here", "rev_figures"):
+            print(name, {k: round(v, 1) for k, v in result[name].items()})
+        print("rounds", [{k: round(v, 1) for k, v in r.items()} for r in result["all_rounds"]["here"]], "here")
+        print("rounds", [{k: round(v, 1) for k, v in r.items()} for r in result["all_rounds"]["rev"]], "at rev")
+        for name, ratio in result["ratios"].items():
+            print(f"ratio {name}: {ratio:.2f}")
+    else:
+        raise SystemExit("usage: python bench/bench_against.py REV  (this checkout against commit REV, 64 px, fp32)")

@@ -166,7 +166,11 @@ def test_eval_bad_inputs(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         dl_eval(["lpips", str(tmp_path / "x.png"), str(tmp_path / "y.png"), "--random-backbone"])
-    assert "compare two image files" in capsys.readouterr().err
+    assert f"not found: {tmp_path / 'x.png'}, {tmp_path / 'y.png'}" in capsys.readouterr().err
+    Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
+    with pytest.raises(SystemExit):
+        dl_eval(["lpips", str(tmp_path / "x.png"), str(tmp_path), "--random-backbone"])
+    assert "not a file and a folder" in capsys.readouterr().err
 
 
 def test_perceptual_config_builds_lpips_from_each_source_or_says_why_not(tmp_path, monkeypatch, capsys):

@@ -75,3 +75,42 @@ def test_the_readme_training_commands_parse():
                            capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin",
                            "WANDB_MODE": "disabled", "DL_PRECISION_CHOSEN": "x"})  # fmt: skip
         assert r.returncode == 0, (cmd, r.stderr[-500:])
+
+
+def rehearsed_lines() -> list[str]:
+    """The command lines of tests/rehearse.sh (continuations joined, comments dropped)."""
+    text = (REPO / "tests/rehearse.sh").read_text().replace("\\\n", " ")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
+def is_rehearsed(cmd: list[str], lines: list[str]) -> bool:
+    """Whether the rehearsal runs README command ``cmd``: the same make target, dl-* subcommand (dl-train: with the
+    same first config), the torchrun launcher, or srun's setup (several nodes)."""
+    tool = cmd[0]
+    if tool == "make":
+        return any(re.match(rf"make\b[^|;&]*?\s{cmd[1]}(\s|$)", ln) for ln in lines)
+    if tool == "srun":
+        return any("--trainer.num_nodes=2" in ln and "NODE_RANK" in ln for ln in lines)
+    if tool == "torchrun":
+        return any("torchrun" in ln and "dl_lightning.cli.train" in ln for ln in lines)
+    if tool == "dl-train":
+        return any(f"dl-train fit --config {cmd[cmd.index('--config') + 1]}" in ln for ln in lines)
+    return any(f"{tool} {cmd[1]}" in ln for ln in lines)
+
+
+def test_the_researchers_sections_show_only_what_the_rehearsal_runs():
+    """Every command of the multi-GPU, your-data, evaluation and sweep sections is run by ``make rehearse``."""
+    text = (REPO / "README.md").read_text()
+    sections = dict(re.findall(r"(?ms)^### (.+?)\n(.*?)(?=^##)", text))
+    names = ("Several GPUs and nodes", "Your photos and videos", "Evaluate", "Sweep")
+    lines = rehearsed_lines()
+    commands = [
+        shlex.split(line.split("  #")[0])
+        for name in names
+        for block in re.findall(r"```bash\n(.*?)```", sections[name], re.S)
+        for line in block.replace("\\\n", " ").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert len(commands) >= 12
+    missing = [" ".join(c[:2]) for c in commands if not is_rehearsed(c, lines)]
+    assert not missing, f"README commands that make rehearse does not run: {missing}"

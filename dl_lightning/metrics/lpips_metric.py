@@ -8,6 +8,7 @@ initialised backbone (tests: exercises the code path, numbers are not meaningful
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -43,7 +44,9 @@ def load_lpips(
             f"pass --lpips-weights PATH (torchvision {BACKBONE_FILES[net]}) or copy it to {cached}"
         )
     use_cache = not random_backbone and backbone_weights is None
-    model = lpips.LPIPS(net=net, pnet_rand=not use_cache, verbose=False)
+    with warnings.catch_warnings():  # lpips calls torchvision's deprecated `pretrained=`: nothing a user can change
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
+        model = lpips.LPIPS(net=net, pnet_rand=not use_cache, verbose=False)
     if backbone_weights is not None:
         path = Path(backbone_weights)
         if not path.is_file():
@@ -84,7 +87,10 @@ def image_pairs(a: Path, b: Path) -> list[tuple[Path, Path]]:
         if not pairs:
             raise UserError(f"no images with the same names in {a} and {b}")
         return pairs
-    raise UserError(f"compare two image files or two folders ({a}, {b})")
+    missing = [str(p) for p in (a, b) if not p.exists()]
+    if missing:
+        raise UserError(f"not found: {', '.join(missing)}")
+    raise UserError(f"compare two image files or two folders, not a file and a folder ({a}, {b})")
 
 
 def lpips_between(model: torch.nn.Module, a: Path, b: Path) -> dict[str, float]:
