@@ -18,7 +18,7 @@ from dl_lightning.photo.region import (
     moving_region,
     sky_islands,
 )
-from dl_lightning.photo.upright import paired_edges, towers
+from dl_lightning.photo.upright import paired_edges, ridge_bands, towers
 from tests.conftest import REPO
 
 
@@ -83,6 +83,34 @@ def test_a_pale_tower_is_found_by_its_straight_sides_and_a_gap_between_branches_
     assert found[tower].mean() > 0.9, found[tower].mean()
     assert not found[260:400, 390:420].any(), "the sky between the branches moves"
     assert found[:, :190].sum() + found[:, 230:].sum() == 0
+
+
+def test_a_hazy_hill_under_its_ridge_stays_and_a_cloud_or_a_blurred_edge_adds_nothing():
+    """512 px: a pale sky, lighter towards the horizon, over dark fields from row 300. Left: a hazy blue hill 12-24 px
+    tall under a wavy ridge. Middle: a dark cloud band with 10 rows of sky between it and the fields. Right: the
+    fields' top edge blurred over 10 px. The coarse mask calls everything above row 300 sky. The hill stays still;
+    the cloud, the sky under it and the blurred edge's upper flank do not."""
+    from scipy import ndimage
+
+    g = np.random.default_rng(0)
+    h, w = 512, 768
+    yy, xx = np.mgrid[:h, :w]
+    img = np.stack([0.70 + 0.15 * yy / 300, 0.78 + 0.12 * yy / 300, 0.95 + 0 * yy], -1)
+    img[300:] = (0.2, 0.28, 0.15)
+    img[:, 512:] = ndimage.gaussian_filter1d(img[:, 512:], 4.0, axis=0)  # the right third: a soft horizon
+    ridge = 282 - 6 * np.sin(xx / 25.0)
+    hill = (yy >= ridge) & (yy < 300) & (xx < 256)
+    img[hill] = (0.55, 0.62, 0.75)
+    img[(yy >= 262) & (yy < 290) & (xx >= 256) & (xx < 512)] = (0.45, 0.47, 0.52)  # the cloud
+    img = img + g.normal(0, 0.01, (h, w, 3))
+    photo = torch.from_numpy(img.clip(0, 1) * 2 - 1).permute(2, 0, 1)[None].float()
+    alpha = torch.ones(1, 1, h, w)
+    alpha[..., 300:, :] = 0
+    found = ridge_bands(alpha, photo)[0, 0].numpy()
+    inner = hill & (yy > ridge + 2)
+    assert found[inner].mean() > 0.9, found[inner].mean()
+    assert found[:, 256:].sum() == 0, "the cloud band, the sky under it and the soft horizon move"
+    assert found[:260].sum() == 0
 
 
 def test_regions_coloured_like_the_land_leave_the_dynamic_mask():

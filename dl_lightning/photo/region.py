@@ -21,7 +21,8 @@ hand masks and on synthetic hard cases):
    side and are three times taller than wide (:func:`towers`), and upright things up to 1/25 wide that show only
    by their two straight sides, such as a white tower against white clouds (:func:`paired_edges`), that rise from
    the land, stay still: the segmenter at 128 px hardly sees what is narrower than two of its pixels
-   (:mod:`dl_lightning.photo.upright`).
+   (:mod:`dl_lightning.photo.upright`); so does a hazy distant hill or tree line that the sky took in, the band
+   under a ridge (an edge darker below) just above the land (:func:`ridge_bands`).
 
 :class:`Region` also says where the answer is doubtful: the pixels whose coarse probability lies between
 :data:`UNSURE` and 1 - :data:`UNSURE`, the places a user may want to paint.
@@ -36,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from dl_lightning.photo.upright import paired_edges, thin_structures, towers
+from dl_lightning.photo.upright import paired_edges, ridge_bands, thin_structures, towers
 
 #: A still island below the horizon (or on the top border) becomes sky when the segmenter's mean probability on
 #: it is above this.
@@ -67,6 +68,8 @@ class RegionOptions:
             0: off.
         pair_width: the widest upright structure found by its two sides (:func:`paired_edges`), as a fraction of
             the short side; 0: off.
+        ridge_depth: how far above the land a distant hill or tree line that the sky took in is looked for
+            (:func:`ridge_bands`), as a fraction of the height; 0: off.
         matte_side: the largest side the matting works at (the photo is downsampled to it; the alpha upsampled).
         band: half-width of the matting's unknown band, in coarse pixels.
     """
@@ -82,6 +85,7 @@ class RegionOptions:
     thin_width: float = 1 / 200
     tower_width: float = 1 / 50
     pair_width: float = 1 / 25
+    ridge_depth: float = 0.05
     matte_side: int = 1024
     band: float = 1.5
 
@@ -284,6 +288,8 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
             alpha = alpha.masked_fill(towers(alpha, photo.cpu(), opts.tower_width), 0.0)
         if opts.pair_width > 0:
             alpha = alpha.masked_fill(paired_edges(alpha, photo.cpu(), opts.pair_width), 0.0)
+        if opts.ridge_depth > 0:
+            alpha = alpha.masked_fill(ridge_bands(alpha, photo.cpu(), opts.ridge_depth), 0.0)
     alpha = torch.where(alpha < 0.01, torch.zeros_like(alpha), torch.where(alpha > 0.99, torch.ones_like(alpha), alpha))
     p = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
     return Region(alpha, (p >= UNSURE) & (p <= 1 - UNSURE), prob, changes)

@@ -1,8 +1,9 @@
 """Still things that rise from the land into the sky, found at the photo's full resolution (step 5 of
 :mod:`dl_lightning.photo.region`): masts, wires and twigs (:func:`thin_structures`), towers, minarets and trunks
-that stand out from the sky on either side (:func:`towers`), and upright things that show only by their two
-straight sides (:func:`paired_edges`). Each takes the alpha so far (< 0.5: land) and the photo (1, 3, H, W) in
-[-1, 1] and returns (1, 1, H, W) bool: the pixels to keep still."""
+that stand out from the sky on either side (:func:`towers`), upright things that show only by their two
+straight sides (:func:`paired_edges`), and distant hills under a ridge line (:func:`ridge_bands`). Each takes the
+alpha so far (< 0.5: land) and the photo (1, 3, H, W) in [-1, 1] and returns (1, 1, H, W) bool: the pixels to keep
+still."""
 
 from __future__ import annotations
 
@@ -125,3 +126,53 @@ def paired_edges(
         ok = (np.abs(left - np.median(left)) <= tol) & (np.abs(right - np.median(right)) <= tol)
         keep[i] = ok.mean() >= straight
     return torch.from_numpy(keep[labels]).to(alpha.device)[None, None]
+
+
+def ridge_bands(
+    alpha: torch.Tensor,
+    photo: torch.Tensor,
+    depth: float = 0.05,
+    contrast: float = 6.0,
+    ratio: float = 3.0,
+    darker: float = 3.0,
+    min_width: float = 0.03,
+) -> torch.Tensor:
+    """(1, 1, h, w) bool: a distant hill or tree line that the sky took in, the band between a ridge and the land.
+
+    Edges are CIELAB differences between the pixels 2 px below and 2 px above, averaged over 1% of the width (a
+    ridge line counts, a speck does not). In each column whose moving region reaches the top of the frame, the
+    strongest edge that is darker below (lightness falling by more than ``darker``) within ``depth`` x the height
+    above the first still pixel, and above the land's own top edge, is a ridge when it exceeds ``contrast`` and
+    ``ratio`` x the median edge of the sky above it, and when it is an edge of its own (the edges between it and
+    the land fall below half of it: not the upper flank of a blurred land edge). The band from the ridge down to
+    the land then stays still, unless an edge lighter below inside it says it holds sky under a cloud (a cloud's
+    lower edge is lighter below; a ridge is darker). Bands narrower than ``min_width`` x the width are dropped.
+    """
+    import kornia
+
+    h, w = photo.shape[-2:]
+    d, k = 2, max(3, round(depth * h))
+    lab = kornia.color.rgb_to_lab(((photo.float().cpu() + 1) / 2).clamp(0, 1))[0]  # (3, h, w), L in [0, 100]
+    below_minus_above = lab[:, 2 * d :] - lab[:, : -2 * d]
+    edge, fall = torch.zeros(h, w), torch.zeros(h, w)
+    edge[d : h - d], fall[d : h - d] = below_minus_above.norm(dim=0), below_minus_above[0]
+    smooth = max(3, round(0.01 * w)) | 1
+    edge, fall = (F.avg_pool1d(x[:, None], smooth, 1, smooth // 2, count_include_pad=False)[:, 0] for x in (edge, fall))
+    edge, fall = edge.numpy(), fall.numpy()
+    ridge_edge = np.where(fall < -darker, edge, 0.0)
+    moving = (alpha[0, 0] >= 0.5).cpu().numpy()
+    first_still = np.argmax(~moving, axis=0)
+    still = np.zeros((h, w), bool)
+    for x in np.flatnonzero(moving[0] & ~moving.all(0) & (first_still > k + 2 * d)):
+        b = first_still[x]
+        r = b - k + int(np.argmax(ridge_edge[b - k : b - 2 * d, x]))  # above the land's own top edge
+        sky = np.median(edge[max(r - k, 0) : max(r - d, 1), x])
+        between = edge[r + 1 : b - 1, x]
+        own = len(between) > 0 and between.min() < 0.5 * edge[r, x]
+        if own and ridge_edge[r, x] > max(contrast, ratio * sky) and not (fall[r + d : b, x] > darker).any():
+            still[r:b, x] = True
+    labels, _ = ndimage.label(still)
+    for i, (_, cols) in enumerate(ndimage.find_objects(labels)):
+        if cols.stop - cols.start < min_width * w:
+            still[labels == i + 1] = False
+    return torch.from_numpy(still).to(alpha.device)[None, None]
