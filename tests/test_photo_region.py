@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, export_segmenter, load_segmenter
@@ -111,6 +112,8 @@ def test_a_hazy_hill_under_its_ridge_stays_and_a_cloud_or_a_blurred_edge_adds_no
     assert found[inner].mean() > 0.9, found[inner].mean()
     assert found[:, 256:].sum() == 0, "the cloud band, the sky under it and the soft horizon move"
     assert found[:260].sum() == 0
+    small = F.interpolate(photo, size=(48, 72), mode="area")  # a clip-sized photo: the search window stays valid
+    assert ridge_bands(F.interpolate(alpha, size=(48, 72)), small).shape == (1, 1, 48, 72)
 
 
 def test_regions_coloured_like_the_land_leave_the_dynamic_mask():

@@ -151,7 +151,8 @@ def ridge_bands(
     import kornia
 
     h, w = photo.shape[-2:]
-    d, k = 2, max(3, round(depth * h))
+    d = 2
+    k = max(2 * d + 2, round(depth * h))  # the search window ends 2d above the land: keep it non-empty
     lab = kornia.color.rgb_to_lab(((photo.float().cpu() + 1) / 2).clamp(0, 1))[0]  # (3, h, w), L in [0, 100]
     below_minus_above = lab[:, 2 * d :] - lab[:, : -2 * d]
     edge, fall = torch.zeros(h, w), torch.zeros(h, w)
