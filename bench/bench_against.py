@@ -116,8 +116,8 @@ if __name__ == "__main__":
             raise SystemExit(f"error: {e}") from None
         for name in ("here", "rev_figures"):
             print(name, {k: round(v, 1) for k, v in result[name].items()})
-        print("rounds", [{k: round(v, 1) for k, v in r.items()} for r in result["all_rounds"]["here"]], "here")
-        print("rounds", [{k: round(v, 1) for k, v in r.items()} for r in result["all_rounds"]["rev"]], "at rev")
+        for side in ("here", "rev"):
+            print(f"rounds {side}:", [{k: round(v, 1) for k, v in r.items()} for r in result["all_rounds"][side]])
         for name, ratio in result["ratios"].items():
             print(f"ratio {name}: {ratio:.2f}")
     else:

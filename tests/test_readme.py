@@ -11,9 +11,10 @@ import pytest
 from tests.conftest import REPO
 
 
-def readme_commands() -> list[list[str]]:
-    """The commands of the README's bash blocks (continuation lines joined, comments and #SBATCH lines dropped)."""
-    text = (REPO / "README.md").read_text()
+def readme_commands(text: str | None = None) -> list[list[str]]:
+    """The commands of the bash blocks of ``text`` (default: the whole README), continuation lines joined, comments
+    and #SBATCH lines dropped."""
+    text = (REPO / "README.md").read_text() if text is None else text
     out = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         for line in block.replace("\\\n", " ").splitlines():
@@ -104,13 +105,7 @@ def test_the_researchers_sections_show_only_what_the_rehearsal_runs():
     sections = dict(re.findall(r"(?ms)^### (.+?)\n(.*?)(?=^##)", text))
     names = ("Several GPUs and nodes", "Your photos and videos", "Evaluate", "Sweep")
     lines = rehearsed_lines()
-    commands = [
-        shlex.split(line.split("  #")[0])
-        for name in names
-        for block in re.findall(r"```bash\n(.*?)```", sections[name], re.S)
-        for line in block.replace("\\\n", " ").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    commands = [cmd for name in names for cmd in readme_commands(sections[name])]
     assert len(commands) >= 12
     missing = [" ".join(c[:2]) for c in commands if not is_rehearsed(c, lines)]
     assert not missing, f"README commands that make rehearse does not run: {missing}"
