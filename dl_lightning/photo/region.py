@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from dl_lightning.photo.upright import paired_edges, ridge_bands, thin_structures, towers
+from dl_lightning.photo.upright import cielab, paired_edges, ridge_bands, thin_structures, towers
 
 #: A still island below the horizon (or on the top border) becomes sky when the segmenter's mean probability on
 #: it is above this.
@@ -135,8 +135,6 @@ def colour_vote(
     height in the frame (0 at the top, ``height`` at the bottom, in Lab units). An unsure pixel's probability
     becomes the share of moving pixels among its ``neighbours`` nearest sure pixels, where that is lower.
     """
-    import kornia
-
     h, w = probability.shape[-2:]
     p = probability.float().reshape(-1)
     sure_moving, sure_still = p > 1 - SURE, p < SURE
@@ -144,7 +142,7 @@ def colour_vote(
     if len(unsure) == 0 or int(sure_moving.sum()) < neighbours or int(sure_still.sum()) < neighbours:
         return probability
     small = F.interpolate(photo.float().cpu(), size=(h, w), mode="area")
-    lab = kornia.color.rgb_to_lab(((small + 1) / 2).clamp(0, 1))  # (1, 3, h, w), L in [0, 100]
+    lab = cielab(small)
     mean = F.avg_pool2d(lab[:, :1], 3, 1, 1, count_include_pad=False)
     spread = (F.avg_pool2d(lab[:, :1] ** 2, 3, 1, 1, count_include_pad=False) - mean**2).clamp_min(0).sqrt()
     rows = torch.linspace(0, height, h)[:, None].expand(h, w)[None, None]

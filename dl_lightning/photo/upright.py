@@ -13,6 +13,13 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 
+def cielab(photo: torch.Tensor) -> torch.Tensor:
+    """``photo`` (B, 3, H, W) in [-1, 1] as CIELAB (B, 3, H, W): L in [0, 100], a and b about [-100, 100]."""
+    import kornia
+
+    return kornia.color.rgb_to_lab(((photo.float() + 1) / 2).clamp(0, 1))
+
+
 def thin_structures(
     alpha: torch.Tensor, photo: torch.Tensor, width: float = 1 / 200, contrast: float = 0.08
 ) -> torch.Tensor:
@@ -148,12 +155,10 @@ def ridge_bands(
     the land then stays still, unless an edge lighter below inside it says it holds sky under a cloud (a cloud's
     lower edge is lighter below; a ridge is darker). Bands narrower than ``min_width`` x the width are dropped.
     """
-    import kornia
-
     h, w = photo.shape[-2:]
     d = 2
     k = max(2 * d + 2, round(depth * h))  # the search window ends 2d above the land: keep it non-empty
-    lab = kornia.color.rgb_to_lab(((photo.float().cpu() + 1) / 2).clamp(0, 1))[0]  # (3, h, w), L in [0, 100]
+    lab = cielab(photo.cpu())[0]
     below_minus_above = lab[:, 2 * d :] - lab[:, : -2 * d]
     edge, fall = torch.zeros(h, w), torch.zeros(h, w)
     edge[d : h - d], fall[d : h - d] = below_minus_above.norm(dim=0), below_minus_above[0]
@@ -173,7 +178,5 @@ def ridge_bands(
         if own and ridge_edge[r, x] > max(contrast, ratio * sky) and not (fall[r + d : b, x] > darker).any():
             still[r:b, x] = True
     labels, _ = ndimage.label(still)
-    for i, (_, cols) in enumerate(ndimage.find_objects(labels)):
-        if cols.stop - cols.start < min_width * w:
-            still[labels == i + 1] = False
-    return torch.from_numpy(still).to(alpha.device)[None, None]
+    wide = [False] + [cols.stop - cols.start >= min_width * w for _, cols in ndimage.find_objects(labels)]
+    return torch.from_numpy(np.array(wide)[labels]).to(alpha.device)[None, None]
