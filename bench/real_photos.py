@@ -42,15 +42,12 @@ def open_benchmark_photo(photos: str | Path, name: str) -> Image.Image:
 
 #: The hard cases' sizes.
 HARD_SIZES = (256, 1024)
-#: The steps of :func:`dl_lightning.photo.region.moving_region`, cumulatively switched on by ``--ablate``.
-STEPS = {
-    "coarse": dict(colour_vote=False, islands=False, land_coloured=False, refine=False, keep_thin=False),
-    "+colour vote": dict(colour_vote=True, islands=False, land_coloured=False, refine=False, keep_thin=False),
-    "+islands": dict(colour_vote=True, islands=True, land_coloured=False, refine=False, keep_thin=False),
-    "+land-coloured water": dict(colour_vote=True, islands=True, land_coloured=True, refine=False, keep_thin=False),
-    "+matting": dict(colour_vote=True, islands=True, land_coloured=True, refine=True, keep_thin=False),
-    "+thin": dict(colour_vote=True, islands=True, land_coloured=True, refine=True, keep_thin=True),
-}
+#: The steps of :func:`dl_lightning.photo.region.moving_region` in order, each with the option value that turns it
+#: off; ``--ablate`` switches them on (to their defaults) one after another.
+STEP_OFF = {"colour vote": ("colour_vote", False), "islands": ("islands", False),
+            "land-coloured water": ("land_coloured", False), "calm water": ("water_reach", 0.0),
+            "matting": ("refine", False), "thin": ("keep_thin", False)}  # fmt: skip
+STEPS = {("+" + name if i else "coarse"): dict(list(STEP_OFF.values())[i:]) for i, name in enumerate([None, *STEP_OFF])}
 
 
 def hand_mask(name: str):

@@ -12,6 +12,7 @@ from dl_lightning.data.synthetic.photo_world import HARD_CASES, KINDS, hard_case
 from dl_lightning.metrics.region_scores import boundary_f, region_scores
 from dl_lightning.photo.region import (
     RegionOptions,
+    calm_water,
     colour_vote,
     components,
     drop_land_coloured,
@@ -19,7 +20,7 @@ from dl_lightning.photo.region import (
     moving_region,
     sky_islands,
 )
-from dl_lightning.photo.upright import paired_edges, ridge_bands, towers
+from dl_lightning.photo.upright import cielab, paired_edges, ridge_bands, towers
 from tests.conftest import REPO
 
 
@@ -39,6 +40,40 @@ def test_still_islands_in_the_sky_move_and_what_stands_on_the_land_stays():
     assert not islands[34:37, 20:24].any(), "a rock the segmenter was sure of stays in the lake"
     prob[34:37, 20:24] = 0.45
     assert sky_islands(moving, prob)[34:37, 20:24].all(), "one it doubted moves with the water"
+
+
+def test_calm_water_takes_in_the_rest_of_the_lake_and_stops_at_its_shore_and_boats():
+    """A sunset sky over a dark shore and a lake reflecting it (a smooth gradient, with noise): the segmenter found
+    only the middle of the lake. The rest of the lake moves; the shore, a boat on the lake and the land under a
+    smooth hazy hill that the sky continues into stay still."""
+    g = torch.Generator().manual_seed(0)
+    h, w = 60, 90
+    rows = torch.linspace(0, 1, h)[:, None].expand(h, w)
+    photo = torch.stack([0.6 - 0.8 * rows, 0.1 - 0.4 * rows, 0.7 - 0.2 * rows])[None].clone()  # pink to blue
+    photo[:, :, 20:26] = torch.tensor([-0.7, -0.6, -0.5])[:, None, None]  # the dark shore
+    photo[:, :, 40:46, 60:75] = torch.tensor([0.5, -0.1, -0.6])[:, None, None]  # a brown boat
+    photo += 0.01 * torch.randn(photo.shape, generator=g)
+    lab = cielab(photo)[0].numpy()
+    moving = np.zeros((h, w), bool)
+    moving[:20] = True  # the sky
+    moving[34:52, 30:60] = True  # the middle of the lake
+    water = calm_water(moving, lab, RegionOptions.water_reach)
+    lake = np.zeros((h, w), bool)
+    lake[26:] = True
+    lake[40:46, 60:75] = False
+    assert (water | moving)[lake].mean() > 0.98, "the rest of the lake moves"
+    assert not water[20:26].any(), "the shore stays"
+    assert not water[40:46, 60:75].any(), "the boat stays"
+    assert not calm_water(moving, lab, 0.0).any(), "reach 0: nothing"
+    sky_only = np.zeros((h, w), bool)
+    sky_only[:14] = True  # the sky stops above a hazy band of its own colours: the sky does not grow
+    assert not calm_water(sky_only, lab, RegionOptions.water_reach).any(), "the sky is not water"
+    ramp = np.zeros((3, h, w))
+    ramp[0] = 2.0 * np.arange(h)[:, None]  # lightness rises 2 units a row: each step costs 1, 3 times that upwards
+    band = np.zeros((h, w), bool)
+    band[30:40] = True
+    rows = np.nonzero(calm_water(band, ramp, 6.5).any(1))[0]
+    assert (rows.min(), rows.max()) == (28, 45), "within a reach of 6.5 the water goes 6 rows down and 2 up"
 
 
 def test_the_colour_vote_makes_land_coloured_doubt_still_and_never_adds_motion():

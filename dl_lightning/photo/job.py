@@ -102,8 +102,8 @@ class PhotoOptions:
     finetune_steps: int = _opt(FINETUNE_STEPS, "generator fine-tuning steps")
     lpips_weight: float = _opt(1.0, "LPIPS weight in the inversion loss (0: pixels only)")
     raw_mask: bool = _opt(False, "keep the segmenter's coarse mask as predicted (default: the colour vote, islands "
-                          "in the sky move, land-coloured water stays, edges follow the photo, thin structures "
-                          "stay)")  # fmt: skip
+                          "in the sky move, land-coloured water stays, a lake takes in its rest, edges follow "
+                          "the photo, thin structures stay)")  # fmt: skip
     refine: bool = _opt(True, "the moving region's edges follow the photo's (matting at up to 1024 px); the flag "
                         "keeps the coarse edges", flag="--no-refine")  # fmt: skip
     keep_thin: bool = _opt(True, "thin and upright things (masts, twigs, towers) stay still; the flag lets them move "
@@ -128,7 +128,8 @@ class PhotoOptions:
         """How the moving region is found (:mod:`dl_lightning.photo.region`)."""
         raw = self.raw_mask
         return RegionOptions(
-            colour_vote=not raw, islands=not raw, land_coloured=not raw, refine=self.refine and not raw,
+            colour_vote=not raw, islands=not raw, land_coloured=not raw,
+            water_reach=0.0 if raw else RegionOptions.water_reach, refine=self.refine and not raw,
             keep_thin=self.keep_thin and not raw,
         )  # fmt: skip
 

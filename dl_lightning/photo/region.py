@@ -12,7 +12,10 @@ hand masks and on synthetic hard cases):
 3. **topology** on the coarse mask: a still island that touches no border and lies above the horizon (a dark
    cloud inside the sky) is sky; below the horizon (a rock in a lake), or touching only the top border, it is sky
    only where the segmenter doubted (mean probability above :data:`DOUBT`); a water region coloured like the land
-   is land (:func:`drop_land_coloured`). Whatever is still and joined to the land stays still, whatever its width;
+   is land (:func:`drop_land_coloured`); a lake or sea (a moving region apart from the sky) takes in the still pixels
+   it continues into without an edge of the photo (:func:`calm_water`): the segmenter finds the middle of a calm,
+   sky-coloured lake and leaves its rest still. Whatever is still and joined to the land stays still, whatever its
+   width;
 4. **refinement**: closed-form matting (pymatting; Levin, Lischinski and Weiss 2008) at up to ``matte_side`` px,
    in a trimap whose unknown band is ``band`` coarse pixels either side of the coarse edge, so a minaret, a
    branch or a roof line is cut where the photo's colours cut it;
@@ -46,6 +49,12 @@ DOUBT = 0.3
 UNSURE = 0.2
 #: Pixels whose coarse probability is below SURE or above 1 - SURE are the colour vote's examples.
 SURE = 0.1
+#: Calm water: a step between coarse pixels costs its CIELAB difference beyond this (a smooth gradient costs nothing).
+WATER_FLOOR = 1.0
+#: Calm water: a step up costs this many times more (a lake's far shore, and the hazy hill above it, lie above it).
+WATER_UPHILL = 3.0
+#: Calm water: a moving region apart from the sky is water when it holds at least this share of the coarse pixels.
+WATER_SHARE = 0.005
 #: The matting's regulariser, tried in turn until its solver converges (pymatting's default first).
 MATTE_EPSILONS = (1e-7, 1e-4)
 
@@ -61,6 +70,9 @@ class RegionOptions:
         neighbours: how many sure pixels vote for each unsure one.
         islands: apply step 3's islands rule.
         land_coloured: apply step 3's land-coloured water rule.
+        water_reach: step 3's calm water (:func:`calm_water`): how much colour change (CIELAB units summed along the
+            path, beyond :data:`WATER_FLOOR` per coarse pixel) separates a still pixel from the water that takes it in;
+            0: off.
         refine: apply step 4 (matting). Off: the coarse mask upsampled (bilinear) is the alpha.
         keep_thin: apply step 5 (thin and upright structures stay still).
         thin_width: the widest thin structure, as a fraction of the short side.
@@ -80,6 +92,7 @@ class RegionOptions:
     neighbours: int = 16
     islands: bool = True
     land_coloured: bool = True
+    water_reach: float = 6.0
     refine: bool = True
     keep_thin: bool = True
     thin_width: float = 1 / 200
@@ -183,6 +196,45 @@ def sky_islands(moving: np.ndarray, probability: np.ndarray) -> np.ndarray:
     return sky[labels]
 
 
+def calm_water(moving: np.ndarray, lab: np.ndarray, reach: float) -> np.ndarray:
+    """(h, w) bool: the still pixels of a coarse mask ``moving`` (h, w) bool that its water continues into.
+
+    Water is each moving region that does not touch the top row (the sky does) and holds at least
+    :data:`WATER_SHARE` of the pixels. A still pixel joins it when a path of 4-neighbours leads to it from the water
+    whose steps' CIELAB differences (``lab`` (3, h, w), the photo at the coarse size), each less :data:`WATER_FLOOR`
+    and times :data:`WATER_UPHILL` for a step up, sum to less than ``reach``: the rest of a lake across a smooth
+    gradient, not its shore, a boat or a far hill behind an edge.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    labels, n = ndimage.label(moving)
+    if n == 0 or moving.all():
+        return np.zeros_like(moving)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1).astype(float)
+    sizes[0] = 0
+    sizes[np.unique(labels[0])] = 0
+    water = sizes[labels] >= WATER_SHARE * moving.size
+    if not water.any():
+        return np.zeros_like(moving)
+    h, w = moving.shape
+    index = np.arange(h * w).reshape(h, w)
+    across = np.linalg.norm(lab[:, :, 1:] - lab[:, :, :-1], axis=0)  # (h, w - 1)
+    along = np.linalg.norm(lab[:, 1:] - lab[:, :-1], axis=0)  # (h - 1, w)
+    moves = [  # (from, to, CIELAB difference, cost factor): right, left, down, up
+        (index[:, :-1], index[:, 1:], across, 1.0),
+        (index[:, 1:], index[:, :-1], across, 1.0),
+        (index[:-1], index[1:], along, 1.0),
+        (index[1:], index[:-1], along, WATER_UPHILL),
+    ]
+    start, end = (np.concatenate([m[k].ravel() for m in moves]) for k in (0, 1))
+    cost = np.concatenate([(np.maximum(d - WATER_FLOOR, 0) * f).ravel() for _, _, d, f in moves])
+    cost += 1e-3  # a zero weight would be read as no edge
+    graph = coo_matrix((cost, (start, end)), shape=(h * w, h * w)).tocsr()
+    distance = dijkstra(graph, indices=np.flatnonzero(water), min_only=True, limit=reach).reshape(h, w)
+    return (distance < reach) & ~moving
+
+
 def matte(image: np.ndarray, moving: np.ndarray, band: float) -> np.ndarray:
     """Closed-form matting of ``image`` (H, W, 3) float in [0, 1] with the trimap of a coarse mask ``moving``
     (h, w) bool: sure where farther than ``band`` coarse pixels from its edge, unknown in between. (H, W) float."""
@@ -272,6 +324,10 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
         small = F.interpolate(photo.float().cpu(), size=moving.shape, mode="area")
         kept, dropped = drop_land_coloured(torch.from_numpy(moving).float()[None, None], small)
         moving, changes["land_coloured_water"] = kept[0, 0].numpy() > 0.5, dropped
+    if opts.water_reach > 0:
+        small = F.interpolate(photo.float().cpu(), size=moving.shape, mode="area")
+        water = calm_water(moving, cielab(small)[0].numpy(), opts.water_reach)
+        moving, changes["calm_water"] = moving | water, int(water.sum())
     if opts.refine:
         s = min(1.0, opts.matte_side / max(h, w))
         size = (max(1, round(h * s)), max(1, round(w * s)))
