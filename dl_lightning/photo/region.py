@@ -316,16 +316,15 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
         changes["colour_vote"] = int(((prob > 0.5) & (voted <= 0.5)).sum())
         prob = voted
     moving = prob[0, 0].numpy() > 0.5
+    small = F.interpolate(photo.float().cpu(), size=moving.shape, mode="area")  # the photo at the coarse size
     if opts.islands:
         islands = sky_islands(moving, prob[0, 0].numpy())
         changes["sky_islands"] = int(islands.sum())
         moving = moving | islands
     if opts.land_coloured:
-        small = F.interpolate(photo.float().cpu(), size=moving.shape, mode="area")
         kept, dropped = drop_land_coloured(torch.from_numpy(moving).float()[None, None], small)
         moving, changes["land_coloured_water"] = kept[0, 0].numpy() > 0.5, dropped
     if opts.water_reach > 0:
-        small = F.interpolate(photo.float().cpu(), size=moving.shape, mode="area")
         water = calm_water(moving, cielab(small)[0].numpy(), opts.water_reach)
         moving, changes["calm_water"] = moving | water, int(water.sum())
     if opts.refine:
