@@ -5,6 +5,7 @@
 #   SWEEP   W&B sweep file for `make sweep`                      COUNT sweep trials
 #   IMAGE   photo for `make animate IMAGE=...`: its moving region comes from the shipped photo segmenter; dl-animate
 #           trains the lighting network A beside CKPT first for a moving daytime, then animates at the photo's size
+#   animate and demo use CKPT when it is there or given, else the GAN shipped in dl_lightning/assets/
 #   SEGMENTER  the GAN's motion segmenter (stillness term, motion metrics; trained by `make train` first if missing)
 #   `make demo` serves the photo page for CKPT (ARGS="--port 8080 --host 0.0.0.0" to change where it listens)
 PY ?= python3
@@ -75,10 +76,15 @@ train: install data motion-segmenter
 	$(BIN)/dl-train fit --config $(CONFIG) --trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) \
 		--model.init_args.segmenter=$(SEGMENTER) $(ARGS)
 
-# The long recipe (configs/gan/synthetic64_long.yaml read over the default; 10000 iterations, hours on a CPU).
+# The long recipe (configs/gan/synthetic64_long.yaml read over the default; 10000 iterations, hours on a CPU), then
+# its lighting network A (~1 min), both exported as the GAN shipped in dl_lightning/assets/ (checkpoints.SHIPPED_GAN).
+LONG_RUN := runs/synthetic64_long/checkpoints/last.ckpt
 train-long: install data motion-segmenter
 	$(BIN)/dl-train fit --config configs/gan/synthetic64.yaml --config configs/gan/synthetic64_long.yaml \
 		--trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) --model.init_args.segmenter=$(SEGMENTER) $(ARGS)
+	$(BIN)/python -m dl_lightning.training.companions lighting $(LONG_RUN)
+	$(BIN)/python -c "from dl_lightning.checkpoints import export_gan; export_gan('$(LONG_RUN)', \
+	  '$(dir $(LONG_RUN))companions/lighting.ckpt')"
 
 lint: install
 	$(BIN)/ruff check .
@@ -112,15 +118,15 @@ browser:
 	  || { $(APT) update -q >/dev/null && $(APT) install -y -q chromium >/dev/null; } \
 	  || { echo "error: could not install chromium: apt-get install chromium, then make test-browser" >&2; exit 2; }; }
 
-$(CKPT):
-	@echo "error: no trained GAN at $(CKPT): run 'make train' first, or pass CKPT=path/to/checkpoint" >&2; exit 2
+# CKPT when it is there or was set, else nothing: the CLIs then take the shipped GAN (checkpoints.find_gan).
+GAN_ARG = $(if $(or $(wildcard $(CKPT)),$(filter-out file,$(origin CKPT))),--ckpt $(CKPT))
 
-animate: install $(CKPT)
-	$(BIN)/dl-animate --ckpt $(CKPT) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE)) $(ARGS)
+animate: install
+	$(BIN)/dl-animate $(GAN_ARG) --out outputs/animate$(if $(IMAGE),-photo --image $(IMAGE)) $(ARGS)
 
 # A local web page to animate photos (http://127.0.0.1:7860): upload, correct the mask, pick the motion, download.
-demo: install $(CKPT)
-	$(BIN)/dl-demo --ckpt $(CKPT) $(ARGS)
+demo: install
+	$(BIN)/dl-demo $(GAN_ARG) $(ARGS)
 
 eval: install data
 	$(BIN)/dl-eval gan --ckpt $(CKPT) --data $(DATA) $(ARGS)

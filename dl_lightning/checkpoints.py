@@ -42,6 +42,11 @@ DEFAULT_UPSAMPLER = "runs/upsampler256/checkpoints/last.ckpt"
 #: The scene network shipped with the package (the quality metric's features, fixed so that numbers compare across
 #: runs and machines); ``make scene-net`` trains it again and writes it here.
 DEFAULT_SCENE_NET = str(Path(__file__).resolve().parent / "assets" / "scene_net64.safetensors")
+#: The GAN shipped with the package: the long recipe's EMA generator (``configs/gan/synthetic64_long.yaml``, seed 0,
+#: its last checkpoint) and its lighting network A. ``dl-animate`` and ``dl-demo`` use it when they are given no GAN
+#: and ``make train`` has left none at ``DEFAULT_GAN`` (:func:`find_gan`); ``make train-long`` rebuilds both files.
+SHIPPED_GAN = str(Path(__file__).resolve().parent / "assets" / "generator64_long.safetensors")
+SHIPPED_LIGHTING = str(Path(__file__).resolve().parent / "assets" / "lighting64_long.safetensors")
 
 
 @dataclass(frozen=True)
@@ -159,12 +164,25 @@ def load_generator(path: str | Path, ema: bool = True) -> Generator:
     return _from_state(network_config(ckpt), network_state(ckpt, None if ema else "G"), str(path))
 
 
+def find_gan(ckpt: str | None) -> tuple[str, str]:
+    """(path, what it is) of the GAN to animate with: ``ckpt`` when given, else the one ``make train`` left at
+    ``DEFAULT_GAN``, else the shipped one (``SHIPPED_GAN``)."""
+    if ckpt:
+        return ckpt, "given"
+    if Path(DEFAULT_GAN).is_file():
+        return DEFAULT_GAN, "yours, from make train"
+    if Path(SHIPPED_GAN).is_file():
+        return SHIPPED_GAN, "the shipped long-recipe model; make train to use your own, or --ckpt"
+    raise UserError(f"no GAN: {DEFAULT_GAN} and the shipped {SHIPPED_GAN} are missing; run `make train` or pass --ckpt")
+
+
 # ---------------------------------------------------------------- networks trained by dl-train
-def made_for(ckpt: dict, G: Generator) -> bool:
-    """Whether a network checkpoint was trained for G's configuration. Options added to GeneratorConfig
-    since it was written count at their defaults (which reproduce the older generator)."""
+def made_for(generator: dict | None, G: Generator) -> bool:
+    """Whether a network trained for the generator configuration ``generator`` (as recorded in its checkpoint) fits
+    G. Options added to GeneratorConfig since it was written count at their defaults (which reproduce the older
+    generator)."""
     try:
-        return GeneratorConfig(**ckpt["dl_lightning"]["generator"]) == G.cfg
+        return GeneratorConfig(**generator) == G.cfg
     except (TypeError, ValueError):  # written by a newer version, or not a generator configuration
         return False
 
@@ -172,7 +190,7 @@ def made_for(ckpt: dict, G: Generator) -> bool:
 def load_encoder(path: str | Path, G: Generator) -> Encoder:
     """Encoder from an EncoderModule checkpoint; it must match G's latent layout."""
     ckpt = read_checkpoint(path, "encoder")
-    if not made_for(ckpt, G):
+    if not made_for(ckpt["dl_lightning"].get("generator"), G):
         raise UserError(f"{path}: encoder was trained for another generator configuration")
     cfg = EncoderConfig(**{**network_config(ckpt), "backbone_weights": None})
     E = Encoder(G.cfg.resolution, G.num_ws, G.cfg.w_dim, G.mapping.w_avg, cfg)
@@ -181,13 +199,31 @@ def load_encoder(path: str | Path, G: Generator) -> Encoder:
 
 
 def load_lighting(path: str | Path, G: Generator) -> LightingNet:
-    """Lighting network A from a LightingNetModule checkpoint."""
-    ckpt = read_checkpoint(path, "lighting")
-    if not made_for(ckpt, G):
+    """Lighting network A from a LightingNetModule checkpoint or its ``.safetensors`` export (:func:`export_gan`)."""
+    if Path(path).suffix == ".safetensors":
+        meta, state = read_safetensors(path, "lighting")
+        config, generator = json.loads(meta["config"]), json.loads(meta["generator"])
+    else:
+        ckpt = read_checkpoint(path, "lighting")
+        config, state, generator = network_config(ckpt), network_state(ckpt), ckpt["dl_lightning"].get("generator")
+    if not made_for(generator, G):
         raise UserError(f"{path}: lighting network was trained for another generator configuration")
-    A = LightingNet(G.cfg.w_dim, G.cfg.z_st_dim, G.cfg.z_dyn_dim, **network_config(ckpt))
-    A.load_state_dict(network_state(ckpt))
+    A = LightingNet(G.cfg.w_dim, G.cfg.z_st_dim, G.cfg.z_dyn_dim, **config)
+    A.load_state_dict(state)
     return A.eval().requires_grad_(False)
+
+
+def export_gan(ckpt: str | Path, lighting: str | Path, path: str | Path = SHIPPED_GAN) -> Path:
+    """A GAN checkpoint's EMA generator and its lighting network A (a ``.ckpt`` trained for it) written as the
+    shipped pair (``path`` and ``SHIPPED_LIGHTING`` beside it; ``make train-long``)."""
+    G = load_generator(ckpt)
+    A = load_lighting(lighting, G)
+    out = save_generator(G, path)
+    config = {"hidden": A.hidden, "layers": A.layers}
+    write_safetensors(A.state_dict(), Path(out).with_name(Path(SHIPPED_LIGHTING).name), "lighting",
+                      config=json.dumps(config), generator=json.dumps(asdict(G.cfg)))  # fmt: skip
+    print(f"exported the generator of {ckpt} and its lighting network to {out.parent}")
+    return out
 
 
 def load_segmenter(path: str | Path) -> Segmenter:

@@ -11,6 +11,8 @@
   (``--sky photo``, ``--motion right_wind``, the time of day fixed), through ``photo.job.animate_photo``;
 * with ``--demo``: ``demo_page.png``, the demo page's screenshot taken by its browser test
   (``tests/test_demo_browser.py``, here with ``--ckpt`` and the segmenter instead of the test's tiny model);
+* with ``--side-by-side`` (``--ckpt`` optional: the shipped GAN): ``side_by_side.png``, 16 samples of the GAN
+  (truncation 1, as evaluated) above 16 renders of the synthetic world it learns (seeds no dataset uses), x2;
 * with ``--regions`` (no GAN needed, ``--ckpt`` optional): ``photo_regions.png``, three real photos of the
   benchmark (``make photos``), each as its moving region (blue, the uncertain band hatched in yellow) and frames 0,
   12 and 23 of its animation, from the shipped photo segmenter (``bench/real_photos.py``).
@@ -25,14 +27,14 @@ import numpy as np
 import torch
 
 from dl_lightning.animation import get_motion, sample_timelapse
-from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_generator
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, SHIPPED_GAN, load_generator
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 from dl_lightning.models.generator import VIEW_TRUNCATION
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", help="the GAN (every figure but --regions needs it)")
+    p.add_argument("--ckpt", help="the GAN (every figure but --regions and --side-by-side needs it)")
     p.add_argument("--out", default=str(Path(__file__).parent))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--frames", type=int, default=36)
@@ -41,14 +43,17 @@ def main() -> None:
     p.add_argument("--segmenter", default=DEFAULT_PHOTO_SEGMENTER)
     p.add_argument("--demo", action="store_true", help="also the demo page's screenshot (needs `make browser`)")
     p.add_argument("--regions", action="store_true", help="the moving regions of three real photos (`make photos`)")
+    p.add_argument("--side-by-side", action="store_true", help="16 samples above 16 renders (default GAN: shipped)")
     p.add_argument("--photos", default="data/photos", help="where `make photos` put them")
     args = p.parse_args()
     out = Path(args.out)
     if args.regions:
         region_figure(args.segmenter, args.photos, out)
+    if args.side_by_side:
+        side_by_side_figure(args.ckpt or SHIPPED_GAN, args.seed, out)
     if not args.ckpt:
-        if not args.regions:
-            p.error("--ckpt is needed for every figure but --regions")
+        if not (args.regions or args.side_by_side):
+            p.error("--ckpt is needed for every figure but --regions and --side-by-side")
         return
     G = load_generator(args.ckpt)
     with torch.no_grad():
@@ -94,6 +99,20 @@ def region_figure(segmenter: str, photos: str, out: Path) -> None:
         strip = np.concatenate([np.asarray(Image.open(r)) for r in rows], 0)
     save_image(strip, out / "photo_regions.png")
     print(f"wrote photo_regions.png to {out}")
+
+
+def side_by_side_figure(ckpt: str, seed: int, out: Path) -> None:
+    from dl_lightning.data.synthetic.dataset import reference_stills
+
+    G = load_generator(ckpt)
+    with torch.no_grad():
+        z_st, z_dyn, n_st, n_dyn = G.sample_latents(16, seed)
+        fake = G(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn).clamp(-1, 1)
+    renders, _ = reference_stills(16, G.cfg.resolution)
+    real = torch.from_numpy(np.stack(renders)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    grid = make_grid(torch.cat([fake, real]), nrow=8)
+    save_image(np.repeat(np.repeat(grid, 2, axis=0), 2, axis=1), out / "side_by_side.png")
+    print(f"wrote side_by_side.png to {out} (top: {ckpt}, bottom: renders)")
 
 
 def demo_figure(ckpt: str, segmenter: str, out: Path) -> None:

@@ -22,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from dl_lightning.animation import DAYTIME_PATHS, DEFAULT_MOTION, get_motion, load_motions, sample_timelapse
-from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, DEFAULT_UPSAMPLER, load_generator
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, DEFAULT_UPSAMPLER, find_gan, load_generator
 from dl_lightning.cli.animate_photo import add_photo_flags, animate_photo_cli
 from dl_lightning.cli.common import horizon_arg, parse_vector
 from dl_lightning.data.images import tensor_to_uint8
@@ -36,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dl-animate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--ckpt", help="GAN Lightning checkpoint (.ckpt) or exported generator (.safetensors)")
+    p.add_argument(
+        "--ckpt",
+        help="GAN Lightning checkpoint (.ckpt) or exported generator (.safetensors); default: make train's, else the "
+        "shipped long-recipe model",
+    )
     p.add_argument("--out", default="outputs/animate", help="output folder")
     p.add_argument("--frames", type=int, default=48, help="frames per video")
     p.add_argument("--fps", type=int, default=12, help="frames per second")
@@ -97,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(args: argparse.Namespace) -> list[str]:
-    if not args.ckpt and not args.inversion:
-        raise UserError("pass --ckpt (a trained GAN) or --inversion (a saved photo inversion)")
+    if not args.inversion:
+        args.ckpt, what = find_gan(args.ckpt)
+        print(f"model: {args.ckpt} ({what})")
     if args.frames < 1:
         raise UserError(f"--frames must be >= 1, got {args.frames}")
     if args.num < 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dl_lightning.checkpoints import DEFAULT_GAN
+from dl_lightning.checkpoints import find_gan
 from dl_lightning.errors import cli_entry
 from dl_lightning.hardware import default_device
 from dl_lightning.inversion.pipeline import FINETUNE_STEPS, OPTIM_STEPS
@@ -15,7 +15,11 @@ from dl_lightning.training.companions import PhotoNetworkPaths
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dl-demo", description=__doc__)
-    p.add_argument("--ckpt", default=DEFAULT_GAN, help="GAN checkpoint (.ckpt) or exported generator (.safetensors)")
+    p.add_argument(
+        "--ckpt",
+        help="GAN checkpoint (.ckpt) or exported generator (.safetensors); default: make train's, else the shipped "
+        "long-recipe model",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: this machine only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--out", default="outputs/demo", help="folder of the request folders")
@@ -35,6 +39,8 @@ def parser() -> argparse.ArgumentParser:
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    args.ckpt, what = find_gan(args.ckpt)
+    print(f"model: {args.ckpt} ({what})")
     from dl_lightning.demo.app import launch  # Gradio loads in seconds: after the arguments are checked
     from dl_lightning.demo.session import PhotoDemo
 

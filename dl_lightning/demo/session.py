@@ -217,7 +217,7 @@ class PhotoDemo:
         if edited(photo.layer, layer):
             mask = self.write_mask(layer, photo.box, photo.prepared.geometry.source, folder / "mask_edited.png")
         if options.daytime != "fixed" and self.networks.lighting is None:
-            progress(0.05, "training the lighting network A (first use, about a minute)")
+            progress(0.05, "loading the lighting network A (trained first if missing, about a minute)")
             self.load_lighting()
         if photo.inversion is None:
             progress(0.1, f"inverting the photo ({options.optim_steps} + {options.finetune_steps} steps)")

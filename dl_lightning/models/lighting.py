@@ -24,7 +24,7 @@ class LightingNet(nn.Module):
             *[EqualLinear(a, b, activate=True) for a, b in zip(dims, dims[1:])],
             EqualLinear(dims[-1], z_st_dim + z_dyn_dim),
         )
-        self.z_st_dim, self.z_dyn_dim = z_st_dim, z_dyn_dim
+        self.z_st_dim, self.z_dyn_dim, self.hidden, self.layers = z_st_dim, z_dyn_dim, hidden, layers
 
     def forward(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.net(w)

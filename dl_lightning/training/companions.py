@@ -6,7 +6,8 @@
 * ``upsampler`` (``configs/upsampler``, on 256 px synthetic renders made on the spot if missing):
   kept at ``DEFAULT_UPSAMPLER``; does not depend on the GAN.
 * ``encoder`` and ``lighting`` (network A) (``configs/encoder``, ``configs/lighting``): kept in
-  ``companions/`` beside the GAN checkpoint, and trained again when older than it. The encoder
+  ``companions/`` beside the GAN checkpoint, and trained again when older than it; the shipped GAN
+  (``SHIPPED_GAN``) comes with its lighting network (``SHIPPED_LIGHTING``). The encoder
   reads real stills from the dataset the GAN was trained on (recorded in its checkpoint).
 
 Each is trained with its own config through the same LightningCLI as ``dl-train`` (every setting
@@ -24,6 +25,8 @@ from dl_lightning.checkpoints import (
     DEFAULT_PHOTO_SEGMENTER,
     DEFAULT_SEGMENTER,
     DEFAULT_UPSAMPLER,
+    SHIPPED_GAN,
+    SHIPPED_LIGHTING,
     load_encoder,
     load_generator,
     load_lighting,
@@ -113,7 +116,7 @@ def is_current(name: str, gan_ckpt: str | Path) -> bool:
     if path.stat().st_mtime < Path(gan_ckpt).stat().st_mtime:
         return False
     try:
-        return made_for(read_checkpoint(path, name), load_generator(gan_ckpt))
+        return made_for(read_checkpoint(path, name)["dl_lightning"].get("generator"), load_generator(gan_ckpt))
     except UserError:  # unreadable: train it again over the broken file
         return False
 
@@ -136,6 +139,10 @@ def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tup
     return path
 
 
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    return Path(a).is_file() and Path(b).is_file() and Path(a).samefile(b)
+
+
 @dataclass
 class PhotoNetworkPaths:
     """Where the photo networks come from (``dl-animate --image`` and ``dl-demo`` flags of the same names);
@@ -154,8 +161,8 @@ def photo_network_paths(paths: PhotoNetworkPaths, need: dict[str, bool]) -> dict
     """The checkpoint of each photo network, or None to go without: ``encoder`` and those ``need`` names
     (``segmenter``, ``lighting``, ``upsampler``: True when the job uses it).
 
-    A needed one not given is the shipped one (the segmenter), else trained first (``paths.train``), else taken if
-    current, else left out with a note.
+    A needed one not given is the shipped one (the segmenter; the lighting network of the shipped GAN), else trained
+    first (``paths.train``), else taken if current, else left out with a note.
     The encoder is never trained on the spot: latent optimisation from the mean latent ends within 0.4 dB of the
     encoder's start on real photos (docs/photos.md, "Does the encoder earn its place?"); one current beside the GAN is
     used."""
@@ -168,6 +175,8 @@ def photo_network_paths(paths: PhotoNetworkPaths, need: dict[str, bool]) -> dict
             out[name] = None if given.lower() == "none" else given
         elif name == "segmenter" and Path(DEFAULT_PHOTO_SEGMENTER).is_file():
             out[name] = DEFAULT_PHOTO_SEGMENTER  # shipped: nothing to train
+        elif name == "lighting" and _same_file(paths.ckpt, SHIPPED_GAN) and Path(SHIPPED_LIGHTING).is_file():
+            out[name] = SHIPPED_LIGHTING
         elif name != "encoder" and paths.train:
             out[name] = str(ensure_companion(name, paths.ckpt))
         elif is_current(name, paths.ckpt):
@@ -197,7 +206,7 @@ def photo_networks(
         segmenter=load_segmenter(found["segmenter"]) if found["segmenter"] else None,
         upsampler=load_upsampler(found["upsampler"]).to(device) if found["upsampler"] else None,
         perceptual=perceptual.build(),
-        sources=found,
+        sources={"generator": str(paths.ckpt), **found},
     )
 
 
