@@ -119,6 +119,7 @@ def test_bad_upload_says_one_line_and_the_page_goes_on(page, tmp_path):
 
 def test_upload_correct_animate_and_download(page, server, hills, tmp_path):
     url, out = server
+    assert "Model: " in page.inner_text("#help")  # the page says which GAN it animates with
     upload(page, hills, "Photo 1024x1024")
     for name, value in (("size", SIZE), ("frames", FRAMES)):
         field = page.locator(f"#{name} input[type=number]")

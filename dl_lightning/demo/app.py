@@ -89,7 +89,7 @@ def build_app(demo: PhotoDemo) -> gr.Blocks:
         )
 
     with gr.Blocks(title="dl_lightning: animate a landscape photo", delete_cache=(3600, 24 * 3600)) as page:
-        gr.Markdown("## Animate a landscape photo\n" + HELP)
+        gr.Markdown(f"## Animate a landscape photo\n{HELP}\n\nModel: `{demo.paths.ckpt}`", elem_id="help")
         key = gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
