@@ -1,6 +1,7 @@
 """Real optimisation steps of the GAN on the tiny synthetic dataset (32 px, batch 4)."""
 
 import json
+import math
 
 import pytest
 import pytorch_lightning as pl
@@ -289,3 +290,23 @@ def test_relativistic_loss_trains_all_three_networks_with_r1_and_r2(tiny_data):
     assert all(changed(before, module, n) for n in ("G", "D_st", "D_dyn"))
     with pytest.raises(ValueError, match="loss must be"):
         make_module(loss="hinge")
+
+
+def test_lr_rampdown_lowers_every_rate_along_a_half_cosine_over_the_last_iterations(tiny_data):
+    class Rates(pl.Callback):
+        seen: list[list[float]] = []
+
+        def on_train_batch_end(self, trainer, module, *args):
+            self.seen.append([opt.param_groups[0]["lr"] for opt in trainer.optimizers])
+
+    module = make_module(lr_g=0.002, lr_d_st=0.003, lr_d_dyn=0.004, lr_rampdown=4)
+    trainer = fit(module, make_data(tiny_data), 6, callbacks=[Rates()])
+    assert trainer.global_step == 6 and len(Rates.seen) == 6
+    factors = [0.5 * (1 + math.cos(math.pi * t / 4)) for t in (0, 1, 2, 3)]  # left = 4, 3, 2, 1 iterations
+    for got, f in zip(Rates.seen, [1.0, 1.0, *factors], strict=True):
+        assert got == pytest.approx([0.002 * f, 0.003 * f, 0.004 * f])
+    assert module.lr_scale(6) == 0.0 and make_module().lr_scale(5) == 1.0
+    with pytest.raises(ValueError, match="lr_rampdown must be"):
+        make_module(lr_rampdown=-1)
+    with pytest.raises(ValueError, match="set --trainer.max_steps"):
+        fit(make_module(lr_rampdown=2), make_data(tiny_data), -1, max_epochs=1)

@@ -22,6 +22,7 @@ strategy directly so that they do not advance it.
 from __future__ import annotations
 
 import copy
+import math
 import random
 import time
 from dataclasses import asdict
@@ -63,6 +64,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         lr_g: Adam learning rate of G.
         lr_d_st: Adam learning rate of D_st.
         lr_d_dyn: Adam learning rate of D_dyn.
+        lr_rampdown: over the last ``lr_rampdown`` iterations of ``trainer.max_steps`` every learning rate falls along
+            a half cosine to 0 (:meth:`lr_scale`; 0: constant rates). Needs ``trainer.max_steps``.
         beta1: Adam beta1 (0 in StyleGAN2).
         beta2: Adam beta2.
         loss: ``logistic`` (StyleGAN2: non-saturating G, logistic D, R1 on reals) or ``relativistic`` (RpGAN: each
@@ -109,6 +112,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         lr_g: float = 0.0025,
         lr_d_st: float = 0.0025,
         lr_d_dyn: float = 0.0025,
+        lr_rampdown: int = 0,
         beta1: float = 0.0,
         beta2: float = 0.99,
         loss: Literal["logistic", "relativistic"] = "logistic",
@@ -154,6 +158,8 @@ class DeepLandscapeGAN(pl.LightningModule):
             raise ValueError(f"static_steps must be >= 0, got {static_steps}")
         if min(lr_g, lr_d_st, lr_d_dyn) < 0:
             raise ValueError(f"lr_g, lr_d_st and lr_d_dyn must be >= 0, got {lr_g}, {lr_d_st}, {lr_d_dyn}")
+        if lr_rampdown < 0:
+            raise ValueError(f"lr_rampdown must be >= 0 iterations, got {lr_rampdown}")
         if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
             raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
         if crop_pair_prob > 0 and crop_fraction >= 1:
@@ -188,6 +194,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         return load_segmenter(path)
 
     def on_fit_start(self) -> None:
+        if self.hparams.lr_rampdown > 0 and self.trainer.max_steps < 0:
+            raise ValueError("model.lr_rampdown counts back from trainer.max_steps: set --trainer.max_steps")
         seed_rank(self.global_rank)  # distinct latents, noise and mixing per rank, reproducible from the seed
         if self._segmenter[0] is not None:
             self._segmenter[0] = self._segmenter[0].to(self.device)
@@ -243,6 +251,13 @@ class DeepLandscapeGAN(pl.LightningModule):
 
     def current_dyn_weight(self) -> float:
         return self._decayed(self.hparams.dyn_weight, self.hparams.dyn_weight_final, self.global_step)
+
+    def lr_scale(self, step: int) -> float:
+        """Factor of every learning rate at iteration ``step``: 1, then over the last ``lr_rampdown`` iterations of
+        ``trainer.max_steps`` 0.5 (1 + cos(pi t)), t rising from 0 to 1 (0 after the last)."""
+        n = self.hparams.lr_rampdown
+        left = self.trainer.max_steps - step if n > 0 else n
+        return 1.0 if left >= n else 0.5 * (1 + math.cos(math.pi * (1 - max(left, 0) / n)))
 
     def uses_dyn(self, step: int) -> bool:
         """Whether iteration ``step`` trains D_dyn and G against it (share ``dyn_prob``; the same on every rank)."""
@@ -354,6 +369,10 @@ class DeepLandscapeGAN(pl.LightningModule):
         opt_g, opt_ds, opt_dd = self.optimizers()
         real, real_pairs = batch["static"], batch["pairs"]
         b, step = real.shape[0], self.global_step
+        scale = self.lr_scale(step)
+        for opt, lr in ((opt_g, hp.lr_g), (opt_ds, hp.lr_d_st), (opt_dd, hp.lr_d_dyn)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
         lazy = self.lazy_terms(step)
         do_r1, g_lazy = "r1" in lazy, [t for t in lazy if t != "r1"]
 
