@@ -82,9 +82,7 @@ LONG_RUN := runs/synthetic64_long/checkpoints/last.ckpt
 train-long: install data motion-segmenter
 	$(BIN)/dl-train fit --config configs/gan/synthetic64.yaml --config configs/gan/synthetic64_long.yaml \
 		--trainer.devices=$(GPUS) --trainer.strategy=$(STRATEGY) --model.init_args.segmenter=$(SEGMENTER) $(ARGS)
-	$(BIN)/python -m dl_lightning.training.companions lighting $(LONG_RUN)
-	$(BIN)/python -c "from dl_lightning.checkpoints import export_gan; export_gan('$(LONG_RUN)', \
-	  '$(dir $(LONG_RUN))companions/lighting.ckpt')"
+	$(BIN)/python -c "from dl_lightning.training.companions import ship_gan; ship_gan('$(LONG_RUN)')"
 
 lint: install
 	$(BIN)/ruff check .

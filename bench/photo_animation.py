@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from dl_lightning.animation import get_motion  # noqa: E402
 from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_segmenter  # noqa: E402
-from dl_lightning.data.images import tensor_to_uint8  # noqa: E402
+from dl_lightning.data.images import from_uint8, tensor_to_uint8, to_uint8  # noqa: E402
 from dl_lightning.data.photos import photo_at, photo_square  # noqa: E402
 from dl_lightning.media import write_streams  # noqa: E402
 from dl_lightning.metrics.photo_fidelity import PhotoFidelity  # noqa: E402
@@ -97,7 +97,7 @@ def measure(photo, alpha, geometry, horizon, preset: str, loop: bool, frames: in
     window = (int(rows[0]), w // 4, min(128, len(rows)), w // 2) if len(rows) >= 32 else None
     fid = PhotoFidelity(photo, moving, static, window)
     for t in range(frames):
-        frame = torch.from_numpy(tensor_to_uint8(pm.frame(t)[0])).permute(2, 0, 1)[None].float() / 127.5 - 1
+        frame = from_uint8(to_uint8(pm.frame(t)).cpu())  # the frame as written: rounded to 8 bits
         fid.add(frame, ref.frame(t))
     r = fid.result()
     r["expected_dx"] = motion.shift[0] / 2 * geometry.side * w / geometry.box[2]

@@ -28,6 +28,7 @@ import torch
 
 from dl_lightning.animation import get_motion, sample_timelapse
 from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, SHIPPED_GAN, load_generator
+from dl_lightning.data.images import from_uint8
 from dl_lightning.media import make_grid, save_image, tile_frames, write_video
 from dl_lightning.models.generator import VIEW_TRUNCATION
 
@@ -66,7 +67,7 @@ def main() -> None:
         video = torch.stack(list(sample_timelapse(G, 4, args.frames, args.seed, clouds, "fixed")))  # (T, 4, 3, R, R)
         cols = video[:: args.every].transpose(0, 1).flatten(0, 1)  # scene-major: one row per scene
         strip = make_grid(cols, nrow=len(video[:: args.every]))
-        save_image(np.repeat(np.repeat(strip, 2, axis=0), 2, axis=1), out / "timelapse_strip.png")
+        save_image(twice(strip), out / "timelapse_strip.png")
         frames = tile_frames(sample_timelapse(G, 4, args.frames, args.seed, clouds, "slerp"), nrow=4)
         write_video(frames, out / "timelapse.gif", fps=12)
     print(f"wrote samples_grid.png, timelapse_strip.png, timelapse.gif to {out}")
@@ -101,6 +102,11 @@ def region_figure(segmenter: str, photos: str, out: Path) -> None:
     print(f"wrote photo_regions.png to {out}")
 
 
+def twice(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) -> (2H, 2W, 3), nearest: each pixel seen as a 2 x 2 block."""
+    return np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)
+
+
 def side_by_side_figure(ckpt: str, seed: int, out: Path) -> None:
     from dl_lightning.data.synthetic.dataset import reference_stills
 
@@ -109,9 +115,8 @@ def side_by_side_figure(ckpt: str, seed: int, out: Path) -> None:
         z_st, z_dyn, n_st, n_dyn = G.sample_latents(16, seed)
         fake = G(z_st, z_dyn, noise_st=n_st, noise_dyn=n_dyn).clamp(-1, 1)
     renders, _ = reference_stills(16, G.cfg.resolution)
-    real = torch.from_numpy(np.stack(renders)).permute(0, 3, 1, 2).float() / 127.5 - 1
-    grid = make_grid(torch.cat([fake, real]), nrow=8)
-    save_image(np.repeat(np.repeat(grid, 2, axis=0), 2, axis=1), out / "side_by_side.png")
+    real = from_uint8(torch.from_numpy(np.stack(renders)).permute(0, 3, 1, 2))
+    save_image(twice(make_grid(torch.cat([fake, real]), nrow=8)), out / "side_by_side.png")
     print(f"wrote side_by_side.png to {out} (top: {ckpt}, bottom: renders)")
 
 

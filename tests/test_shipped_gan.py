@@ -13,7 +13,6 @@ from dl_lightning.checkpoints import (
     DEFAULT_GAN,
     SHIPPED_GAN,
     SHIPPED_LIGHTING,
-    export_gan,
     find_gan,
     load_generator,
     load_lighting,
@@ -24,7 +23,7 @@ from dl_lightning.data.scenes import CLASSES
 from dl_lightning.errors import UserError
 from dl_lightning.metrics.lighting_accuracy import lighting_accuracy
 from dl_lightning.models.generator import Generator
-from dl_lightning.training.companions import ensure_companion
+from dl_lightning.training.companions import ensure_companion, ship_gan
 from tests.conftest import REPO
 from tests.test_inversion import gen_ckpt  # noqa: F401  (fixture)
 
@@ -82,10 +81,10 @@ def test_a_fresh_folder_animates_and_relights_with_the_shipped_gan_training_noth
     assert not Path("runs").exists() and not list(Path(SHIPPED_GAN).parent.glob("companions"))
 
 
-def test_export_gan_writes_a_pair_that_loads_and_refuses_another_generator(gen_ckpt, tmp_path):  # noqa: F811
+def test_ship_gan_writes_a_pair_that_loads_and_refuses_another_generator(gen_ckpt, tmp_path):  # noqa: F811
     quick = ["--trainer.max_steps=2", "--trainer.enable_progress_bar=false", "--model.init_args.batch_size=8"]
-    lighting = ensure_companion("lighting", gen_ckpt, quick)
-    out = export_gan(gen_ckpt, lighting, tmp_path / "g.safetensors")
+    lighting = ensure_companion("lighting", gen_ckpt, quick)  # trained quickly here; ship_gan finds it current
+    out = ship_gan(gen_ckpt, tmp_path / "g.safetensors")
     G, G2 = load_generator(gen_ckpt), load_generator(out)
     assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), G2.state_dict().values(), strict=True))
     A, A2 = load_lighting(lighting, G), load_lighting(out.with_name(Path(SHIPPED_LIGHTING).name), G2)

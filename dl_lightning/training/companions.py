@@ -27,6 +27,7 @@ from dl_lightning.checkpoints import (
     DEFAULT_UPSAMPLER,
     SHIPPED_GAN,
     SHIPPED_LIGHTING,
+    export_gan,
     load_encoder,
     load_generator,
     load_lighting,
@@ -141,6 +142,12 @@ def ensure_companion(name: str, gan_ckpt: str | Path, overrides: list[str] | tup
 
 def _same_file(a: str | Path, b: str | Path) -> bool:
     return Path(a).is_file() and Path(b).is_file() and Path(a).samefile(b)
+
+
+def ship_gan(gan_ckpt: str | Path, path: str | Path = SHIPPED_GAN) -> Path:
+    """The GAN's EMA generator and its lighting network (trained first if missing or stale) written as the shipped
+    pair (:func:`~dl_lightning.checkpoints.export_gan`; ``make train-long``)."""
+    return export_gan(gan_ckpt, ensure_companion("lighting", gan_ckpt), path)
 
 
 @dataclass

@@ -22,8 +22,6 @@ strategy directly so that they do not advance it.
 from __future__ import annotations
 
 import copy
-import math
-import random
 import time
 from dataclasses import asdict
 from typing import Literal
@@ -41,14 +39,9 @@ from dl_lightning.models.generator import VIEW_TRUNCATION
 from dl_lightning.training.crops import either_frame, mix_shifted_crops, same_crop
 from dl_lightning.training.ddp import GANDDPStrategy, seed_rank
 from dl_lightning.training.ema import ema_beta, update_ema
-from dl_lightning.training.losses import (
-    LOSSES,
-    d_loss,
-    g_loss,
-    path_length_penalty,
-    r1_penalty,
-)
+from dl_lightning.training.losses import LOSSES, d_loss, g_loss, path_length_penalty, r1_penalty
 from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs, land_change
+from dl_lightning.training.schedules import cosine_rampdown, due, in_share, linear_decay, set_learning_rates
 
 
 class NonFiniteLossError(UserError):
@@ -245,24 +238,20 @@ class DeepLandscapeGAN(pl.LightningModule):
         return mix_shifted_crops(self.crop_pairs(generated), real_pairs[:, 0], hp.crop_pair_prob, hp.crop_fraction,
                                  hp.min_crop_shift, self.D_dyn.cfg.dyn_resolution)  # fmt: skip
 
-    def _decayed(self, start: float, final: float, step: int) -> float:
-        steps = self.hparams.dyn_decay_steps
-        return start if steps <= 0 else start + (final - start) * min(step / steps, 1.0)
-
     def current_dyn_weight(self) -> float:
-        return self._decayed(self.hparams.dyn_weight, self.hparams.dyn_weight_final, self.global_step)
+        hp = self.hparams
+        return linear_decay(hp.dyn_weight, hp.dyn_weight_final, self.global_step, hp.dyn_decay_steps)
 
     def lr_scale(self, step: int) -> float:
-        """Factor of every learning rate at iteration ``step``: 1, then over the last ``lr_rampdown`` iterations of
-        ``trainer.max_steps`` 0.5 (1 + cos(pi t)), t rising from 0 to 1 (0 after the last)."""
+        """Factor of every learning rate at iteration ``step`` (:func:`~dl_lightning.training.schedules.cosine_rampdown`
+        over the last ``lr_rampdown`` iterations of ``trainer.max_steps``)."""
         n = self.hparams.lr_rampdown
-        left = self.trainer.max_steps - step if n > 0 else n
-        return 1.0 if left >= n else 0.5 * (1 + math.cos(math.pi * (1 - max(left, 0) / n)))
+        return cosine_rampdown(step, self.trainer.max_steps, n) if n > 0 else 1.0
 
     def uses_dyn(self, step: int) -> bool:
         """Whether iteration ``step`` trains D_dyn and G against it (share ``dyn_prob``; the same on every rank)."""
-        p = self._decayed(self.hparams.dyn_prob, self.hparams.dyn_prob_final, step)
-        return p >= 1 or random.Random(step).random() < p
+        hp = self.hparams
+        return in_share(step, linear_decay(hp.dyn_prob, hp.dyn_prob_final, step, hp.dyn_decay_steps))
 
     # ---------------------------------------------------------------- training
     def _check_finite(self, losses: dict[str, torch.Tensor]) -> bool:
@@ -318,12 +307,8 @@ class DeepLandscapeGAN(pl.LightningModule):
         static warm-up). The profiler ranges of ``training_step`` carry them in their names (``gan/d_st+r1``), so a
         profile can amortise them."""
         hp = self.hparams
-        due = {
-            "r1": hp.r1_every > 0 and step % hp.r1_every == 0,
-            "pl": hp.pl_weight > 0 and step % hp.pl_every == 0,
-            "still": hp.still_weight > 0 and step % hp.still_every == 0 and step >= hp.static_steps,
-        }
-        return [k for k, v in due.items() if v]
+        still = hp.still_every if hp.still_weight > 0 and step >= hp.static_steps else 0
+        return due(step, {"r1": hp.r1_every, "pl": hp.pl_every if hp.pl_weight > 0 else 0, "still": still})
 
     def _g_loss(self, D, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """G's loss against ``D`` on ``fake``: non-saturating, or relativistic against ``real`` (same batch)."""
@@ -369,10 +354,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         opt_g, opt_ds, opt_dd = self.optimizers()
         real, real_pairs = batch["static"], batch["pairs"]
         b, step = real.shape[0], self.global_step
-        scale = self.lr_scale(step)
-        for opt, lr in ((opt_g, hp.lr_g), (opt_ds, hp.lr_d_st), (opt_dd, hp.lr_d_dyn)):
-            for group in opt.param_groups:
-                group["lr"] = lr * scale
+        set_learning_rates([(opt_g, hp.lr_g), (opt_ds, hp.lr_d_st), (opt_dd, hp.lr_d_dyn)], self.lr_scale(step))
         lazy = self.lazy_terms(step)
         do_r1, g_lazy = "r1" in lazy, [t for t in lazy if t != "r1"]
 
