@@ -121,6 +121,29 @@ def test_a_pale_tower_is_found_by_its_straight_sides_and_a_gap_between_branches_
     assert found[:, :190].sum() + found[:, 230:].sum() == 0
 
 
+def test_a_tower_whose_sides_the_lens_blurred_is_found_and_a_one_pixel_difference_misses_it():
+    """The overcast hard case's faint tower: 10 px wide at 1024 px, 0.06 lighter than a grey sky, its sides spread
+    over 5 px. A difference across one column (``blur=0``) sees 0.015 per pixel, under the contrast; across the
+    default ``k`` (about 3 px at 1024) it sees the edge, and the tower stays still from the land to its top."""
+    from scipy import ndimage
+
+    g = np.random.default_rng(1)
+    h = w = 1024
+    img = np.broadcast_to(np.array([0.61, 0.64, 0.72]), (h, w, 3)).copy()
+    tower = np.zeros((h, w), bool)
+    tower[400:800, 500:510] = True
+    img[tower] += 0.06
+    img = ndimage.uniform_filter1d(img, 5, axis=1) + g.normal(0, 0.005, (h, w, 3))
+    img[800:] = (0.3, 0.4, 0.25)
+    photo = torch.from_numpy(img.clip(0, 1) * 2 - 1).permute(2, 0, 1)[None].float()
+    alpha = torch.ones(1, 1, h, w)
+    alpha[..., 800:, :] = 0
+    assert paired_edges(alpha, photo, blur=0)[0, 0].numpy()[tower].mean() < 0.1
+    found = paired_edges(alpha, photo)[0, 0].numpy()
+    assert found[tower].mean() > 0.9, found[tower].mean()
+    assert found[:, :490].sum() + found[:, 520:].sum() == 0
+
+
 def test_a_hazy_hill_under_its_ridge_stays_and_a_cloud_or_a_blurred_edge_adds_nothing():
     """512 px: a pale sky, lighter towards the horizon, over dark fields from row 300. Left: a hazy blue hill 12-24 px
     tall under a wavy ridge. Middle: a dark cloud band with 10 rows of sky between it and the fields. Right: the
@@ -304,12 +327,9 @@ def test_an_enclosed_dark_cloud_moves(shipped):
     assert r.dark_clouds.sum() > 500 and (r.dark_clouds & ~moving).sum() <= 0.02 * r.dark_clouds.sum()
 
 
-#: The hard cases that miss the bars today (docs/photos.md, "The moving region on real photos"): white towers against
-#: white clouds are read as sky, and towers under two segmenter pixels wide move.
-MISSED = {
-    "towers": "a white dome against white clouds moves (18% of the structures' pixels)",
-    "towers_overcast": "towers of 2-10 px move",
-}
+#: The hard cases that miss the bars today (docs/photos.md, "The moving region on real photos"): a white dome against
+#: white clouds is read as sky.
+MISSED = {"towers": "a white dome against white clouds moves (18% of the structures' pixels)"}
 
 
 @pytest.mark.slow

@@ -82,26 +82,52 @@ def paired_edges(
     agree: float = 0.7,
     aspect: float = 2.0,
     straight: float = 0.7,
+    blur: float = 1 / 400,
 ) -> torch.Tensor:
     """(1, 1, H, W) bool: upright things up to ``width`` x the short side wide that show only by their two straight
     sides (a white tower against white clouds, which the segmenter and the top-hats of :func:`towers` take for sky),
     rising from the land (``alpha`` < 0.5).
 
-    1. The horizontal colour gradient, averaged over ``L`` rows (about the widest width): a straight vertical edge
-       keeps its contrast while noise and cloud texture average out.
-    2. Pairs: an edge at column x and an opposite one (gradient vectors with cosine below -``agree``) at most
-       ``width`` to its right, both stronger than ``contrast`` ([0, 1] colour per pixel), with moving pixels just
-       outside both; the columns between are candidates.
+    1. The horizontal colour difference across ``k`` columns, averaged over ``L`` rows (about the widest width): a
+       straight vertical edge keeps its contrast while noise and cloud texture average out.
+    2. Pairs: an edge at column x and an opposite one (difference vectors with cosine below -``agree``) at most
+       ``width`` to its right, both stronger than ``contrast`` ([0, 1] colour), with moving pixels just outside both;
+       the columns between the two edges' middles are candidates.
     3. Candidates closed vertically over ``2 L`` rows (a tower in front of a cloud of its own colour has no sides for
        a while) are kept when they touch the land, are ``aspect`` times taller than wide and have straight sides: at
        least ``straight`` of their rows with the left and right ends within 15% of the width (2 px at least) of
-       their medians. The gap between two leaning branches is not straight and does not pass.
+       their medians; of those, the columns within 15% of the median width (2 px at least) of the median sides. The
+       gap between two leaning branches is not straight and does not pass.
+
+    Two passes, their union: sharp sides (``k`` = 1), and sides that the lens or haze spread over a few pixels
+    (``k`` = ``blur`` x the short side, when that is 2 px or more), which a one-column difference sees at a fraction
+    of their contrast; that weaker evidence must be twice as tall for its width (two cloud edges facing each other
+    over a gap of sky can pass at ``aspect``).
     """
+    h, w = photo.shape[-2:]
+    k = round(blur * min(h, w))
+    found = _paired_edges_at(alpha, photo, 1, width, contrast, agree, aspect, straight)
+    if k >= 2:
+        found |= _paired_edges_at(alpha, photo, k, width, contrast, agree, 2 * aspect, straight)
+    return torch.from_numpy(found).to(alpha.device)[None, None]
+
+
+def _paired_edges_at(
+    alpha: torch.Tensor,
+    photo: torch.Tensor,
+    k: int,
+    width: float,
+    contrast: float,
+    agree: float,
+    aspect: float,
+    straight: float,
+) -> np.ndarray:
+    """One pass of :func:`paired_edges` with the difference across ``k`` columns: (H, W) bool."""
     h, w = photo.shape[-2:]
     widest = max(2, round(width * min(h, w)))
     L = 2 * max(3, widest // 2) + 1
     rgb = (photo[0].float().cpu() + 1) / 2
-    gx = rgb[:, :, 1:] - rgb[:, :, :-1]  # (3, H, W - 1): the edge between columns x and x + 1
+    gx = rgb[:, :, k:] - rgb[:, :, :-k]  # (3, H, W - k): the edge between columns x and x + k
     v = F.avg_pool2d(gx[None], (L, 1), 1, (L // 2, 0), count_include_pad=False)[0]
     norm = v.norm(dim=0)
     strong = norm > contrast
@@ -110,18 +136,18 @@ def paired_edges(
     n = v.shape[2]
     for d in range(1, min(widest, n - 1) + 1):
         cos = (v[:, :, : n - d] * v[:, :, d:]).sum(0) / (norm[:, : n - d] * norm[:, d:]).clamp_min(1e-8)
-        pair = (cos < -agree) & strong[:, : n - d] & strong[:, d:] & moving[:, : n - d] & moving[:, d + 1 :]
+        pair = (cos < -agree) & strong[:, : n - d] & strong[:, d:] & moving[:, : n - d] & moving[:, d + k :]
         ys, xs = torch.nonzero(pair, as_tuple=True)
-        starts.index_put_((ys, xs + 1), torch.ones(len(ys)), accumulate=True)
-        starts.index_put_((ys, xs + d + 1), -torch.ones(len(ys)), accumulate=True)
+        starts.index_put_((ys, xs + k // 2 + 1), torch.ones(len(ys)), accumulate=True)
+        starts.index_put_((ys, xs + d + k // 2 + 1), -torch.ones(len(ys)), accumulate=True)
     inside = (starts.cumsum(1)[:, :w] > 0).numpy()
     land = ~moving.numpy()
     candidates = ndimage.binary_closing(inside, np.ones((2 * L, 1))) & ~land
     labels, count = ndimage.label(candidates, np.ones((3, 3)))
     if count == 0:
-        return torch.zeros_like(alpha, dtype=torch.bool)
+        return np.zeros((h, w), bool)
     touching = set(np.unique(labels[ndimage.binary_dilation(land, np.ones((L, 3))) & candidates]).tolist())
-    keep = np.zeros(count + 1, bool)
+    found = np.zeros((h, w), bool)
     for i, box in enumerate(ndimage.find_objects(labels), start=1):  # labels are 1..count: every box exists
         bw = box[1].stop - box[1].start
         if i not in touching or box[0].stop - box[0].start < aspect * bw:
@@ -131,8 +157,13 @@ def paired_edges(
         left, right = rows.argmax(1), bw - 1 - rows[:, ::-1].argmax(1)
         tol = max(2.0, 0.15 * bw)
         ok = (np.abs(left - np.median(left)) <= tol) & (np.abs(right - np.median(right)) <= tol)
-        keep[i] = ok.mean() >= straight
-    return torch.from_numpy(keep[labels]).to(alpha.device)[None, None]
+        if ok.mean() >= straight:  # the straight part: a patch of sky that a row's pairs joined to it stays out
+            lo, hi = np.median(left), np.median(right)
+            margin = max(2.0, 0.15 * (hi - lo + 1))
+            x0, x1 = int(np.floor(lo - margin)), int(np.ceil(hi + margin)) + 1
+            part[:, : max(x0, 0)] = part[:, x1:] = False
+            found[box] |= part
+    return found
 
 
 def ridge_bands(
