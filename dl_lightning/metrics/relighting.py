@@ -50,9 +50,10 @@ def structure_change(a: torch.Tensor, b: torch.Tensor, land: torch.Tensor) -> fl
     return float((diff / scale)[keep].mean())
 
 
-def renderer_change(num: int, size: int, seed: int = 0) -> float:
-    """:func:`structure_change` of ``num`` renderer scenes, each at two times of day drawn from the data's own
-    distribution, on their true land (the scene seeds ``10**9 + seed * num + i``: no dataset uses them)."""
+def renderer_frames(num: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``num`` renderer scenes, each at two times of day drawn from the data's own distribution: frames a, b
+    (num, 3, size, size) in [-1, 1] and their true land (num, size, size) bool (the scene seeds
+    ``10**9 + seed * num + i``: no dataset uses them)."""
     from dl_lightning.data.synthetic.landscape import render, sample_daytime
 
     a, b, land = [], [], []
@@ -64,7 +65,12 @@ def renderer_change(num: int, size: int, seed: int = 0) -> float:
         a.append(frames[0])
         b.append(frames[1])
         land.append(torch.from_numpy(~r.dynamic))
-    return structure_change(torch.stack(a), torch.stack(b), torch.stack(land))
+    return torch.stack(a), torch.stack(b), torch.stack(land)
+
+
+def renderer_change(num: int, size: int, seed: int = 0) -> float:
+    """:func:`structure_change` of :func:`renderer_frames`, on their true land."""
+    return structure_change(*renderer_frames(num, size, seed))
 
 
 @torch.no_grad()
