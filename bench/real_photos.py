@@ -45,7 +45,8 @@ HARD_SIZES = (256, 1024)
 #: The steps of :func:`dl_lightning.photo.region.moving_region` in order, each with the option value that turns it
 #: off; ``--ablate`` switches them on (to their defaults) one after another.
 STEP_OFF = {"colour vote": ("colour_vote", False), "islands": ("islands", False),
-            "land-coloured water": ("land_coloured", False), "calm water": ("water_reach", 0.0),
+            "land-coloured water": ("land_coloured", False), "mirrored sky": ("mirror", False),
+            "calm water": ("water_reach", 0.0),
             "matting": ("refine", False), "thin": ("keep_thin", False)}  # fmt: skip
 STEPS = {("+" + name if i else "coarse"): dict(list(STEP_OFF.values())[i:]) for i, name in enumerate([None, *STEP_OFF])}
 

@@ -17,6 +17,7 @@ from dl_lightning.photo.region import (
     components,
     drop_land_coloured,
     matte,
+    mirrored_sky,
     moving_region,
     sky_islands,
 )
@@ -74,6 +75,39 @@ def test_calm_water_takes_in_the_rest_of_the_lake_and_stops_at_its_shore_and_boa
     band[30:40] = True
     rows = np.nonzero(calm_water(band, ramp, 6.5).any(1))[0]
     assert (rows.min(), rows.max()) == (28, 45), "within a reach of 6.5 the water goes 6 rows down and 2 up"
+
+
+def _mirror_scene(sky_colour, ripples: float = 0.0) -> tuple[np.ndarray, torch.Tensor]:
+    """64 x 96 coarse pixels: a sky whose colour runs from ``sky_colour`` (top) to white at the horizon (row 30), a
+    dark shore (rows 30-33), below it the sky mirrored about the horizon and darkened (the lake, rows 34-59; under
+    them the sky has no mirror row), with colour noise 0.005 and grey ``ripples`` of that spread. The coarse mask has
+    the sky moving and the lake still, as a segmenter that missed a mirror-calm lake leaves it."""
+    g = torch.Generator().manual_seed(0)
+    h, w = 64, 96
+    t = torch.linspace(0, 1, 30)[:, None, None]
+    sky = torch.tensor(sky_colour)[None, None] * (1 - t) + t * 0.9  # (30, 1, 3) in [-1, 1]
+    img = torch.empty(h, w, 3)
+    img[:30] = sky
+    img[30:34] = torch.tensor([-0.7, -0.7, -0.75])
+    img[34:60] = sky.flip(0)[4:] - 0.15  # row 34 + j mirrors sky row 25 - j, darker
+    img[60:] = img[59]
+    img[34:] += 0.005 * torch.randn(h - 34, w, 3, generator=g) + ripples * torch.randn(h - 34, w, 1, generator=g)
+    moving = np.zeros((h, w), bool)
+    moving[:30] = True
+    return moving, img.permute(2, 0, 1)[None].clamp(-1, 1)
+
+
+def test_still_water_that_mirrors_a_coloured_sky_moves_and_grey_or_rough_ground_does_not():
+    """A segmenter that missed a lake: the lake under a pink-purple sky mirrors it and moves. Under a grey sky the
+    same scene (grey boards under fog look alike) and a rippled surface under the coloured sky add nothing."""
+    moving, photo = _mirror_scene((0.2, -0.4, 0.6))
+    water = mirrored_sky(moving, cielab(photo)[0].numpy())
+    assert water[36:60].mean() > 0.9, water[36:60].mean()
+    assert not water[:34].any(), "the sky and the shore are not water"
+    moving, photo = _mirror_scene((0.1, 0.1, 0.12))
+    assert not mirrored_sky(moving, cielab(photo)[0].numpy()).any(), "a grey sky says nothing"
+    moving, photo = _mirror_scene((0.2, -0.4, 0.6), ripples=0.1)
+    assert not mirrored_sky(moving, cielab(photo)[0].numpy()).any(), "a rippled surface is not calm water"
 
 
 def test_the_colour_vote_makes_land_coloured_doubt_still_and_never_adds_motion():

@@ -12,7 +12,9 @@ hand masks and on synthetic hard cases):
 3. **topology** on the coarse mask: a still island that touches no border and lies above the horizon (a dark
    cloud inside the sky) is sky; below the horizon (a rock in a lake), or touching only the top border, it is sky
    only where the segmenter doubted (mean probability above :data:`DOUBT`); a water region coloured like the land
-   is land (:func:`drop_land_coloured`); a lake or sea (a moving region apart from the sky) takes in the still pixels
+   is land (:func:`drop_land_coloured`); still water that mirrors a coloured sky, upside down about the horizon,
+   moves (:func:`mirrored_sky`): the segmenter may miss all of a mirror-calm lake; a lake or sea (a moving region
+   apart from the sky) takes in the still pixels
    it continues into without an edge of the photo (:func:`calm_water`): the segmenter finds the middle of a calm,
    sky-coloured lake and leaves its rest still. Whatever is still and joined to the land stays still, whatever its
    width;
@@ -55,6 +57,15 @@ WATER_FLOOR = 1.0
 WATER_UPHILL = 3.0
 #: Calm water: a moving region apart from the sky is water when it holds at least this share of the coarse pixels.
 WATER_SHARE = 0.005
+#: Mirrored sky: a still pixel below the sky reflects it when its chroma (CIELAB a, b) lies within this of the sky's
+#: pixel as far above the horizon as it lies below, ...
+MIRROR_CHROMA = 6.0
+#: ... its lightness lies within this range of that sky pixel's (a reflection is darker; up to 45 darker, 5 lighter),
+MIRROR_LIGHTNESS = (-45.0, 5.0)
+#: ... the sky pixel has at least this chroma (a grey sky says nothing: grey boards under fog would pass),
+MIRROR_SKY_CHROMA = 10.0
+#: ... and the lightness varies by less than this (standard deviation over 3 x 3 coarse pixels: calm water is smooth).
+MIRROR_TEXTURE = 2.5
 #: The matting's regulariser, tried in turn until its solver converges (pymatting's default first).
 MATTE_EPSILONS = (1e-7, 1e-4)
 
@@ -70,6 +81,7 @@ class RegionOptions:
         neighbours: how many sure pixels vote for each unsure one.
         islands: apply step 3's islands rule.
         land_coloured: apply step 3's land-coloured water rule.
+        mirror: step 3's mirrored sky (:func:`mirrored_sky`): still water that reflects a coloured sky moves.
         water_reach: step 3's calm water (:func:`calm_water`): how much colour change (CIELAB units summed along the
             path, beyond :data:`WATER_FLOOR` per coarse pixel) separates a still pixel from the water that takes it in;
             0: off.
@@ -92,6 +104,7 @@ class RegionOptions:
     neighbours: int = 16
     islands: bool = True
     land_coloured: bool = True
+    mirror: bool = True
     water_reach: float = 6.0
     refine: bool = True
     keep_thin: bool = True
@@ -194,6 +207,44 @@ def sky_islands(moving: np.ndarray, probability: np.ndarray) -> np.ndarray:
     sky = (enclosed & above) | ((enclosed | top) & (doubt > DOUBT))
     sky[0] = False
     return sky[labels]
+
+
+def mirrored_sky(moving: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the still pixels of a coarse mask ``moving`` (h, w) bool that reflect the sky above them.
+
+    In each column whose top pixel is sky (the moving region touching the top row), the horizon is the sky's first
+    still pixel; a still pixel ``d`` rows below it is compared with the sky pixel ``d`` rows above it (``lab`` (3, h,
+    w), the photo at the coarse size): it reflects it when that sky pixel has a colour (:data:`MIRROR_SKY_CHROMA`),
+    the still pixel is smooth (:data:`MIRROR_TEXTURE`), has nearly its chroma (:data:`MIRROR_CHROMA`) and a lightness
+    near it (:data:`MIRROR_LIGHTNESS`). Groups of such pixels holding at least :data:`WATER_SHARE` of the pixels are
+    water.
+    """
+    h, w = moving.shape
+    labels, _ = ndimage.label(moving)
+    top = np.unique(labels[0])
+    sky = np.isin(labels, top[top > 0])
+    horizon = np.where(sky.all(0), h, np.argmin(sky, axis=0))  # (w,) the first non-sky row of each column
+    rows = np.arange(h)[:, None]
+    mirror = 2 * horizon[None] - 1 - rows  # (h, w) the sky row as far above the horizon
+    cols = np.broadcast_to(np.arange(w)[None], (h, w))
+    below = sky[0][None] & (rows >= horizon[None]) & (mirror >= 0) & ~moving
+    above = lab[:, mirror.clip(0, h - 1), cols]  # (3, h, w)
+    light = lab[0]
+    spread = np.sqrt(np.clip(ndimage.uniform_filter(light**2, 3) - ndimage.uniform_filter(light, 3) ** 2, 0, None))
+    dl = light - above[0]
+    reflects = (
+        below
+        & (np.hypot(*above[1:]) >= MIRROR_SKY_CHROMA)
+        & (spread < MIRROR_TEXTURE)
+        & (np.hypot(*(lab[1:] - above[1:])) < MIRROR_CHROMA)
+        & (dl > MIRROR_LIGHTNESS[0])
+        & (dl < MIRROR_LIGHTNESS[1])
+    )
+    groups, _ = ndimage.label(reflects)
+    sizes = np.bincount(groups.ravel())
+    big = sizes >= WATER_SHARE * moving.size
+    big[0] = False
+    return big[groups]
 
 
 def calm_water(moving: np.ndarray, lab: np.ndarray, reach: float) -> np.ndarray:
@@ -324,6 +375,9 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
     if opts.land_coloured:
         kept, dropped = drop_land_coloured(torch.from_numpy(moving).float()[None, None], small)
         moving, changes["land_coloured_water"] = kept[0, 0].numpy() > 0.5, dropped
+    if opts.mirror:
+        mirrored = mirrored_sky(moving, cielab(small)[0].numpy())
+        moving, changes["mirrored_sky"] = moving | mirrored, int(mirrored.sum())
     if opts.water_reach > 0:
         water = calm_water(moving, cielab(small)[0].numpy(), opts.water_reach)
         moving, changes["calm_water"] = moving | water, int(water.sum())
