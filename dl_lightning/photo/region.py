@@ -375,11 +375,12 @@ def refine_region(probability: torch.Tensor, photo: torch.Tensor, options: Regio
     if opts.land_coloured:
         kept, dropped = drop_land_coloured(torch.from_numpy(moving).float()[None, None], small)
         moving, changes["land_coloured_water"] = kept[0, 0].numpy() > 0.5, dropped
+    lab = cielab(small)[0].numpy()
     if opts.mirror:
-        mirrored = mirrored_sky(moving, cielab(small)[0].numpy())
+        mirrored = mirrored_sky(moving, lab)
         moving, changes["mirrored_sky"] = moving | mirrored, int(mirrored.sum())
     if opts.water_reach > 0:
-        water = calm_water(moving, cielab(small)[0].numpy(), opts.water_reach)
+        water = calm_water(moving, lab, opts.water_reach)
         moving, changes["calm_water"] = moving | water, int(water.sum())
     if opts.refine:
         s = min(1.0, opts.matte_side / max(h, w))
