@@ -10,18 +10,9 @@ from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, export_segmenter, 
 from dl_lightning.data.images import pil_to_tensor
 from dl_lightning.data.synthetic.photo_world import HARD_CASES, KINDS, hard_case, render_world
 from dl_lightning.metrics.region_scores import boundary_f, region_scores
-from dl_lightning.photo.region import (
-    RegionOptions,
-    calm_water,
-    colour_vote,
-    components,
-    drop_land_coloured,
-    matte,
-    mirrored_sky,
-    moving_region,
-    sky_islands,
-)
+from dl_lightning.photo.region import RegionOptions, colour_vote, matte, moving_region, sky_islands
 from dl_lightning.photo.upright import cielab, paired_edges, ridge_bands, towers
+from dl_lightning.photo.water import calm_water, components, drop_land_coloured, mirrored_sky
 from tests.conftest import REPO
 
 
