@@ -296,6 +296,26 @@ def test_the_photo_world_is_seeded_and_its_masks_agree():
     assert 0.6 * (3 + 12 + 30) / 4 < sum(widths) < 2 * (3 + 12 + 30) / 4  # three towers, at 256 px: a quarter
 
 
+def test_the_hazy_world_mixes_distant_land_towards_the_sky_and_leaves_the_sky_alone():
+    kinds = dict.fromkeys(KINDS, False) | {"hills": True}
+    hazed, lines = 0, 0
+    for seed in range(10):
+        plain = render_world(seed, 96, supersample=1, camera=False, kinds=kinds, mode="day")
+        hazy = render_world(seed, 96, supersample=1, camera=False, kinds=kinds, mode="day", haze=True)
+        sky = plain.moving & hazy.moving
+        assert np.array_equal(plain.image[sky], hazy.image[sky]) and not (hazy.moving & ~plain.moving).any()
+        lines += int((plain.moving & ~hazy.moving).sum() > 20)  # a tree line standing on the land's top edge
+        changed = ~plain.moving & ~hazy.moving & (np.abs(plain.image - hazy.image).sum(-1) > 0.02)
+        if changed.sum() < 50:
+            continue
+        above = np.clip(np.argmax(~plain.moving, axis=0) - 1, 0, None)  # each column's lowest sky pixel
+        horizon_sky = plain.image[above, np.arange(96)][None].repeat(96, 0)[changed]
+        gaps = [np.abs(r.image[changed] - horizon_sky).sum(-1) for r in (plain, hazy)]
+        assert (gaps[1] < gaps[0]).mean() > 0.9  # nearer the sky's colour at the horizon
+        hazed += 1
+    assert hazed >= 3 and lines >= 2
+
+
 def test_a_segmenter_exports_to_safetensors_and_loads_the_same(segmenter_ckpt, tmp_path):
     ckpt = segmenter_ckpt[0]
     out = export_segmenter(ckpt, tmp_path / "seg.safetensors")

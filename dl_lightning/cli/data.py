@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num", type=int, default=6000, help="training stills")
     p.add_argument("--num-val", type=int, default=256, help="held-out stills")
     p.add_argument("--extras", action="store_true", help="also the photo world's extras (an experiment, see its doc)")
+    p.add_argument("--haze", action="store_true", help="also the photo world's distant land in haze (see its doc)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed")
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.num < 1 or args.num_val < 1:
             raise UserError("--num and --num-val must be >= 1")
         writer = build_world(args.out, args.resolution, args.num, args.num_val, args.seed, workers=args.workers,
-                             overwrite=args.overwrite, extras=args.extras)  # fmt: skip
+                             overwrite=args.overwrite, extras=args.extras, haze=args.haze)  # fmt: skip
     elif args.command == "images":
         from dl_lightning.data.convert_images import images_to_shards
 

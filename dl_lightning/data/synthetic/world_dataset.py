@@ -19,9 +19,9 @@ from dl_lightning.data.synthetic.dataset import _mask_png, _to_pil
 from dl_lightning.data.synthetic.photo_world import render_world
 
 
-def _render(args: tuple[int, int, str, bool]) -> dict:
-    seed, size, fmt, extras = args
-    r = render_world(seed, size, extras=extras)
+def _render(args: tuple[int, int, str, bool, bool]) -> dict:
+    seed, size, fmt, extras, haze = args
+    r = render_world(seed, size, extras=extras, haze=haze)
     return {
         "__key__": f"w{seed:08d}",
         fmt: encode_image(_to_pil(r.image), fmt),
@@ -41,10 +41,13 @@ def build_world(
     workers: int = 2,
     overwrite: bool = False,
     extras: bool = False,
+    haze: bool = False,
 ) -> DatasetWriter:
     """Render ``num`` training stills into ``out`` (source ``static``) and ``num_val`` held-out ones into
-    ``out``/``val`` (its own dataset folder); ``extras``: :func:`render_world`'s."""
-    settings = dict(source="photo_world", resolution=resolution, num=num, seed=seed, format=fmt, extras=extras)
+    ``out``/``val`` (its own dataset folder); ``extras``, ``haze``: :func:`render_world`'s."""
+    settings = dict(
+        source="photo_world", resolution=resolution, num=num, seed=seed, format=fmt, extras=extras, haze=haze
+    )
     base = seed * 10**7
     parts = [
         (Path(out), range(base, base + num)),
@@ -55,7 +58,7 @@ def build_world(
         # the held-out folder is written inside the finished one: after it is in place
         with DatasetWriter(root, shard_size=shard_size, overwrite=overwrite or i > 0, settings=settings) as w:
             with Pool(max(1, workers)) as pool:
-                jobs = [(s, resolution, fmt, extras) for s in seeds]
+                jobs = [(s, resolution, fmt, extras, haze) for s in seeds]
                 for sample in tqdm(pool.imap(_render, jobs, chunksize=8), total=len(jobs), desc=root.name, unit="img"):
                     w.write("static", sample)
         writer = writer or w
