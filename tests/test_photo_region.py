@@ -12,7 +12,7 @@ from dl_lightning.data.synthetic.photo_world import HARD_CASES, KINDS, hard_case
 from dl_lightning.metrics.region_scores import boundary_f, region_scores
 from dl_lightning.photo.region import RegionOptions, colour_vote, matte, moving_region, sky_islands
 from dl_lightning.photo.upright import cielab, paired_edges, ridge_bands, towers
-from dl_lightning.photo.water import calm_water, components, drop_land_coloured, mirrored_sky
+from dl_lightning.photo.water import calm_water, drop_land_coloured, mirrored_sky, regions
 from tests.conftest import REPO
 
 
@@ -209,7 +209,8 @@ def test_regions_coloured_like_the_land_leave_the_dynamic_mask():
     mask[..., :10, :] = 1  # sky
     mask[..., 26:, :12] = 1  # lake
     mask[..., 15:19, 20:26] = 1  # the segmenter took a patch of grass for water
-    labels, n = components(mask[0, 0] > 0.5)
+    labels, sizes, _ = regions((mask[0, 0] > 0.5).numpy())
+    n = len(sizes) - 1
     assert n == 3 and len(set(labels[15:19, 20:26].flatten().tolist())) == 1
     cleaned, dropped = drop_land_coloured(mask, photo)
     expected = mask.clone()

@@ -26,6 +26,18 @@ MIRROR_SKY_CHROMA = 10.0
 MIRROR_TEXTURE = 2.5
 
 
+def regions(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 4-connected regions of a (h, w) bool ``mask``: labels (h, w) int (0 = outside it, 1..n), and per label
+    0..n its size in pixels (0 for label 0) and whether it touches the top row (the sky's regions do)."""
+    labels, n = ndimage.label(mask)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    sizes[0] = 0
+    sky = np.zeros(n + 1, bool)
+    sky[labels[0]] = True
+    sky[0] = False
+    return labels, sizes, sky
+
+
 def mirrored_sky(moving: np.ndarray, lab: np.ndarray) -> np.ndarray:
     """(h, w) bool: the still pixels of a coarse mask ``moving`` (h, w) bool that reflect the sky above them.
 
@@ -37,9 +49,8 @@ def mirrored_sky(moving: np.ndarray, lab: np.ndarray) -> np.ndarray:
     water.
     """
     h, w = moving.shape
-    labels, _ = ndimage.label(moving)
-    top = np.unique(labels[0])
-    sky = np.isin(labels, top[top > 0])
+    labels, _, is_sky = regions(moving)
+    sky = is_sky[labels]
     horizon = np.where(sky.all(0), h, np.argmin(sky, axis=0))  # (w,) the first non-sky row of each column
     rows = np.arange(h)[:, None]
     mirror = 2 * horizon[None] - 1 - rows  # (h, w) the sky row as far above the horizon
@@ -57,11 +68,8 @@ def mirrored_sky(moving: np.ndarray, lab: np.ndarray) -> np.ndarray:
         & (dl > MIRROR_LIGHTNESS[0])
         & (dl < MIRROR_LIGHTNESS[1])
     )
-    groups, _ = ndimage.label(reflects)
-    sizes = np.bincount(groups.ravel())
-    big = sizes >= WATER_SHARE * moving.size
-    big[0] = False
-    return big[groups]
+    groups, sizes, _ = regions(reflects)
+    return (sizes >= WATER_SHARE * moving.size)[groups]  # label 0 (size 0) never
 
 
 def calm_water(moving: np.ndarray, lab: np.ndarray, reach: float) -> np.ndarray:
@@ -76,13 +84,10 @@ def calm_water(moving: np.ndarray, lab: np.ndarray, reach: float) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import dijkstra
 
-    labels, n = ndimage.label(moving)
-    if n == 0 or moving.all():
+    if not moving.any() or moving.all():
         return np.zeros_like(moving)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1).astype(float)
-    sizes[0] = 0
-    sizes[np.unique(labels[0])] = 0
-    water = sizes[labels] >= WATER_SHARE * moving.size
+    labels, sizes, sky = regions(moving)
+    water = ((sizes >= WATER_SHARE * moving.size) & ~sky)[labels]
     if not water.any():
         return np.zeros_like(moving)
     h, w = moving.shape
@@ -103,12 +108,6 @@ def calm_water(moving: np.ndarray, lab: np.ndarray, reach: float) -> np.ndarray:
     return (distance < reach) & ~moving
 
 
-def components(mask: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """4-connected components of a (H, W) bool mask: labels (H, W) (0 = background, 1..n) and n."""
-    labels, n = ndimage.label(mask.cpu().numpy())
-    return torch.from_numpy(labels.astype(np.int64)), int(n)
-
-
 def drop_land_coloured(mask: torch.Tensor, photo: torch.Tensor, margin: float = 0.5) -> tuple[torch.Tensor, int]:
     """Remove from a predicted (1, 1, R, R) dynamic mask the regions that look like the land, not the sky.
 
@@ -121,9 +120,9 @@ def drop_land_coloured(mask: torch.Tensor, photo: torch.Tensor, margin: float = 
     (at R x R).
     """
     dyn = mask[0, 0] > 0.5
-    labels, n = components(dyn)
-    labels = labels.to(mask.device)
-    top = set(labels[0][labels[0] > 0].tolist())
+    labels, sizes, sky = regions(dyn.cpu().numpy())
+    n, top = len(sizes) - 1, set(np.flatnonzero(sky).tolist())
+    labels = torch.from_numpy(labels.astype(np.int64)).to(mask.device)
     if not top or n == len(top) or not (~dyn).any():
         return mask, 0
     rgb = photo[0].float().add(1)
