@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dl_lightning.animation import get_motion  # noqa: E402
-from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_segmenter  # noqa: E402
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_photo_segmenter  # noqa: E402
 from dl_lightning.data.images import from_uint8, tensor_to_uint8, to_uint8  # noqa: E402
 from dl_lightning.data.photos import photo_at, photo_square  # noqa: E402
 from dl_lightning.media import write_streams  # noqa: E402
@@ -125,7 +125,7 @@ def main() -> None:
     args = p.parse_args()
     if not Path(args.segmenter).is_file():
         raise SystemExit(f"no segmenter at {args.segmenter}: run `make segmenter` first (or pass --segmenter)")
-    seg = load_segmenter(args.segmenter)
+    seg = load_photo_segmenter(args.segmenter)
     print("| photo | output | frame-0 PSNR | detail kept (min) | isolated (photo) | speckles (photo) | speckles vs "
           "whole-pixel | static change "
           "| step dx (preset) | loop: detail kept (min) | loop closure |")  # fmt: skip

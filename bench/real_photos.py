@@ -150,7 +150,7 @@ def main() -> None:
     import sys
 
     sys.path.insert(0, str(REPO))
-    from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_segmenter
+    from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_photo_segmenter
     from dl_lightning.photo.region import RegionOptions
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -165,7 +165,7 @@ def main() -> None:
     from data_prep.wallpapers import fetch_photos
 
     fetch_photos(args.photos)
-    segmenter = load_segmenter(args.segmenter)
+    segmenter = load_photo_segmenter(args.segmenter)
     results = {}
     given = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.set)}
     for step, kw in STEPS.items() if args.ablate else [("default", {})]:

@@ -26,6 +26,7 @@ from dl_lightning.models.generator import Generator, GeneratorConfig
 from dl_lightning.models.inversion import Inversion
 from dl_lightning.models.lighting import LightingNet
 from dl_lightning.models.scene_net import SceneNet, SceneNetConfig
+from dl_lightning.models.segformer import SegFormer, SegFormerConfig
 from dl_lightning.models.segmenter import Segmenter, SegmenterConfig
 from dl_lightning.models.upsampler import Upsampler, UpsamplerConfig
 
@@ -226,9 +227,79 @@ def export_gan(ckpt: str | Path, lighting: str | Path, path: str | Path = SHIPPE
     return out
 
 
+#: The weights files a Hugging Face model folder may hold, in the order they are looked for.
+HF_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+
+
+def segformer_files(path: str | Path) -> tuple[Path, Path] | None:
+    """(config.json, weights) when ``path`` is a Hugging Face SegFormer: a folder holding ``config.json`` and one of
+    :data:`HF_WEIGHTS`, or a weights file with ``config.json`` beside it; None for anything else."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    config = folder / "config.json"
+    if path.suffix == ".ckpt" or not config.is_file():
+        return None
+    try:
+        if json.loads(config.read_text()).get("model_type") != "segformer":
+            return None
+    except (OSError, ValueError, AttributeError):
+        return None
+    if path.is_file():
+        return config, path
+    found = [folder / n for n in HF_WEIGHTS if (folder / n).is_file()]
+    if not found:
+        raise UserError(f"{folder}: a SegFormer config.json without weights (put {' or '.join(HF_WEIGHTS)} beside it)")
+    return config, found[0]
+
+
+def load_segformer(config_path: Path, weights: Path) -> SegFormer:
+    """A Hugging Face ``SegformerForSemanticSegmentation`` checkpoint (``config.json`` and its weights) as a photo
+    segmenter, in eval mode; the short side it segments at is read from ``preprocessor_config.json`` when present."""
+    raw = json.loads(config_path.read_text())
+    fields = {f: raw[f] for f in SegFormerConfig.__dataclass_fields__ if f in raw}
+    processor = config_path.with_name("preprocessor_config.json")
+    if processor.is_file():
+        size = json.loads(processor.read_text()).get("size")
+        sides = list(size.values()) if isinstance(size, dict) else [size]
+        if sides and all(isinstance(s, int) for s in sides):
+            fields["resolution"] = min(sides)
+    try:
+        net = SegFormer(SegFormerConfig(**fields))
+    except ValueError as err:
+        raise UserError(f"{config_path}: {err}") from None
+    try:
+        if weights.suffix == ".safetensors":
+            with safe_open(str(weights), framework="pt") as f:
+                state = {k: f.get_tensor(k) for k in f.keys()}
+        else:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise UserError(f"{weights}: not a readable weights file ({str(err).splitlines()[0][:100]})") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    own = net.state_dict()
+    missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+    shapes = [k for k, v in own.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        first = (missing or unexpected or shapes)[0]
+        raise UserError(f"{weights}: not the SegFormer its config.json describes ({len(missing)} missing, "
+                        f"{len(unexpected)} unexpected, {len(shapes)} misshaped tensors; first: {first})")  # fmt: skip
+    net.load_state_dict(state)
+    return net.eval().requires_grad_(False)
+
+
+def load_photo_segmenter(path: str | Path) -> Segmenter | SegFormer:
+    """The segmenter of a photo's moving region: a Hugging Face SegFormer (:func:`segformer_files`), else
+    :func:`load_segmenter`'s."""
+    hf = segformer_files(path)
+    return load_segformer(*hf) if hf else load_segmenter(path)
+
+
 def load_segmenter(path: str | Path) -> Segmenter:
     """The segmenter of a ``.safetensors`` export (:func:`export_segmenter`) or a SegmenterModule ``.ckpt``, in eval
     mode."""
+    if segformer_files(path):
+        raise UserError(f"{path} is a SegFormer, which segments photos only (dl-animate / dl-demo --segmenter); the "
+                        "GAN's motion terms need a segmenter of configs/segmenter/synthetic64.yaml")  # fmt: skip
     if Path(path).suffix == ".safetensors":
         meta, state = read_safetensors(path, "segmenter")
         config = json.loads(meta["config"])

@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mask", help="dynamic mask image of the photo's size, white = moves (default: the segmenter's)")
     g.add_argument(
         "--segmenter",
-        help=f"segmenter for the moving region (.safetensors or .ckpt; default: the shipped {DEFAULT_PHOTO_SEGMENTER})",
+        help="segmenter for the moving region: .safetensors or .ckpt, or a Hugging Face SegFormer folder (config.json "
+        f"and weights, e.g. nvidia/segformer-b0-finetuned-ade-512-512); default: the shipped {DEFAULT_PHOTO_SEGMENTER}",
     )
     g.add_argument(
         "--upsampler",

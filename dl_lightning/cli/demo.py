@@ -23,7 +23,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: this machine only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--out", default="outputs/demo", help="folder of the request folders")
-    p.add_argument("--segmenter", help="segmenter for the moving region (default: the shipped photo segmenter)")
+    p.add_argument(
+        "--segmenter",
+        help="segmenter for the moving region, or a Hugging Face SegFormer folder "
+        "(default: the shipped photo segmenter)",
+    )
     p.add_argument("--lighting", help="lighting network A (default: beside --ckpt; trained on first use)")
     p.add_argument("--encoder", help="encoder (default: beside --ckpt if current; else the mean latent)")
     p.add_argument("--no-train", action="store_true", help="train nothing that is missing: go without it")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_segmenter
+from dl_lightning.checkpoints import DEFAULT_PHOTO_SEGMENTER, load_photo_segmenter
 from dl_lightning.data.images import pil_to_tensor
 from dl_lightning.photo.region import RegionOptions, moving_region
 
@@ -51,7 +51,7 @@ def clip_mask(frames: list[Image.Image], segmenter: torch.nn.Module) -> np.ndarr
 def clip_masker(segmenter_path: str | None = None) -> Callable[[list[Image.Image]], tuple[Image.Image, float]]:
     """A function of a clip's frames -> (its mask as an "L" image, 255 = moves; :func:`mask_change_ratio`), with the
     photo segmenter at ``segmenter_path`` (default: the shipped one) loaded once."""
-    segmenter = load_segmenter(segmenter_path or DEFAULT_PHOTO_SEGMENTER).eval()
+    segmenter = load_photo_segmenter(segmenter_path or DEFAULT_PHOTO_SEGMENTER).eval()
 
     def masker(frames: list[Image.Image]) -> tuple[Image.Image, float]:
         mask = clip_mask(frames, segmenter)

@@ -4,7 +4,7 @@
 hand masks and on synthetic hard cases):
 
 1. **coarse**: the photo segmenter's probability on the whole photo, at the short side it was trained at
-   (``SegmenterConfig.resolution``);
+   (``SegmenterConfig.resolution``), resampled to the short side the next steps work at (``rules_side``, 128 px);
 2. **the photo's own colours**: where the segmenter is unsure (probability between :data:`SURE` and
    1 - :data:`SURE`), a pixel whose nearest sure pixels in colour, texture and height (:func:`colour_vote`) are
    mostly still is made still: boards, boats and shingle that the segmenter half takes for water. The vote only
@@ -62,6 +62,9 @@ class RegionOptions:
 
     Attributes:
         side: short side at which the segmenter sees the photo; None: the side it was trained at.
+        rules_side: short side at which steps 2-4 read the segmenter's probability (resampled to it), since their
+            sizes and thresholds are in its pixels; None: the side the segmenter saw. The shipped segmenter sees 128
+            px; a SegFormer (:mod:`dl_lightning.models.segformer`) 512.
         flip: average the segmenter's probability over the photo and its mirror image.
         colour_vote: apply step 2 (:func:`colour_vote`).
         neighbours: how many sure pixels vote for each unsure one.
@@ -85,6 +88,7 @@ class RegionOptions:
     """
 
     side: int | None = None
+    rules_side: int | None = 128
     flip: bool = False
     colour_vote: bool = True
     neighbours: int = 16
@@ -122,16 +126,23 @@ class Region:
         }
 
 
+def at_short_side(x: torch.Tensor, side: int) -> torch.Tensor:
+    """(B, C, H, W) resized to a short side of ``side`` (each side at least 8), keeping the aspect: area-averaged
+    when shrinking, bilinear when growing; as it is when already that size."""
+    h, w = x.shape[-2:]
+    s = side / min(h, w)
+    size = (max(8, round(h * s)), max(8, round(w * s)))
+    if size == (h, w):
+        return x
+    return F.interpolate(x, size=size, mode="area" if s < 1 else "bilinear", align_corners=None)
+
+
 def coarse_probability(
     segmenter: torch.nn.Module, photo: torch.Tensor, side: int | None = None, flip: bool = False
 ) -> torch.Tensor:
     """(1, 3, H, W) in [-1, 1] -> (1, 1, h, w): the segmenter's probability of motion at short side ``side``
     (default: the side it was trained at); with ``flip``, the mean of the photo's and its mirror image's."""
-    side = side or segmenter.cfg.resolution
-    h, w = photo.shape[-2:]
-    s = side / min(h, w)
-    size = (max(8, round(h * s)), max(8, round(w * s)))
-    small = F.interpolate(photo.float(), size=size, mode="area" if s < 1 else "bilinear", align_corners=None)
+    small = at_short_side(photo.float(), side or segmenter.cfg.resolution)
     net = segmenter.to(photo.device).eval()
     prob = net.probability(small.clamp(-1, 1))[:, None]
     return (prob + net.probability(small.clamp(-1, 1).flip(-1))[:, None].flip(-1)) / 2 if flip else prob
@@ -225,7 +236,8 @@ def matte(image: np.ndarray, moving: np.ndarray, band: float) -> np.ndarray:
 def moving_region(photo: torch.Tensor, segmenter: torch.nn.Module, options: RegionOptions | None = None) -> Region:
     """The moving region of ``photo`` (1, 3, H, W) in [-1, 1], any size (see the module docstring)."""
     opts = options or RegionOptions()
-    return refine_region(coarse_probability(segmenter, photo, opts.side, opts.flip).cpu(), photo, opts)
+    probability = coarse_probability(segmenter, photo, opts.side, opts.flip).cpu()
+    return refine_region(at_short_side(probability, opts.rules_side) if opts.rules_side else probability, photo, opts)
 
 
 @torch.no_grad()
