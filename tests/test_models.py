@@ -240,6 +240,34 @@ def test_dyn_min_res_keeps_s_dyn_out_of_coarse_layers():
         GeneratorConfig(**{**TINY_G, "dyn_min_res": 2 * TINY_G["resolution"]})
 
 
+def test_dyn_style_min_res_keeps_z_dyn_out_of_the_coarse_styles_and_relights_only_the_rest():
+    from dl_lightning.models.lighting import LightingNet, relight
+
+    split = Generator(GeneratorConfig(**TINY_G, dyn_style_min_res=16)).train()
+    # styles: 4 px conv, 8 px (x2), 16 px (x2), 32 px (x2) and the last toRGB (32 px)
+    assert split.dyn_styles.tolist() == [False, False, False, True, True, True, True, True]
+    z_st, z_dyn = split.sample_z(4, 0)
+    z_dyn2 = split.sample_z(4, 1)[1]
+    a = split.map(z_st, z_dyn)  # training: the running mean of w (truncation's centre) is updated once
+    with torch.no_grad():
+        w, layout = split.mapping(z_st, z_dyn), split.mapping(z_st, torch.zeros_like(z_dyn))
+    assert torch.allclose(split.mapping.w_avg, w.mean(0) * (1 - split.cfg.w_avg_beta))  # from 0: not by the layout
+    split.eval()
+    b = split.map(z_st, z_dyn2)
+    # the layout styles are the w of (z_st, 0) for both times of day; the rest are each z_dyn's own
+    assert torch.equal(a[:, :3], b[:, :3]) and torch.allclose(a[:, 0], layout)
+    assert (a[:, 3:] - b[:, 3:]).abs().amin() > 0
+    A = LightingNet(split.cfg.w_dim, split.cfg.z_st_dim, split.cfg.z_dyn_dim)
+    ws = split.map(z_st, z_dyn) + 0.1 * torch.randn(4, split.num_ws, split.cfg.w_dim)  # an inversion's W+
+    relit = relight(split, A, ws, z_dyn2)
+    assert torch.equal(relit[:, :3], ws[:, :3]) and (relit[:, 3:] - ws[:, 3:]).abs().amax() > 0
+    # the default: every style sees z_dyn, as before (one w broadcast to W+)
+    G = Generator(GeneratorConfig(**TINY_G)).eval()
+    assert G.dyn_styles.all() and torch.equal(G.map(z_st, z_dyn), G.mapping(z_st, z_dyn)[:, None].expand(-1, 8, -1))
+    with pytest.raises(ValueError, match="dyn_style_min_res"):
+        GeneratorConfig(**{**TINY_G, "dyn_style_min_res": 12})
+
+
 # ---- the noise design that removed the speckles: one strength per layer, no noise in the last conv
 def _layer_response(per_channel: bool, strengths: list[float]) -> torch.Tensor:
     """The change of one synthesis layer's output (C, H, W) when its S_st map gets +1 at one pixel (4, 5)."""

@@ -67,6 +67,10 @@ class GeneratorConfig:
             4 px noise cell spans a quarter of the frame and an 8 px one an eighth, so warping them moves
             the horizon and the land with the clouds (the 64 px default config uses 16). Not in the paper;
             see docs/evaluation.md's motion table.
+        dyn_style_min_res: the coarsest resolution whose styles see z_dyn (4: every style, the paper). The styles of
+            coarser layers take the w of (z_st, z_dyn = 0), so the time of day cannot move what they draw: the
+            layout (ridges, trees, shores) lives in the 4-8 px styles (docs/evaluation.md, "Where the shipped
+            generator keeps the time of day"). Not in the paper.
         last_noise: add S_st and S_dyn in the last conv too (True: StyleGAN2 and the paper). Noise added there
             reaches the image through nothing but a lrelu and the 1x1 toRGB, so a per-pixel noise map becomes
             per-pixel dots in the image (the speckles: docs/evaluation.md, "Speckles"), whatever its strength's
@@ -91,6 +95,7 @@ class GeneratorConfig:
     dyn_gate: bool = False
     dyn_gate_norm: bool = False
     dyn_min_res: int = 4
+    dyn_style_min_res: int = 4
     last_noise: bool = True
 
     def __post_init__(self) -> None:
@@ -101,8 +106,10 @@ class GeneratorConfig:
             raise ValueError("generator dims (z_st_dim, z_dyn_dim, w_dim, mapping_layers, channel_max) must be >= 1")
         if self.dyn_gate_norm and not self.dyn_gate:
             raise ValueError("generator.dyn_gate_norm needs generator.dyn_gate: true")
-        if self.dyn_min_res & (self.dyn_min_res - 1) or not 4 <= self.dyn_min_res <= r:
-            raise ValueError(f"generator.dyn_min_res must be a power of two in [4, {r}], got {self.dyn_min_res}")
+        for name in ("dyn_min_res", "dyn_style_min_res"):
+            v = getattr(self, name)
+            if v & (v - 1) or not 4 <= v <= r:
+                raise ValueError(f"generator.{name} must be a power of two in [4, {r}], got {v}")
         m = self.noise_channel_max_res
         if m is not None and (m & (m - 1) or not 4 <= m <= r):
             raise ValueError(f"generator.noise_channel_max_res must be null or a power of two in [4, {r}], got {m}")
@@ -142,10 +149,12 @@ class MappingNetwork(nn.Module):
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
         self.beta = cfg.w_avg_beta
 
-    def forward(self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        """z_st (B, z_st_dim), z_dyn (B, z_dyn_dim) -> w (B, w_dim)."""
+    def forward(
+        self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0, track: bool = True
+    ) -> torch.Tensor:
+        """z_st (B, z_st_dim), z_dyn (B, z_dyn_dim) -> w (B, w_dim). ``track``: update ``w_avg`` when training."""
         w = self.net(torch.cat(normalize_z(z_st, z_dyn), dim=1))
-        if self.training and torch.is_grad_enabled():
+        if track and self.training and torch.is_grad_enabled():
             self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.beta))
         if truncation != 1.0:
             w = self.w_avg.to(w.dtype).lerp(w, truncation)
@@ -282,6 +291,8 @@ class Generator(nn.Module):
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
         self.num_ws = len(self.layers) + 1
+        style_res = torch.tensor(self.layer_res + self.layer_res[-1:])  # the last toRGB's style: the finest
+        self.register_buffer("dyn_styles", style_res >= cfg.dyn_style_min_res, persistent=False)
 
     # ---------------------------------------------------------------- latents
     def sample_z(
@@ -316,8 +327,13 @@ class Generator(nn.Module):
         return z_st.to(device), z_dyn.to(device), [n.to(device) for n in s_st], [n.to(device) for n in s_dyn]
 
     def map(self, z_st: torch.Tensor, z_dyn: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        """Mapping broadcast to W+: (B, num_ws, w_dim)."""
-        return self.mapping(z_st, z_dyn, truncation)[:, None].expand(-1, self.num_ws, -1)
+        """Mapping broadcast to W+: (B, num_ws, w_dim); the styles that do not see z_dyn (``dyn_styles`` False:
+        ``dyn_style_min_res``) take the w of (z_st, 0)."""
+        w = self.mapping(z_st, z_dyn, truncation)[:, None].expand(-1, self.num_ws, -1)
+        if bool(self.dyn_styles.all()):
+            return w
+        layout = self.mapping(z_st, torch.zeros_like(z_dyn), truncation, track=False)[:, None]
+        return torch.where(self.dyn_styles[:, None], w, layout)
 
     # ---------------------------------------------------------------- synthesis
     def synthesis(

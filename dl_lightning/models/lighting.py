@@ -32,14 +32,16 @@ class LightingNet(nn.Module):
 
 
 @torch.no_grad()
-def read_latents(A: LightingNet, ws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(z_st, z_dyn) estimated from W+ (B, num_ws, w_dim) via its mean over layers."""
-    return A(ws.float().mean(dim=1))
+def read_latents(A: LightingNet, ws: torch.Tensor, G: Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z_st, z_dyn) estimated from W+ (B, num_ws, w_dim) via its mean over the styles that see z_dyn (G's
+    ``dyn_styles``; every style without ``G``)."""
+    styles = ws.float()[:, G.dyn_styles] if G is not None else ws.float()
+    return A(styles.mean(dim=1))
 
 
 @torch.no_grad()
 def relight(G: Generator, A: LightingNet, ws: torch.Tensor, z_dyn_new: torch.Tensor) -> torch.Tensor:
-    """W+ of the same scene under the lighting ``z_dyn_new`` (B, z_dyn_dim): ws + M(z_st, new) - M(z_st, old)."""
-    z_st, z_dyn = read_latents(A, ws)
-    delta = G.mapping(z_st, z_dyn_new.to(z_st)) - G.mapping(z_st, z_dyn)
-    return ws + delta[:, None].to(ws.dtype)
+    """W+ of the same scene under the lighting ``z_dyn_new`` (B, z_dyn_dim): ws + M+(z_st, new) - M+(z_st, old),
+    with M+ the mapping broadcast to W+ (``Generator.map``: only the styles that see z_dyn change)."""
+    z_st, z_dyn = read_latents(A, ws, G)
+    return ws + (G.map(z_st, z_dyn_new.to(z_st)) - G.map(z_st, z_dyn)).to(ws.dtype)

@@ -133,7 +133,7 @@ def inversion_ws(
     """
     if A is None or daytime == "fixed":
         return inv.ws[None].expand(frames, -1, -1, -1)
-    _, z0 = read_latents(A, inv.ws)
+    _, z0 = read_latents(A, inv.ws, inv.G)
     z1 = (
         zdyn_end.view(1, -1).to(z0)
         if zdyn_end is not None
