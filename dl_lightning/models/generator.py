@@ -330,7 +330,7 @@ class Generator(nn.Module):
         """Mapping broadcast to W+: (B, num_ws, w_dim); the styles that do not see z_dyn (``dyn_styles`` False:
         ``dyn_style_min_res``) take the w of (z_st, 0)."""
         w = self.mapping(z_st, z_dyn, truncation)[:, None].expand(-1, self.num_ws, -1)
-        if bool(self.dyn_styles.all()):
+        if self.cfg.dyn_style_min_res <= 4:  # every style sees z_dyn
             return w
         layout = self.mapping(z_st, torch.zeros_like(z_dyn), truncation, track=False)[:, None]
         return torch.where(self.dyn_styles[:, None], w, layout)
