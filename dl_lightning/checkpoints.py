@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from dl_lightning.errors import UserError
 from dl_lightning.files import atomic_path
@@ -269,8 +269,7 @@ def load_segformer(config_path: Path, weights: Path) -> SegFormer:
         raise UserError(f"{config_path}: {err}") from None
     try:
         if weights.suffix == ".safetensors":
-            with safe_open(str(weights), framework="pt") as f:
-                state = {k: f.get_tensor(k) for k in f.keys()}
+            state = load_file(str(weights))
         else:
             state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as err:

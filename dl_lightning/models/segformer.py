@@ -71,8 +71,7 @@ class SegFormerConfig:
             raise ValueError("segformer: each stage's hidden size must be a multiple of its attention heads")
         if not self.id2label:
             raise ValueError("segformer: config.json has no id2label (the class names say which classes move)")
-        missing = set(self.moving) - set(self.names)
-        if len(missing) == len(set(self.moving)):
+        if not self.moving_ids:
             raise ValueError(f"segformer: none of the moving classes {list(self.moving)} is among its class names")
 
     @property
