@@ -1,12 +1,15 @@
 """Where a generator keeps the time of day: relight only the styles from one layer on (W+ mixing).
 
-    python bench/relight_layers.py [--ckpt GAN] [--num 200] [--out grid.png]
+    python bench/relight_layers.py [--ckpt GAN] [--num 200] [--out grid.png] [--along 0.125,0.25,0.5,1]
 
 For ``num`` scenes (one ``z_st`` and noise, two independent ``z_dyn``), the second frame takes the second ``z_dyn``'s
 styles only for the layers from ``c`` on (c = 0: the whole relight, as the generator is used). Per ``c``: the land's
 structure change over the renderer's (:mod:`dl_lightning.metrics.relighting`; issue #39's bar is 1.5x) and the
 relight's strength, the mean absolute change of the frames' mean colour ([-1, 1] units), beside the renderer's.
-With ``--out``, the first 8 pairs at each ``c`` (rows: frame 1, then frame 2 per ``c``).
+With ``--out``, the first 8 pairs at each ``c`` (rows: frame 1, then frame 2 per ``c``). With ``--along``, the same
+two figures for the whole relight a fraction ``t`` of the way along the slerp from the first ``z_dyn`` to the second
+(training pairs step at most ``pair_motion.zdyn_step`` of it): a relight that leaves the layout keeps the structure
+change small for its colour change at every ``t``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ def colour_change(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @torch.no_grad()
 def main() -> None:
+    from dl_lightning.animation import slerp
     from dl_lightning.checkpoints import find_gan, load_generator, load_scene_net
     from dl_lightning.metrics.relighting import NOT_LAND, renderer_frames, structure_change
 
@@ -34,6 +38,7 @@ def main() -> None:
     p.add_argument("--ckpt", default=None, help="GAN checkpoint or export (default: as dl-animate finds it)")
     p.add_argument("--num", type=int, default=200, help="scene pairs")
     p.add_argument("--out", default=None, help="write the pairs' grid here (PNG)")
+    p.add_argument("--along", default="", help="comma-separated fractions t of the slerp between the two z_dyn")
     args = p.parse_args()
     path, what = find_gan(args.ckpt)
     print(f"model: {path} ({what})")
@@ -54,6 +59,10 @@ def main() -> None:
         rows.append(x2[:8])
         change, colour = structure_change(x1, x2, land) / ref, colour_change(x1, x2)
         print(f"from style {c}: structure change {change:.2f}x the renderer's, colour change {colour:.3f}")
+    for t in [float(v) for v in args.along.split(",") if v]:
+        x2 = G.synthesis(G.map(z_st, slerp(z_dyn, z_dyn2, t)), s_st, s_dyn)
+        change, colour = structure_change(x1, x2, land) / ref, colour_change(x1, x2)
+        print(f"t = {t:g} of the way: structure change {change:.2f}x the renderer's, colour change {colour:.3f}")
     if args.out:
         from torchvision.utils import save_image
 

@@ -38,3 +38,21 @@ def test_the_renderer_relights_without_moving_its_layout():
     land = torch.stack([torch.from_numpy(~r.dynamic) for r in scenes])
     other = structure_change(frames[:-1], frames[1:], land[:-1] & land[1:])  # each scene against the next one
     assert 0 < same < 0.4 and other > 2 * same, (same, other)
+
+
+def test_the_layout_term_sees_a_moved_ridge_through_grain_that_dilutes_the_full_size_figure():
+    """The training term (:func:`~dl_lightning.training.pairs.layout_difference`, a quarter of the side) on known
+    frames: a relit copy changes nothing, a moved ridge changes it, and the same fine grain added to both frames
+    keeps the moved ridge's figure, while at full size the grain lowers it (what a generator could learn)."""
+    from dl_lightning.training.pairs import layout_difference
+
+    static = torch.zeros(1, 1, 32, 32, dtype=torch.bool)
+    static[..., 8:, :] = True
+    land = static[:, 0]
+    a, moved = _scene(16), _scene(20)
+    assert layout_difference(a, a * 0.4 - 0.3, static) < 1e-5
+    clean = layout_difference(a, moved, static)
+    assert clean > 0.3
+    grain = 0.4 * torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert layout_difference(a + grain, moved + grain, static) > 0.5 * clean  # 0.70 of it
+    assert structure_change(a + grain, moved + grain, land) < 0.2 * structure_change(a, moved, land)  # 0.12 of it

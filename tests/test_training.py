@@ -13,7 +13,7 @@ from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.errors import UserError
 from dl_lightning.training.callbacks import SUMMARY_FILE, QualityMonitor, RunSummary
 from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
-from dl_lightning.training.pairs import PairMotionConfig, pair_dyn_noise
+from dl_lightning.training.pairs import PairMotionConfig, layout_change, layout_difference, pair_dyn_noise
 from tests.conftest import TINY_D, TINY_G
 
 
@@ -224,6 +224,48 @@ def test_stillness_term_measures_land_motion_from_s_dyn(tiny_data, segmenter_ckp
         make_module(still_weight=1.0, segmenter=None)
     with pytest.raises(UserError, match="not found .train one with configs/segmenter"):  # default: make train's
         make_module(still_weight=1.0, segmenter=str(tiny_data / "no_segmenter.ckpt"))
+
+
+def test_layout_term_measures_what_z_dyn_moves_on_the_land_and_training_lowers_it(tiny_data, segmenter_ckpt):
+    """G's own gradient steps on the layout difference (over the whole frame here) lower it on other latents, through
+    finite gradients; the layout term reads the land from the segmenter, and with ``layout_weight`` the module trains
+    with it."""
+    from dl_lightning.checkpoints import load_segmenter
+
+    segmenter = load_segmenter(segmenter_ckpt[0])
+    G = make_module().G
+    z_st, z_dyn = G.sample_z(16, generator=1)
+    z_dyn2 = G.sample_z(16, generator=2)[1]
+    noise_st, noise_dyn = G.sample_noise(16, generator=3), G.sample_noise(16, generator=4)
+    everywhere = torch.ones(16, 1, 32, 32, dtype=torch.bool)
+
+    def whole_frame_change() -> float:
+        with torch.no_grad():
+            first = G.synthesis(G.map(z_st, z_dyn), noise_st, noise_dyn)
+            second = G.synthesis(G.map(z_st, z_dyn2), noise_st, noise_dyn)
+            return layout_difference(first, second, everywhere).item()
+
+    before = whole_frame_change()
+    assert before > 0.05, "a random generator's z_dyn moves its layout"
+    opt = torch.optim.Adam(G.parameters(), lr=0.01)
+    for step in range(40):
+        z = G.sample_z(8, generator=100 + step)
+        ws = G.map(z[0].repeat(2, 1), torch.cat([z[1], G.sample_z(8, generator=200 + step)[1]]))
+        noise = [[n.repeat(2, 1, 1, 1) for n in G.sample_noise(8, generator=300 + step + k)] for k in (0, 1)]
+        loss = layout_difference(*G.synthesis(ws, *noise).chunk(2), everywhere[:8])
+        opt.zero_grad()
+        loss.backward()
+        assert all(torch.isfinite(p.grad).all() for p in G.parameters() if p.grad is not None)
+        opt.step()
+    after = whole_frame_change()
+    assert after < 0.5 * before
+    assert torch.isfinite(layout_change(G, segmenter, 8))
+    trainer = fit(
+        make_module(layout_weight=1.0, still_every=1, segmenter=str(segmenter_ckpt[0])), make_data(tiny_data), 2
+    )
+    assert torch.isfinite(trainer.callback_metrics["loss/layout"])
+    with pytest.raises(ValueError, match="layout_weight"):
+        make_module(layout_weight=1.0, segmenter=None)
 
 
 def test_static_warm_up_trains_d_st_and_g_only(tiny_data):

@@ -26,28 +26,33 @@ from dl_lightning.metrics.structure import sobel
 NOT_LAND = tuple(CLASSES.index(c) for c in ("sky", "cloud", "water"))
 
 
-def _edges(x: torch.Tensor, land: torch.Tensor) -> torch.Tensor:
+def land_edges(x: torch.Tensor, land: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) in [-1, 1], land (N, H, W) bool -> (N, H, W) Sobel magnitude of the grey levels standardised
-    over each image's land pixels."""
+    over each image's land pixels (differentiable)."""
     g = grey(x)[:, 0]
-    w = land.float()
+    w = land.to(g.dtype)
     n = w.sum((1, 2)).clamp_min(1)
     mean = (g * w).sum((1, 2)) / n
-    std = (((g - mean[:, None, None]) ** 2 * w).sum((1, 2)) / n).sqrt().clamp_min(1e-3)
+    std = (((g - mean[:, None, None]) ** 2 * w).sum((1, 2)) / n).add(1e-12).sqrt().clamp_min(1e-3)
     return sobel(((g - mean[:, None, None]) / std[:, None, None])[:, None])
 
 
-def structure_change(a: torch.Tensor, b: torch.Tensor, land: torch.Tensor) -> float:
-    """Mean over pairs of mean |edges(a) - edges(b)| / mean (edges(a) + edges(b)) / 2 on the ``land`` (N, H, W)
-    pixels of frames ``a`` and ``b`` (N, 3, H, W) in [-1, 1]; pairs with under 5% land are left out (nan if all)."""
-    ea, eb = _edges(a.float(), land), _edges(b.float(), land)
-    keep = land.float().mean((1, 2)) >= 0.05
-    if not keep.any():
-        return float("nan")
+def structure_differences(a: torch.Tensor, b: torch.Tensor, land: torch.Tensor) -> torch.Tensor:
+    """(N,) per pair: mean |edges(a) - edges(b)| / mean (edges(a) + edges(b)) / 2 on the ``land`` (N, H, W) pixels
+    of frames ``a`` and ``b`` (N, 3, H, W) in [-1, 1] (:func:`land_edges`; differentiable)."""
+    ea, eb = land_edges(a.float(), land), land_edges(b.float(), land)
     w = land.float()
     diff = ((ea - eb).abs() * w).sum((1, 2))
     scale = ((ea + eb) / 2 * w).sum((1, 2)).clamp_min(1e-6)
-    return float((diff / scale)[keep].mean())
+    return diff / scale
+
+
+def structure_change(a: torch.Tensor, b: torch.Tensor, land: torch.Tensor) -> float:
+    """Mean of :func:`structure_differences` over the pairs with at least 5% land (nan if none)."""
+    keep = land.float().mean((1, 2)) >= 0.05
+    if not keep.any():
+        return float("nan")
+    return float(structure_differences(a, b, land)[keep].mean())
 
 
 def renderer_frames(num: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -38,11 +38,12 @@ SKY, TREE = CLASSES.index("sky"), CLASSES.index("tree")
 
 
 def sobel(g: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H, W) -> (B, H, W) gradient magnitude (Sobel / 8, so a unit step gives 0.5)."""
+    """(B, 1, H, W) -> (B, H, W) gradient magnitude (Sobel / 8, so a unit step gives 0.5; 1e-6 on a flat patch, so
+    that its gradient is finite everywhere)."""
     kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]) / 8
     k = torch.stack([kx, kx.T])[:, None].to(g)
     d = F.conv2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), k)
-    return d.square().sum(1).sqrt()
+    return d.square().sum(1).add(1e-12).sqrt()
 
 
 def _boundary(classes: torch.Tensor, a: int, b: int) -> torch.Tensor:

@@ -40,7 +40,14 @@ from dl_lightning.training.crops import either_frame, mix_shifted_crops, same_cr
 from dl_lightning.training.ddp import GANDDPStrategy, seed_rank
 from dl_lightning.training.ema import ema_beta, update_ema
 from dl_lightning.training.losses import LOSSES, d_loss, g_loss, path_length_penalty, r1_penalty
-from dl_lightning.training.pairs import GeneratedPairs, PairMotionConfig, generate_frames, generate_pairs, land_change
+from dl_lightning.training.pairs import (
+    GeneratedPairs,
+    PairMotionConfig,
+    generate_frames,
+    generate_pairs,
+    land_change,
+    layout_change,
+)
 from dl_lightning.training.schedules import cosine_rampdown, due, in_share, linear_decay, set_learning_rates
 
 
@@ -87,9 +94,14 @@ class DeepLandscapeGAN(pl.LightningModule):
             S_dyn, i.e. the land motion that warping S_dyn would cause in an animation. Not in the
             paper, whose D_dyn learns this over days of training; here it makes the ground still
             within a CPU run. Needs ``segmenter``.
-        still_every: lazy interval of the stillness term (its weight is scaled by it).
-        segmenter: SegmenterModule checkpoint for ``still_weight`` (``configs/segmenter``); default: where
-            ``make motion-segmenter`` (run by ``make train``) leaves it (``checkpoints.DEFAULT_SEGMENTER``).
+        still_every: lazy interval of the stillness term and the layout term (their weights are scaled by it).
+        layout_weight: weight of the layout term (0 disables it): the land's structure change between one scene at
+            two independent ``z_dyn`` (:func:`~dl_lightning.training.pairs.layout_change`: Sobel edges after a
+            per-image gain and offset, in the segmenter's static region, half a batch of scenes), so that the time
+            of day relights the land without moving its ridges and trees. Not in the paper. Needs ``segmenter``.
+        segmenter: SegmenterModule checkpoint for ``still_weight`` and ``layout_weight`` (``configs/segmenter``);
+            default: where ``make motion-segmenter`` (run by ``make train``) leaves it
+            (``checkpoints.DEFAULT_SEGMENTER``).
         ema_kimg: half-life of the generator EMA in thousands of images.
         ema_rampup: EMA half-life is at most ``ema_rampup`` x images seen (None: no ramp-up).
         nan_policy: on a NaN/inf loss, 'raise' stops with the step number, 'skip' skips the update.
@@ -127,6 +139,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         pair_motion: PairMotionConfig | None = None,
         still_weight: float = 0.0,
         still_every: int = 4,
+        layout_weight: float = 0.0,
         segmenter: str | None = DEFAULT_SEGMENTER,
         ema_kimg: float = 10.0,
         ema_rampup: float | None = 0.05,
@@ -172,7 +185,7 @@ class DeepLandscapeGAN(pl.LightningModule):
         self.D_dyn = PairDiscriminator(d_cfg)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         # a list, so not a submodule: the segmenter is not saved in GAN checkpoints
-        self._segmenter = [self._load_segmenter(segmenter) if still_weight > 0 else None]
+        self._segmenter = [self._load_segmenter(segmenter) if max(still_weight, layout_weight) > 0 else None]
         self.register_buffer("pl_mean", torch.zeros(()))
         self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
         self._t_last: float | None = None
@@ -182,7 +195,8 @@ class DeepLandscapeGAN(pl.LightningModule):
     def _load_segmenter(path: str | None):
         if not path:
             raise ValueError(
-                "model.still_weight > 0 needs model.segmenter (a SegmenterModule checkpoint: make motion-segmenter)"
+                "model.still_weight or model.layout_weight > 0 needs model.segmenter (a SegmenterModule "
+                "checkpoint: make motion-segmenter)"
             )
         return load_segmenter(path)
 
@@ -303,12 +317,14 @@ class DeepLandscapeGAN(pl.LightningModule):
         return logs
 
     def lazy_terms(self, step: int) -> list[str]:
-        """The lazy regularisers due at iteration ``step``: ``r1`` (both Ds), ``pl`` and ``still`` (G; not in the
-        static warm-up). The profiler ranges of ``training_step`` carry them in their names (``gan/d_st+r1``), so a
-        profile can amortise them."""
+        """The lazy regularisers due at iteration ``step``: ``r1`` (both Ds), ``pl``, ``still`` and ``layout`` (G;
+        the last two not in the static warm-up). The profiler ranges of ``training_step`` carry them in their names
+        (``gan/d_st+r1``), so a profile can amortise them."""
         hp = self.hparams
-        still = hp.still_every if hp.still_weight > 0 and step >= hp.static_steps else 0
-        return due(step, {"r1": hp.r1_every, "pl": hp.pl_every if hp.pl_weight > 0 else 0, "still": still})
+        every = hp.still_every if step >= hp.static_steps else 0
+        return due(step, {"r1": hp.r1_every, "pl": hp.pl_every if hp.pl_weight > 0 else 0,
+                          "still": every if hp.still_weight > 0 else 0,
+                          "layout": every if hp.layout_weight > 0 else 0})  # fmt: skip
 
     def _g_loss(self, D, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """G's loss against ``D`` on ``fake``: non-saturating, or relativistic against ``real`` (same batch)."""
@@ -342,11 +358,14 @@ class DeepLandscapeGAN(pl.LightningModule):
         if "still" in lazy:
             losses["still"] = self.stillness(generated)
             loss_g = loss_g + hp.still_weight * hp.still_every * losses["still"]
+        if "layout" in lazy:
+            losses["layout"] = layout_change(self.G, self._segmenter[0], max(1, b // 2), self.device)
+            loss_g = loss_g + hp.layout_weight * hp.still_every * losses["layout"]
         stepped = self._check_finite(losses)
         if stepped:
             self._step(opt_g, loss_g, True)
         self.untoggle_optimizer(opt_g)
-        logs.update({f"loss/{k}": losses[k].detach() for k in ("g_st", "g_dyn", "still") if k in losses})
+        logs.update({f"loss/{k}": losses[k].detach() for k in ("g_st", "g_dyn", "still", "layout") if k in losses})
         return logs | {"loss/dyn_weight": w_dyn, "stepped": stepped}
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
