@@ -97,8 +97,9 @@ class DeepLandscapeGAN(pl.LightningModule):
         still_every: lazy interval of the stillness term and the layout term (their weights are scaled by it).
         layout_weight: weight of the layout term (0 disables it): the land's structure change between one scene at
             two independent ``z_dyn`` (:func:`~dl_lightning.training.pairs.layout_change`: Sobel edges after a
-            per-image gain and offset, in the segmenter's static region, half a batch of scenes), so that the time
-            of day relights the land without moving its ridges and trees. Not in the paper. Needs ``segmenter``.
+            per-image gain and offset at a quarter of the side, in the segmenter's static region, half a batch of
+            scenes), so that the time of day relights the land without moving its ridges and trees. Not in the
+            paper. Needs ``segmenter``.
         segmenter: SegmenterModule checkpoint for ``still_weight`` and ``layout_weight`` (``configs/segmenter``);
             default: where ``make motion-segmenter`` (run by ``make train``) leaves it
             (``checkpoints.DEFAULT_SEGMENTER``).
