@@ -175,13 +175,19 @@ def generate_frames(G: Generator, batch: int, style_mixing_prob: float = 0.0, de
     return GeneratedPairs(G.synthesis(ws, noise_st, noise_dyn)[:, None], ws, noise_st, noise_dyn)
 
 
+@torch.no_grad()
+def static_region(segmenter, frames: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) bool: where the segmenter is confident that ``frames`` (N, 3, H, W) are still (probability of
+    'dynamic' below 0.2)."""
+    return torch.sigmoid(segmenter(frames.float())) < 0.2
+
+
 def land_change(G: Generator, segmenter, pairs: GeneratedPairs) -> torch.Tensor:
-    """Land change caused by S_dyn alone: frame 1 vs frame 1 re-rendered with frame 2's S_dyn, inside the
-    segmenter's confidently static region (probability of 'dynamic' below 0.2) of frame 1 (the stillness term)."""
+    """Land change caused by S_dyn alone: frame 1 vs frame 1 re-rendered with frame 2's S_dyn, inside frame 1's
+    :func:`static_region` (the stillness term)."""
     b = pairs.frames.shape[0]
     first = pairs.frames[:, 0]
-    with torch.no_grad():
-        static = torch.sigmoid(segmenter(first.float())) < 0.2
+    static = static_region(segmenter, first)
     moved = G.synthesis(pairs.ws[:b], [n[:b] for n in pairs.noise_st], [n[b:] for n in pairs.noise_dyn])
     return still_penalty(moved, first, static)
 
@@ -200,12 +206,10 @@ def layout_difference(first: torch.Tensor, second: torch.Tensor, static: torch.T
 
 def layout_change(G: Generator, segmenter, batch: int, device=None) -> torch.Tensor:
     """The layout term: :func:`layout_difference` of ``batch`` scenes, each one ``z_st`` and noise with two
-    independent ``z_dyn``, in the segmenter's confidently static region (probability of 'dynamic' below 0.2) of the
-    first frame. A relight leaves it near 0; a ridge or trees that come and go raise it."""
+    independent ``z_dyn``, in the first frame's :func:`static_region`. A relight leaves it near 0; a ridge or trees
+    that come and go raise it."""
     z_st, z_dyn = G.sample_z(batch, device=device)
     ws = G.map(z_st.repeat(2, 1), torch.cat([z_dyn, torch.randn_like(z_dyn)]))
     noise_st, noise_dyn = ([n.repeat(2, 1, 1, 1) for n in G.sample_noise(batch, device=device)] for _ in range(2))
     first, second = G.synthesis(ws, noise_st, noise_dyn).chunk(2)
-    with torch.no_grad():
-        static = torch.sigmoid(segmenter(first.float())) < 0.2
-    return layout_difference(first, second, static)
+    return layout_difference(first, second, static_region(segmenter, first))
