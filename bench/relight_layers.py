@@ -51,18 +51,20 @@ def main() -> None:
     w1, w2 = G.map(z_st, z_dyn), G.map(z_st, z_dyn2)
     x1 = G.synthesis(w1, s_st, s_dyn)
     land = ~torch.isin(scene_net.read(x1.clamp(-1, 1))["classes"], torch.tensor(NOT_LAND))
+
+    def report(label: str, x2: torch.Tensor) -> None:
+        change, colour = structure_change(x1, x2, land) / ref, colour_change(x1, x2)
+        print(f"{label}: structure change {change:.2f}x the renderer's, colour change {colour:.3f}")
+
     rows = [x1[:8]]
     for c in range(0, G.num_ws, 2):
         ws = w1.clone()
         ws[:, c:] = w2[:, c:]
         x2 = G.synthesis(ws, s_st, s_dyn)
         rows.append(x2[:8])
-        change, colour = structure_change(x1, x2, land) / ref, colour_change(x1, x2)
-        print(f"from style {c}: structure change {change:.2f}x the renderer's, colour change {colour:.3f}")
+        report(f"from style {c}", x2)
     for t in [float(v) for v in args.along.split(",") if v]:
-        x2 = G.synthesis(G.map(z_st, slerp(z_dyn, z_dyn2, t)), s_st, s_dyn)
-        change, colour = structure_change(x1, x2, land) / ref, colour_change(x1, x2)
-        print(f"t = {t:g} of the way: structure change {change:.2f}x the renderer's, colour change {colour:.3f}")
+        report(f"t = {t:g} of the way", G.synthesis(G.map(z_st, slerp(z_dyn, z_dyn2, t)), s_st, s_dyn))
     if args.out:
         from torchvision.utils import save_image
 

@@ -24,6 +24,8 @@ from dl_lightning.metrics.structure import sobel
 
 #: Classes that are not land (their pixels move or change with the sky).
 NOT_LAND = tuple(CLASSES.index(c) for c in ("sky", "cloud", "water"))
+#: Pairs whose land covers less than this share of the frame are left out of the figure (too little to compare).
+MIN_LAND = 0.05
 
 
 def land_edges(x: torch.Tensor, land: torch.Tensor) -> torch.Tensor:
@@ -48,8 +50,8 @@ def structure_differences(a: torch.Tensor, b: torch.Tensor, land: torch.Tensor) 
 
 
 def structure_change(a: torch.Tensor, b: torch.Tensor, land: torch.Tensor) -> float:
-    """Mean of :func:`structure_differences` over the pairs with at least 5% land (nan if none)."""
-    keep = land.float().mean((1, 2)) >= 0.05
+    """Mean of :func:`structure_differences` over the pairs with at least :data:`MIN_LAND` land (nan if none)."""
+    keep = land.float().mean((1, 2)) >= MIN_LAND
     if not keep.any():
         return float("nan")
     return float(structure_differences(a, b, land)[keep].mean())

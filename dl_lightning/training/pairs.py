@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from dl_lightning.animation import Motion, slerp
-from dl_lightning.metrics.relighting import structure_differences
+from dl_lightning.metrics.relighting import MIN_LAND, structure_differences
 from dl_lightning.models.generator import Generator
 from dl_lightning.noise_warp import shift_noise_map, warp_noise_map
 from dl_lightning.training.losses import still_penalty
@@ -195,11 +195,11 @@ def land_change(G: Generator, segmenter, pairs: GeneratedPairs) -> torch.Tensor:
 def layout_difference(first: torch.Tensor, second: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
     """The land's structure change from frames ``first`` to ``second`` (N, 3, H, W) in [-1, 1] with ``static``
     (N, 1, H, W) bool: :func:`~dl_lightning.metrics.relighting.structure_differences` at a quarter of the side
-    (4 x 4 means) on the blocks wholly static, averaged over the pairs with at least 5% of them (0 if none). At a
-    quarter of the side, fine texture drawn the same in both frames (the shared noise's grain) neither counts nor
-    dilutes the edges; at full size it lowers the figure."""
+    (4 x 4 means) on the blocks wholly static, averaged over the pairs with at least ``MIN_LAND`` of them (0 if
+    none). At a quarter of the side, fine texture drawn the same in both frames (the shared noise's grain) neither
+    counts nor dilutes the edges; at full size it lowers the figure."""
     land = (-F.max_pool2d(-static.float(), 4))[:, 0] > 0.5
-    keep = (land.float().mean((1, 2)) >= 0.05).float()
+    keep = (land.float().mean((1, 2)) >= MIN_LAND).float()
     change = structure_differences(F.avg_pool2d(first, 4), F.avg_pool2d(second, 4), land)
     return (change * keep).sum() / keep.sum().clamp_min(1)
 
