@@ -341,3 +341,27 @@ def test_without_last_noise_no_noise_map_reaches_rgb_unfiltered(tmp_path):
     assert change[10, 10] < 0.5 * change[9:12, 9:12].sum(), "not a lone pixel"
     loaded = load_generator(save_generator(G, tmp_path / "g.safetensors"))
     assert not loaded.cfg.last_noise and not loaded.layers[-1].static
+
+
+def test_st_max_res_keeps_static_noise_out_of_finer_layers(tmp_path):
+    """``st_max_res: 16`` on a 32 px generator: the 32 px layers add no S_st (fixed zero strengths, so training
+    cannot turn them on) and any 32 px S_st map gives the same image, while a 16 px one still changes it; S_dyn
+    still enters at 32 px; saved and loaded with the option."""
+    G = Generator(GeneratorConfig(**TINY_G, st_max_res=16)).eval()
+    for res, layer in zip(G.layer_res, G.layers):
+        assert layer.static == (res <= 16) and ("strength_st" in dict(layer.named_parameters())) == (res <= 16)
+        layer.strength_st.data.fill_(0.5)
+    assert G.layers[-2].dynamic
+    z_st, z_dyn, s_st, s_dyn = G.sample_latents(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        base = G(z_st, z_dyn, noise_st=s_st, noise_dyn=s_dyn)
+        fine = [torch.randn_like(n) * 5 if r == 32 else n for r, n in zip(G.layer_res, s_st)]
+        torch.testing.assert_close(G(z_st, z_dyn, noise_st=fine, noise_dyn=s_dyn), base)
+        coarse = [torch.randn_like(n) * 5 if r == 16 else n for r, n in zip(G.layer_res, s_st)]
+        assert (G(z_st, z_dyn, noise_st=coarse, noise_dyn=s_dyn) - base).abs().max() > 1e-2
+    loaded = load_generator(save_generator(G, tmp_path / "g.safetensors"))
+    assert loaded.cfg.st_max_res == 16 and [layer.static for layer in loaded.layers] == [
+        layer.static for layer in G.layers
+    ]
+    with pytest.raises(ValueError, match="st_max_res"):
+        GeneratorConfig(**TINY_G, st_max_res=64)

@@ -76,6 +76,10 @@ class GeneratorConfig:
             per-pixel dots in the image (the speckles: docs/evaluation.md, "Speckles"), whatever its strength's
             shape. With False the last layer keeps its maps (the latent format is unchanged) but adds nothing, so every
             noise map passes a modulated 3x3 conv before it reaches RGB.
+        st_max_res: the finest resolution whose layers add S_st (None: every layer, the paper). Finer layers keep
+            their maps (the latent format is unchanged) but add nothing, so the finest texture comes from the
+            styles alone: at 64 px the S_st of the 64 px layers draws the long recipe's sky grain
+            (docs/evaluation.md, "More synthesis channels at 32-64 px").
     """
 
     resolution: int = 64
@@ -97,6 +101,7 @@ class GeneratorConfig:
     dyn_min_res: int = 4
     dyn_style_min_res: int = 4
     last_noise: bool = True
+    st_max_res: int | None = None
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -110,9 +115,10 @@ class GeneratorConfig:
             v = getattr(self, name)
             if v & (v - 1) or not 4 <= v <= r:
                 raise ValueError(f"generator.{name} must be a power of two in [4, {r}], got {v}")
-        m = self.noise_channel_max_res
-        if m is not None and (m & (m - 1) or not 4 <= m <= r):
-            raise ValueError(f"generator.noise_channel_max_res must be null or a power of two in [4, {r}], got {m}")
+        for name in ("noise_channel_max_res", "st_max_res"):
+            m = getattr(self, name)
+            if m is not None and (m & (m - 1) or not 4 <= m <= r):
+                raise ValueError(f"generator.{name} must be null or a power of two in [4, {r}], got {m}")
 
     def st_per_channel(self, res: int) -> bool:
         """Whether the layers at ``res`` px have one S_st strength per channel (else one scalar)."""
@@ -275,6 +281,7 @@ class Generator(nn.Module):
         )
         c4 = cfg.channels(4)
         at = lambda res: dict(opts, per_channel=cfg.st_per_channel(res))  # noqa: E731  (S_st's strength shape)
+        st = lambda res: cfg.st_max_res is None or res <= cfg.st_max_res  # noqa: E731  (whether S_st enters)
         self.layers = nn.ModuleList(
             [SynthesisLayer(c4, c4, cfg.w_dim, up=False, dynamic=cfg.dyn_min_res <= 4, **at(4))]
         )
@@ -283,11 +290,12 @@ class Generator(nn.Module):
         for log2_res in range(3, log_res + 1):
             res = 2**log2_res
             cin, cout, dynamic = cfg.channels(res // 2), cfg.channels(res), cfg.dyn_min_res <= res
-            self.layers.append(SynthesisLayer(cin, cout, cfg.w_dim, up=True, dynamic=dynamic, **at(res)))
             noisy = cfg.last_noise or log2_res < log_res  # the last layer: noise only with `last_noise`
-            self.layers.append(
-                SynthesisLayer(cout, cout, cfg.w_dim, up=False, dynamic=dynamic and noisy, static=noisy, **at(res))
-            )
+            second = dict(dynamic=dynamic and noisy, static=noisy and st(res))
+            self.layers += [
+                SynthesisLayer(cin, cout, cfg.w_dim, up=True, dynamic=dynamic, static=st(res), **at(res)),
+                SynthesisLayer(cout, cout, cfg.w_dim, up=False, **second, **at(res)),
+            ]
             self.to_rgbs.append(ToRGB(cout, cfg.w_dim, cfg.fused_modconv))
             self.layer_res += [res, res]
         self.num_ws = len(self.layers) + 1
