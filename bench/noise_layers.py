@@ -6,7 +6,7 @@ For ``num`` latents (z_st, z_dyn, S_st, S_dyn from seed 0), each generator sampl
 once per resolution ``r`` of ``--off`` with the S_st maps of the layers at ``r`` px and finer set to 0 (the trained
 network, nothing retrained). Printed per row: the structure figures and the mean |Laplacian| as ratios to ``num``
 real stills (:mod:`dl_lightning.metrics.structure`, as ``dl-eval gan`` reports them). A figure that moves to the real
-stills' when a layer's S_st is off is drawn by that noise (the long recipe's sky grain: the 64 px layers';
+stills' when a layer's S_st is off is drawn by that noise (the wider generators' sky grain: the 64 px layers';
 docs/evaluation.md, "More synthesis channels at 32-64 px"). With ``--out``, 16 samples of the first generator: with
 every map (top two rows), then with the first ``--off`` (bottom two).
 """

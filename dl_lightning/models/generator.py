@@ -78,7 +78,7 @@ class GeneratorConfig:
             noise map passes a modulated 3x3 conv before it reaches RGB.
         st_max_res: the finest resolution whose layers add S_st (None: every layer, the paper). Finer layers keep
             their maps (the latent format is unchanged) but add nothing, so the finest texture comes from the
-            styles alone: at 64 px the S_st of the 64 px layers draws the long recipe's sky grain
+            styles alone: at 64 px the S_st of the 64 px layers draws the wider generators' sky grain
             (docs/evaluation.md, "More synthesis channels at 32-64 px").
     """
 
