@@ -55,13 +55,12 @@ def main() -> None:
         classes = read_batches(net, chunks)[1]["classes"]
         return structure_stats(x, classes), pixel_stats(chunks)["mean_abs_laplacian"]
 
-    G = load_generator(args.ckpt[0])
-    real = torch.cat(list(real_batches(args.data, "static", args.num, G.cfg.resolution, args.batch)))
+    gens = [load_generator(ckpt).eval() for ckpt in args.ckpt]
+    real = torch.cat(list(real_batches(args.data, "static", args.num, gens[0].cfg.resolution, args.batch)))
     st_real, lap_real = figures(real)
     grid = []  # the first generator's 16 samples with every map, then with the first --off
     print("generator".ljust(48), "S_st off", *(f"{k:>16}" for k in FIGURES), f"{'|Laplacian|':>12}")
-    for i, ckpt in enumerate(args.ckpt):
-        G = load_generator(ckpt).eval() if i else G.eval()
+    for i, (ckpt, G) in enumerate(zip(args.ckpt, gens)):
         z_st, z_dyn, s_st, s_dyn = G.sample_latents(args.num, 0)
         for off in [None, *offs]:
             st = without_st(G, s_st, off)
