@@ -12,7 +12,8 @@ from dl_lightning.checkpoints import load_generator
 from dl_lightning.data.datamodule import LandscapeDataModule
 from dl_lightning.errors import UserError
 from dl_lightning.training.callbacks import SUMMARY_FILE, QualityMonitor, RunSummary
-from dl_lightning.training.gan_module import DeepLandscapeGAN, NonFiniteLossError
+from dl_lightning.training.finite import NonFiniteLossError
+from dl_lightning.training.gan_module import DeepLandscapeGAN
 from dl_lightning.training.pairs import PairMotionConfig, layout_change, layout_difference, pair_dyn_noise
 from tests.conftest import TINY_D, TINY_G
 

@@ -33,13 +33,14 @@ from torch.profiler import record_function
 
 from dl_lightning.checkpoints import DEFAULT_SEGMENTER, load_segmenter, mark_checkpoint
 from dl_lightning.config import as_config, saved_hparams
-from dl_lightning.errors import UserError
 from dl_lightning.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, PairDiscriminator
 from dl_lightning.models.generator import VIEW_TRUNCATION
 from dl_lightning.training.crops import either_frame, mix_shifted_crops, same_crop
 from dl_lightning.training.ddp import GANDDPStrategy, seed_rank
 from dl_lightning.training.ema import ema_beta, update_ema
-from dl_lightning.training.losses import LOSSES, d_loss, g_loss, path_length_penalty, r1_penalty
+from dl_lightning.training.finite import losses_finite
+from dl_lightning.training.gan_options import check_options
+from dl_lightning.training.losses import d_loss, g_loss, path_length_penalty, r1_penalty
 from dl_lightning.training.pairs import (
     GeneratedPairs,
     PairMotionConfig,
@@ -49,10 +50,6 @@ from dl_lightning.training.pairs import (
     layout_change,
 )
 from dl_lightning.training.schedules import cosine_rampdown, due, in_share, linear_decay, set_learning_rates
-
-
-class NonFiniteLossError(UserError):
-    """A loss became NaN/inf (the message names the step)."""
 
 
 class DeepLandscapeGAN(pl.LightningModule):
@@ -151,31 +148,12 @@ class DeepLandscapeGAN(pl.LightningModule):
         super().__init__()
         g_cfg, d_cfg = as_config(GeneratorConfig, generator), as_config(DiscriminatorConfig, discriminator)
         m_cfg = as_config(PairMotionConfig, pair_motion)
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-        if pair_mode not in ("warp", "independent"):
-            raise ValueError(f"pair_mode must be warp or independent, got {pair_mode!r}")
-        if not (0 <= dyn_prob <= 1 and 0 <= dyn_prob_final <= 1):
-            raise ValueError("dyn_prob and dyn_prob_final must be in [0, 1]")
-        if g_cfg.resolution != d_cfg.resolution:
-            raise ValueError(
-                f"generator.resolution ({g_cfg.resolution}) != discriminator.resolution ({d_cfg.resolution})"
-            )
-        if static_steps < 0:
-            raise ValueError(f"static_steps must be >= 0, got {static_steps}")
-        if min(lr_g, lr_d_st, lr_d_dyn) < 0:
-            raise ValueError(f"lr_g, lr_d_st and lr_d_dyn must be >= 0, got {lr_g}, {lr_d_st}, {lr_d_dyn}")
-        if lr_rampdown < 0:
-            raise ValueError(f"lr_rampdown must be >= 0 iterations, got {lr_rampdown}")
-        if not 0 < crop_fraction <= 1 or not 0 <= crop_pair_prob <= 1:
-            raise ValueError("crop_fraction must be in (0, 1] and crop_pair_prob in [0, 1]")
-        if crop_pair_prob > 0 and crop_fraction >= 1:
-            raise ValueError("crop_pair_prob > 0 needs crop_fraction < 1 (shifted crops need room to move)")
         hparams = {
             k: v
             for k, v in locals().items()
             if k not in ("self", "__class__", "generator", "discriminator", "pair_motion", "g_cfg", "d_cfg", "m_cfg")
         }
+        check_options(hparams, g_cfg.resolution, d_cfg.resolution)
         self.save_hyperparameters(
             saved_hparams(self, generator=g_cfg, discriminator=d_cfg, pair_motion=m_cfg, **hparams)
         )
@@ -270,18 +248,10 @@ class DeepLandscapeGAN(pl.LightningModule):
 
     # ---------------------------------------------------------------- training
     def _check_finite(self, losses: dict[str, torch.Tensor]) -> bool:
-        """True if all finite (agreed across ranks); otherwise raise or count a skip per nan_policy."""
-        bad = [k for k, v in losses.items() if not torch.isfinite(v).all()]
-        any_bad = self.trainer.strategy.reduce_boolean_decision(bool(bad), all=False)
-        if not any_bad:
-            return True
-        if self.hparams.nan_policy == "raise":
-            raise NonFiniteLossError(
-                f"non-finite loss {bad or '(on another rank)'} at step {self.global_step}; "
-                "lower the learning rates, or set model.nan_policy=skip"
-            )
-        self.skipped_steps += 1
-        return False
+        """True if all finite on every rank; otherwise raise or count a skip per ``nan_policy``."""
+        ok = losses_finite(losses, self.trainer.strategy, self.hparams.nan_policy, self.global_step)
+        self.skipped_steps += int(not ok)
+        return ok
 
     def _step(self, opt, loss: torch.Tensor, counts_as_step: bool) -> None:
         """zero_grad, backward, step; only G's step (``counts_as_step``) advances ``global_step``."""
