@@ -141,7 +141,7 @@ def photo_figures(G, photo: str, segmenter: str, out: Path) -> None:
     from dl_lightning.photo.job import PhotoNetworks, PhotoOptions, animate_photo
 
     nets = PhotoNetworks(G, segmenter=load_segmenter(segmenter))
-    opts = PhotoOptions(size=512, frames=48, formats=("gif",), fit="pad")  # the defaults: right_wind
+    opts = PhotoOptions(size=512, frames=48, formats=("gif",))  # the defaults: the whole photo, right_wind
     with tempfile.TemporaryDirectory() as tmp:
         animate_photo(photo, tmp, nets, opts)
         gif = Image.open(Path(tmp) / "photo.gif")

@@ -86,7 +86,7 @@ def test_one_daytime_default_for_a_photo_on_the_command_and_the_page():
     assert options(args, ["gif"], 3).daytime == PhotoOptions.daytime == Settings.daytime == "fixed"
     assert build_parser().parse_args(["--ckpt", "g.ckpt"]).daytime is None  # -> slerp for generated scenes
     # the photo flags take PhotoOptions' defaults, and its checks (one place for each)
-    assert (args.size, args.fit, args.sky, args.speed) == (PhotoOptions.size, "crop", "photo", 1.0)
+    assert (args.size, args.fit, args.sky, args.speed) == (PhotoOptions.size, "pad", "photo", 1.0)
     import pytest
 
     from dl_lightning.errors import UserError

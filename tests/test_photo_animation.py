@@ -95,7 +95,8 @@ def test_one_command_animates_a_photo_at_its_resolution(gen_ckpt, tmp_path, hill
     Image.fromarray(mask).save(tmp_path / "mask.png")
     out = tmp_path / "out"
     photo_args = ["--ckpt", str(gen_ckpt), "--image", str(tmp_path / "crop.jpg"), "--out", str(out)]
-    flags = "--optim-steps 3 --finetune-steps 2 --frames 4 --fit pad --size 120 --motion fast --daytime fixed"
+    # no --fit: the default animates the whole 300 x 180 photo, as the page does
+    flags = "--optim-steps 3 --finetune-steps 2 --frames 4 --size 120 --motion fast --daytime fixed"
     flags = (flags + " --no-train").split()  # networks trained on the spot: tests/test_companions.py
     animate(photo_args + ["--mask", str(tmp_path / "mask.png")] + flags)
     assert sorted(p.name for p in out.iterdir()) == [

@@ -76,8 +76,8 @@ class PhotoOptions:
     flags, built from them (:func:`dl_lightning.cli.animate_photo.add_photo_flags`: one default and one help
     each, checked once, in ``__post_init__``); the others share ``dl-animate``'s general flags of the same name."""
 
-    fit: str = _opt("crop", "the generator's square covers the photo's centre square (crop) or the whole photo "
-                    "padded (pad)", choices=("crop", "pad"))  # fmt: skip
+    fit: str = _opt("pad", "the output covers the whole photo, of any aspect, padded to the generator's square (pad), "
+                    "or only its centre square (crop)", choices=("pad", "crop"))  # fmt: skip
     size: int = _opt(1024, "output short side in pixels, at most the photo's own (0: the generator's resolution, "
                      "no compositing)")  # fmt: skip
     frames: int = 48
