@@ -93,7 +93,7 @@ def test_photo_animation_uses_the_upsampler(upsampler_ckpt, gen_ckpt, tmp_path):
     args += ["--sky", "generator"]  # the photo's own sky (the default) needs no upsampler
     animate(args + ["--upsampler", str(path)])
     report = json.loads((out / "metrics.json").read_text())
-    assert report["upsampler"] == str(path) and report["size"] == [64, 64]
+    assert report["upsampler"] == str(path) and report["size"] == [64, 96], "the whole photo, at a short side of 64"
     with_net = np.asarray(Image.open(out / "photo.gif").convert("RGB"), np.float32)
     animate(args + ["--upsampler", "none"])
     bicubic = np.asarray(Image.open(out / "photo.gif").convert("RGB"), np.float32)
