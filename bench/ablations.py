@@ -1,9 +1,10 @@
 """The ablations of docs/evaluation.md: train each setting for each seed, evaluate, print one table.
 
-Each run is ``dl-train fit`` on ``configs/gan/synthetic64.yaml`` with the setting's overrides and its own run
-folder (``<out>/<setting>_s<seed>``), then ``dl-eval gan`` on its last checkpoint (step 1500) with docs/evaluation.md's
-protocol (scene-network features, 1000 samples and the calibration ladder, 32 videos of 16 frames). Runs go
-``--parallel`` at a time, each with ``--threads`` CPU threads; a run already evaluated is not run again.
+Each run is ``dl-train fit`` on ``configs/gan/synthetic64.yaml`` (or the ``--base`` configs) with the setting's
+overrides and its own run folder (``<out>/<setting>_s<seed>``), then ``dl-eval gan`` on its last checkpoint (step
+1500) with docs/evaluation.md's protocol (scene-network features, 1000 samples and the calibration ladder, 32 videos
+of 16 frames). Runs go ``--parallel`` at a time, each with ``--threads`` CPU threads; a run already evaluated is not
+run again.
 ``--steps N`` (other than 1500) writes ``<setting>_s<seed>_itN``; with ``--continue`` it trains on from the
 1500-iteration run's last checkpoint.
 
@@ -162,7 +163,7 @@ def run_one(setting: str, seed: int, args: argparse.Namespace) -> Path | None:
     run.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
     ckpt, trained = run / "checkpoints" / "last.ckpt", run / "trained.ok"  # last.ckpt: the final step's weights
-    train = [sys.executable, "-m", "dl_lightning.cli.train", "fit", "--config", str(CONFIG)]
+    train = [sys.executable, "-m", "dl_lightning.cli.train", "fit", *(f"--config={c}" for c in args.base)]
     train += [f"--seed_everything={seed}", f"--trainer.default_root_dir={run}", f"--trainer.max_steps={args.steps}"]
     train += [*SETTINGS[setting][0], *args.train_args]
     start = Path(args.out).resolve() / f"{setting}_s{seed}" / "checkpoints" / "last.ckpt"
@@ -232,6 +233,15 @@ def main() -> None:
         dest="continue_runs",
         action="store_true",
         help="with --steps above 1500: train on from the 1500-iteration run of the same setting and seed",
+    )
+    p.add_argument(
+        "--base",
+        nargs="+",
+        default=[str(CONFIG)],
+        metavar="CONFIG",
+        help="the config files each run reads in turn, under the setting's overrides (default: the default config; "
+        "e.g. it, configs/gan/synthetic64_long.yaml and configs/gan/synthetic64_long_b64.yaml for the long recipe "
+        "at batch 64 on a GPU)",
     )
     p.add_argument("--out", default="runs/ablations", help="folder of the runs and their evaluation JSON")
     p.add_argument("--csv-logger", action="store_true", help="log to CSV instead of W&B (no wandb installed)")

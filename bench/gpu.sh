@@ -1,14 +1,17 @@
 #!/bin/bash
 # One lease of a lent GPU machine (the GPU figures of docs/performance.md came from this script):
 #   1. the packages its image lacks, carried as wheels in .whl/ (kornia, webdataset, jsonargparse, lpips, av);
-#   2. the embedded synthetic data, rendered there;
+#   2. the embedded synthetic data, rendered there, and the motion segmenter trained on it;
 #   3. `bench/bench.py` on the GPU (train 64/256 px in fp32/bf16/fp16, memory, generation, inversion);
 #   4. the ablations (bench/ablations.py), all runs at once (CUDA MPS where it starts), until BUDGET.
 # Results go to $OUT (default outputs/gpu): gpu.txt, bench.json, bench.log, ablations.log, table.md, runs.tgz.
 # Usage: SETTINGS=default,gate BUDGET=560 bash bench/gpu.sh
 #   BENCH=0 skips step 3; SEEDS="0 1 2" (default "0 1"); STEPS (default 2000); EVAL=0 trains only (the exported EMA
 #   generators come back in runs.tgz for `dl-eval gan` elsewhere); TRAIN_ARGS are passed to every dl-train, e.g.
-#   "--trainer.max_time=00:00:07:00" to stop each run in time for its generator to be exported.
+#   "--trainer.max_time=00:00:07:00" to stop each run in time for its generator to be exported; BASE: the config
+#   files each run reads (default: the default config), e.g. for issue #39's long recipe at batch 64, both seeds:
+#   BENCH=0 STEPS=2500 BASE="configs/gan/synthetic64.yaml configs/gan/synthetic64_long.yaml \
+#   configs/gan/synthetic64_long_b64.yaml" bash bench/gpu.sh
 set -u
 OUT=${OUT:-outputs/gpu}
 BUDGET=${BUDGET:-560}     # seconds for the whole script; the ablations stop 40 s before it ends
@@ -31,6 +34,13 @@ if [ ! -f data/synthetic64/manifest.json ]; then
     python3 -m dl_lightning.cli.data synthetic --out data/synthetic64 --overwrite --workers 16 >"$OUT/data.log" 2>&1 \
         || { tail -n 20 "$OUT/data.log"; exit 1; }
 fi
+# the motion segmenter that the GAN's stillness term reads (make motion-segmenter; about a minute on a GPU)
+SEG=runs/segmenter64
+if [ ! -f $SEG/checkpoints/last.ckpt ]; then
+    python3 -m dl_lightning.cli.train fit --config configs/segmenter/synthetic64.yaml --trainer.default_root_dir=$SEG \
+        --trainer.logger=pytorch_lightning.loggers.CSVLogger --trainer.logger.save_dir=$SEG >"$OUT/segmenter.log" 2>&1 \
+        || { tail -n 20 "$OUT/segmenter.log"; exit 1; }
+fi
 echo "setup: $(($(date +%s) - T0)) s"
 
 [ "${BENCH:-1}" = 0 ] || python3 bench/bench.py --against none --out "$OUT/bench.json" 2>&1 | grep -Ev "Warning|warn\(|Tip:|available:|eval mode" | tee "$OUT/bench.log"
@@ -51,6 +61,7 @@ n=$(($(echo "$SETTINGS" | tr ',' '\n' | wc -l) * $(echo $SEEDS | wc -w)))
 left=$((BUDGET - ($(date +%s) - T0) - 40))
 # shellcheck disable=SC2086
 timeout -s KILL "$left" python3 bench/ablations.py --settings "$SETTINGS" --seeds $SEEDS --steps "$STEPS" \
+    $([ -n "${BASE:-}" ] && echo --base $BASE) \
     --parallel "$n" --csv-logger --out runs/ablations $([ "${EVAL:-1}" = 0 ] && echo --no-eval) ${TRAIN_ARGS:-} \
     2>&1 | tee "$OUT/ablations.log"
 pkill -f "dl_lightning.cli" 2>/dev/null

@@ -340,3 +340,26 @@ def test_256_config_keeps_a_bounded_number_of_checkpoints_and_exports_the_ema_ge
     assert kept == [f"step{s:07d}.ckpt" for s in range(4, keep + 4)], kept
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and (tmp_path / "generator_ema.safetensors").is_file()
     assert every >= 1000
+
+
+def test_the_long_recipe_at_batch_64_sees_the_same_images_with_counts_scaled():
+    """configs/gan/synthetic64_long_b64.yaml (the long recipe for a GPU): iteration counts and R1's gamma times the
+    batch stay the long recipe's, minibatch-stddev spans the batch, every other model option is the same."""
+    import yaml
+
+    def effective(*names: str) -> dict:
+        r = run(TRAIN[:4] + [f"--config={REPO / 'configs/gan' / n}.yaml" for n in names] + ["--print_config"])
+        assert r.returncode == 0, r.stderr[-2000:]
+        return yaml.safe_load(r.stdout)
+
+    long = effective("synthetic64", "synthetic64_long")
+    wide = effective("synthetic64", "synthetic64_long", "synthetic64_long_b64")
+    b, b64 = long["data"]["init_args"]["batch_size"], wide["data"]["init_args"]["batch_size"]
+    assert b64 > b
+    assert wide["trainer"]["max_steps"] * b64 == long["trainer"]["max_steps"] * b
+    m, m64 = long["model"]["init_args"], wide["model"]["init_args"]
+    scaled = ["static_steps", "r1_gamma_st", "r1_gamma_dyn"]
+    for key in scaled:
+        assert abs(m64[key] * b64 - m[key] * b) < 1e-9, key
+    assert (m["discriminator"].pop("mbstd_group"), m64["discriminator"].pop("mbstd_group")) == (b, b64)
+    assert {k: v for k, v in m64.items() if k not in scaled} == {k: v for k, v in m.items() if k not in scaled}
