@@ -34,12 +34,13 @@ if [ ! -f data/synthetic64/manifest.json ]; then
     python3 -m dl_lightning.cli.data synthetic --out data/synthetic64 --overwrite --workers 16 >"$OUT/data.log" 2>&1 \
         || { tail -n 20 "$OUT/data.log"; exit 1; }
 fi
-# the motion segmenter that the GAN's stillness term reads (make motion-segmenter; about a minute on a GPU)
-SEG=runs/segmenter64
-if [ ! -f $SEG/checkpoints/last.ckpt ]; then
-    python3 -m dl_lightning.cli.train fit --config configs/segmenter/synthetic64.yaml --trainer.default_root_dir=$SEG \
-        --trainer.logger=pytorch_lightning.loggers.CSVLogger --trainer.logger.save_dir=$SEG >"$OUT/segmenter.log" 2>&1 \
-        || { tail -n 20 "$OUT/segmenter.log"; exit 1; }
+# the motion segmenter that the GAN's stillness term reads (make motion-segmenter; about a minute on a GPU), in its
+# config's run folder, where checkpoints.DEFAULT_SEGMENTER looks
+SEG=$(python3 -c "from dl_lightning.checkpoints import DEFAULT_SEGMENTER as s; print(s)")
+if [ ! -f "$SEG" ]; then
+    python3 -m dl_lightning.cli.train fit --config configs/segmenter/synthetic64.yaml \
+        --trainer.logger=pytorch_lightning.loggers.CSVLogger --trainer.logger.save_dir="${SEG%/checkpoints/*}" \
+        >"$OUT/segmenter.log" 2>&1 || { tail -n 20 "$OUT/segmenter.log"; exit 1; }
 fi
 echo "setup: $(($(date +%s) - T0)) s"
 
